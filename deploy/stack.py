@@ -1,0 +1,201 @@
+"""The whole system on one machine: servers (embedded or given), every service and the gateway."""
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from deploy.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedRedis, EmbeddedServer, free_port
+from gateway.auth import issue_token
+
+SERVICES = ("profile", "notes", "timeline", "insights")
+DEV_TOKEN_TTL = 30 * 24 * 3600
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Process:
+    """One service or gateway process the stack supervises."""
+
+    name: str
+    module: str
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    def start(self) -> None:
+        """Start the process, appending its output to its log file."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", self.module],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def alive(self) -> bool:
+        """Whether the process is running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it does not exit."""
+        if not self.alive():
+            return
+        assert self.proc is not None
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.alive():
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class LocalStack:
+    """Starts and supervises the system under `run_dir`."""
+
+    run_dir: Path
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    servers: dict[str, EmbeddedServer] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def start_servers(self) -> None:
+        """Use NATS_URL/DATABASE_URL/REDIS_URL if given, else start embedded servers."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for key, kind in (
+            ("NATS_URL", EmbeddedNats),
+            ("DATABASE_URL", EmbeddedPostgres),
+            ("REDIS_URL", EmbeddedRedis),
+        ):
+            if self.environ.get(key):
+                self.urls[key] = self.environ[key]
+                continue
+            name = key.split("_")[0].lower()
+            server = kind(self.run_dir / name).start()
+            self.servers[name] = server
+            self.urls[key] = server.url
+
+    def jwt_secret(self) -> str:
+        """JWT_SECRET from the environment, else one kept under the run dir across restarts."""
+        if self.environ.get("JWT_SECRET"):
+            return self.environ["JWT_SECRET"]
+        path = self.run_dir / "jwt_secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def gateway_port(self) -> int:
+        """GATEWAY_PORT, default 8080; a free port if 8080 is taken and none was asked for."""
+        if self.environ.get("GATEWAY_PORT"):
+            return int(self.environ["GATEWAY_PORT"])
+        return 8080 if _port_is_free(8080) else free_port()
+
+    def start_processes(self) -> None:
+        """Start every service, then the gateway."""
+        env = {
+            **self.environ,
+            **self.urls,
+            "JWT_SECRET": self.urls["JWT_SECRET"],
+            "GATEWAY_PORT": self.urls["GATEWAY_PORT"],
+            "PYTHONUNBUFFERED": "1",
+        }
+        logs = self.run_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        for name in SERVICES:
+            self.processes[name] = Process(name, f"services.{name}", env, logs / f"{name}.log")
+        self.processes["gateway"] = Process("gateway", "gateway", env, logs / "gateway.log")
+        for process in self.processes.values():
+            process.start()
+
+    def start(self, ready_timeout: float = 90.0) -> dict[str, str]:
+        """Bring everything up and wait for /readyz; returns the values written to .run/env."""
+        self.start_servers()
+        self.urls["JWT_SECRET"] = self.jwt_secret()
+        port = self.gateway_port()
+        self.urls["GATEWAY_PORT"] = str(port)
+        self.urls["GATEWAY_URL"] = f"http://127.0.0.1:{port}"
+        self.start_processes()
+        self.wait_ready(ready_timeout)
+        env = {
+            "GATEWAY_URL": self.urls["GATEWAY_URL"],
+            "NATS_URL": self.urls["NATS_URL"],
+            "DATABASE_URL": self.urls["DATABASE_URL"],
+            "REDIS_URL": self.urls["REDIS_URL"],
+            "JWT_SECRET": self.urls["JWT_SECRET"],
+            "DEV_TOKEN": issue_token(
+                self.urls["JWT_SECRET"],
+                sub="dev",
+                name="Developer",
+                workspace="demo",
+                role="admin",
+                ttl_seconds=DEV_TOKEN_TTL,
+            ),
+        }
+        (self.run_dir / "env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        return env
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until the gateway's /readyz answers 200."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for process in self.processes.values():
+                if not process.alive():
+                    raise RuntimeError(f"{process.name} exited; see {process.log_path}")
+            try:
+                response = httpx.get(self.urls["GATEWAY_URL"] + "/readyz", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.2)
+        raise TimeoutError(f"the stack was not ready within {timeout}s: {last}")
+
+    def supervise_once(self) -> list[str]:
+        """Restart any process that died; returns the names restarted."""
+        restarted = []
+        for process in self.processes.values():
+            if not process.alive():
+                process.restarts += 1
+                process.start()
+                restarted.append(process.name)
+        return restarted
+
+    def stop(self) -> None:
+        """Stop the gateway, then the services, then the servers we started."""
+        if "gateway" in self.processes:
+            self.processes["gateway"].stop()
+        for name in SERVICES:
+            if name in self.processes:
+                self.processes[name].stop()
+        for server in reversed(list(self.servers.values())):
+            server.stop()

@@ -1,0 +1,1 @@
+"""The HTTP gateway: authenticates, validates, fans out to the services, assembles the profile view."""

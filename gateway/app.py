@@ -1,0 +1,45 @@
+"""The gateway's FastAPI application and its wiring to NATS and Redis."""
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from gateway.clients import ServiceClient
+from gateway.config import GatewaySettings
+from gateway.errors import install_error_handlers
+from gateway.middleware import GuardMiddleware
+from gateway.routes import ROUTERS
+from shared.nats import connect
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    """The gateway app; connects to NATS and Redis for its lifetime."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.nc = await connect(settings.nats_url, "gateway")
+        app.state.redis = aioredis.from_url(
+            settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+        app.state.services = ServiceClient(app.state.nc, settings.service_timeout)
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+            await app.state.nc.drain()
+
+    app = FastAPI(
+        title="Customer profile API",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,7 @@
+"""One router per resource; the app includes every router listed here."""
+
+from fastapi import APIRouter
+
+from gateway.routes import health, reference
+
+ROUTERS: list[APIRouter] = [health.router, reference.router]

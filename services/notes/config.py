@@ -1,0 +1,13 @@
+"""Settings of the notes service."""
+
+from pydantic import AliasChoices, Field
+
+from shared.config import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Environment of the notes service; `NOTES_DATABASE_URL` overrides its database."""
+
+    service_database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("NOTES_DATABASE_URL", "service_database_url")
+    )

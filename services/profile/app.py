@@ -1,0 +1,21 @@
+"""Wiring of the profile service: what it consumes, what it answers."""
+
+from pathlib import Path
+
+from shared.nats import StreamSpec
+from shared.runtime import Deps, ServiceDefinition, Wiring
+from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS
+
+
+def build(deps: Deps) -> Wiring:
+    """Consumers and request handlers of the profile service."""
+    return Wiring()
+
+
+definition = ServiceDefinition(
+    name="profile",
+    migrations=Path(__file__).parent / "migrations",
+    build=build,
+    # The system owns the connector stream (CONTRACT.md §5); profile is its one declarer.
+    declares=(StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]),),
+)

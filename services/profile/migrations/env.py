@@ -1,0 +1,5 @@
+"""Alembic environment of the profile service."""
+
+from shared.migrations import run_env
+
+run_env()

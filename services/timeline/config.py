@@ -1,0 +1,13 @@
+"""Settings of the timeline service."""
+
+from pydantic import AliasChoices, Field
+
+from shared.config import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Environment of the timeline service; `TIMELINE_DATABASE_URL` overrides its database."""
+
+    service_database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TIMELINE_DATABASE_URL", "service_database_url")
+    )

@@ -1,0 +1,5 @@
+"""Alembic environment of the timeline service."""
+
+from shared.migrations import run_env
+
+run_env()

@@ -1,0 +1,1 @@
+"""What crosses a boundary: event and message schemas, subjects, NATS/DB/log helpers."""

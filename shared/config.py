@@ -1,0 +1,26 @@
+"""Settings every process reads from the environment (pydantic-settings)."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """Connection settings shared by every service and the gateway."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    log_level: str = "INFO"
+    # Seconds a service waits for a stream it binds to (declared by another service) to appear.
+    stream_wait_seconds: float = 60.0
+
+
+class ServiceSettings(CommonSettings):
+    """Settings of one service; its database is named after the service unless overridden."""
+
+    service_database_url: str | None = None
+    consumer_batch: int = 100
+    max_deliver: int = 5
+    # Seconds between redeliveries of a failing event: one entry per retry, the last repeats.
+    retry_backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)

@@ -1,0 +1,267 @@
+"""The one consumer base: durable pull consumer, inbox dedup, bounded retries, dead-letter path."""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from shared.db import Connection
+from shared.events import parse_connector_event, parse_internal_event
+from shared.jsonutil import loads
+from shared.logging import get_logger, log_context
+from shared.subjects import dead_letter_subject
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Delivery:
+    """One event handed to a handler: the validated event and where it came from."""
+
+    msg: Msg
+    workspace: str
+    event_id: str
+    event: Any
+    prepared: Any = None
+
+
+Parser = Callable[[str, bytes], tuple[str, str, Any]]
+Handler = Callable[[Connection, Delivery], Awaitable[None]]
+Prepare = Callable[[Delivery], Awaitable[Any]]
+
+
+def parse_connector(subject: str, data: bytes) -> tuple[str, str, Any]:
+    """Parser for connector events (chat.v1.*)."""
+    workspace, event = parse_connector_event(subject, data)
+    return workspace, event.event_id, event
+
+
+def parse_internal(subject: str, data: bytes) -> tuple[str, str, Any]:
+    """Parser for events a service published through its outbox."""
+    event = parse_internal_event(data)
+    return event.workspace, event.event_id, event
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable consumer of one stream: what it reads and how it applies each event.
+
+    `handle` runs inside the transaction that records the event id in the inbox, so an event
+    is applied exactly once however often it is delivered. `prepare`, if given, runs before
+    that transaction (for slow work such as an LLM call) while the message is kept alive.
+    """
+
+    durable: str
+    stream: str
+    subjects: list[str]
+    handle: Handler
+    parse: Parser = parse_connector
+    prepare: Prepare | None = None
+    batch: int | None = None
+    ack_wait_seconds: float = 30.0
+    max_ack_pending: int = 10_000
+
+
+class DeadLetterError(Exception):
+    """Raised by a handler for an event that can never succeed: set aside without retries."""
+
+
+@dataclass
+class Consumer:
+    """Runs one ConsumerSpec of one service until stopped."""
+
+    service: str
+    spec: ConsumerSpec
+    pool: asyncpg.Pool
+    nc: NATS
+    js: JetStreamContext
+    batch: int = 100
+    max_deliver: int = 5
+    backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)
+    _advisories: Any = field(default=None, init=False)
+
+    def consumer_config(self) -> ConsumerConfig:
+        """The durable consumer this spec needs (created idempotently by every replica)."""
+        return ConsumerConfig(
+            durable_name=self.spec.durable,
+            filter_subjects=self.spec.subjects,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.spec.ack_wait_seconds,
+            max_deliver=self.max_deliver,
+            max_ack_pending=self.spec.max_ack_pending,
+        )
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        """Fetch and apply batches until `stop` is set."""
+        await self.js.add_consumer(self.spec.stream, self.consumer_config())
+        sub = await self.js.pull_subscribe_bind(durable=self.spec.durable, stream=self.spec.stream)
+        self._advisories = await self.nc.subscribe(
+            f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.spec.stream}.{self.spec.durable}",
+            queue=f"{self.service}-{self.spec.durable}-dlq",
+            cb=self._on_max_deliveries,
+        )
+        if ready is not None:
+            ready.set()
+        batch = self.spec.batch or self.batch
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(batch, timeout=1.0)
+                except (NatsTimeoutError, TimeoutError):
+                    continue
+                except Exception as exc:
+                    log.warning("fetch_failed", durable=self.spec.durable, error=repr(exc))
+                    await asyncio.sleep(0.5)
+                    continue
+                await self.process(msgs)
+        finally:
+            with contextlib.suppress(Exception):
+                await self._advisories.unsubscribe()
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def process(self, msgs: list[Msg]) -> None:
+        """Apply a fetched batch: one transaction for all, or one by one if any of them fails."""
+        deliveries: list[Delivery] = []
+        for msg in msgs:
+            try:
+                workspace, event_id, event = self.spec.parse(msg.subject, msg.data)
+            except Exception as exc:
+                await self._dead_letter(msg, f"invalid event: {exc}")
+                await msg.ack()
+                continue
+            deliveries.append(Delivery(msg=msg, workspace=workspace, event_id=event_id, event=event))
+        if not deliveries:
+            return
+        if self.spec.prepare is not None or len(deliveries) == 1:
+            for delivery in deliveries:
+                await self._process_one(delivery)
+            return
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                for delivery in deliveries:
+                    await self._apply(conn, delivery)
+        except Exception:
+            # Someone in the batch failed: retry individually so it cannot hold back the rest.
+            for delivery in deliveries:
+                await self._process_one(delivery)
+            return
+        await asyncio.gather(*(d.msg.ack() for d in deliveries))
+
+    async def _apply(self, conn: Connection, delivery: Delivery) -> None:
+        with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
+            first_time = await conn.fetchval(
+                "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING RETURNING true",
+                self.spec.durable,
+                delivery.event_id,
+            )
+            if first_time:
+                await self.spec.handle(conn, delivery)
+
+    async def _already_applied(self, delivery: Delivery) -> bool:
+        async with self.pool.acquire() as conn:
+            return bool(
+                await conn.fetchval(
+                    "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2",
+                    self.spec.durable,
+                    delivery.event_id,
+                )
+            )
+
+    async def _prepare(self, delivery: Delivery) -> None:
+        assert self.spec.prepare is not None
+        task = asyncio.ensure_future(self.spec.prepare(delivery))
+        # Slow work: tell JetStream we are alive so it does not redeliver to another replica.
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=self.spec.ack_wait_seconds / 3)
+            if done:
+                delivery.prepared = task.result()
+                return
+            with contextlib.suppress(Exception):
+                await delivery.msg.in_progress()
+
+    async def _process_one(self, delivery: Delivery) -> None:
+        msg = delivery.msg
+        try:
+            if self.spec.prepare is not None:
+                if await self._already_applied(delivery):
+                    await msg.ack()
+                    return
+                await self._prepare(delivery)
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self._apply(conn, delivery)
+        except DeadLetterError as exc:
+            await self._dead_letter(msg, str(exc))
+            await msg.ack()
+            return
+        except Exception as exc:
+            attempt = msg.metadata.num_delivered or 1
+            with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
+                log.warning("event_failed", durable=self.spec.durable, attempt=attempt, error=repr(exc))
+            if attempt >= self.max_deliver:
+                await self._dead_letter(msg, f"failed {attempt} times: {exc!r}")
+                await msg.ack()
+            else:
+                await msg.nak(delay=self.backoff[min(attempt, len(self.backoff)) - 1])
+            return
+        await msg.ack()
+
+    async def _dead_letter(self, msg: Msg, reason: str) -> None:
+        meta = msg.metadata
+        await self._publish_dead_letter(
+            msg.data,
+            original_subject=msg.subject,
+            stream_seq=meta.sequence.stream,
+            deliveries=meta.num_delivered or 1,
+            reason=reason,
+        )
+
+    async def _publish_dead_letter(
+        self, data: bytes, *, original_subject: str, stream_seq: int, deliveries: int, reason: str
+    ) -> None:
+        log.error(
+            "event_dead_lettered",
+            durable=self.spec.durable,
+            subject=original_subject,
+            stream_seq=stream_seq,
+            reason=reason[:500],
+        )
+        await self.js.publish(
+            dead_letter_subject(self.service, self.spec.durable),
+            data,
+            headers={
+                # One dead letter per stream message and consumer, however often this runs.
+                "Nats-Msg-Id": f"dlq:{self.spec.stream}:{self.spec.durable}:{stream_seq}",
+                "Dlq-Original-Subject": original_subject,
+                "Dlq-Stream": self.spec.stream,
+                "Dlq-Stream-Seq": str(stream_seq),
+                "Dlq-Consumer": self.spec.durable,
+                "Dlq-Deliveries": str(deliveries),
+                "Dlq-Reason": reason[:2000].replace("\r", " ").replace("\n", " "),
+            },
+        )
+
+    async def _on_max_deliveries(self, advisory: Msg) -> None:
+        # The process died or timed out on every delivery: JetStream gave up, we keep the event.
+        try:
+            seq = int(loads(advisory.data)["stream_seq"])
+            stored = await self.js.get_msg(self.spec.stream, seq)
+            await self._publish_dead_letter(
+                stored.data or b"",
+                original_subject=stored.subject or "",
+                stream_seq=seq,
+                deliveries=self.max_deliver,
+                reason="maximum deliveries reached without an acknowledgement",
+            )
+        except Exception as exc:
+            log.error("max_deliveries_advisory_failed", error=repr(exc))

@@ -1,0 +1,82 @@
+"""One way to reach a service's PostgreSQL database: create it, migrate it, pool it."""
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import orjson
+from alembic import command
+from alembic.config import Config
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What handlers receive: a plain connection or one borrowed from a pool.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+
+
+def database_url_for(server_url: str, database: str) -> str:
+    """The URL of another database on the same server."""
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def database_name(url: str) -> str:
+    """The database a URL points at."""
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database of `url` if it does not exist yet (safe when replicas race)."""
+    name = database_name(url)
+    admin = await asyncpg.connect(database_url_for(url, "postgres"))
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+                log.info("database_created", database=name)
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                pass
+    finally:
+        await admin.close()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: orjson.dumps(v).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections read and write jsonb as Python data."""
+    pool = await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+    )
+    assert pool is not None
+    return pool
+
+
+def alembic_config(migrations: Path, url: str) -> Config:
+    """An Alembic config for a service's migrations folder against `url`."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations))
+    cfg.attributes["url"] = url
+    return cfg
+
+
+async def migrate(migrations: Path, url: str) -> None:
+    """Bring the database to the newest revision of the service's migrations."""
+    # Alembic is synchronous and its env.py runs its own event loop: keep it off ours.
+    await asyncio.to_thread(command.upgrade, alembic_config(migrations, url), "head")

@@ -1,0 +1,79 @@
+"""What every service's Alembic env.py and first migration share."""
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+# Taken inside the migration transaction, so replicas starting together migrate one at a time.
+_MIGRATION_LOCK = 7_231_004
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1).replace(
+        "postgres://", "postgresql+asyncpg://", 1
+    )
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
+    with context.begin_transaction():
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
+        context.run_migrations()
+
+
+async def _run_async(url: str) -> None:
+    engine = create_async_engine(_sqlalchemy_url(url))
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def run_env() -> None:
+    """Body of every service's migrations/env.py (online mode only)."""
+    url: str = context.config.attributes["url"]
+    asyncio.run(_run_async(url))
+
+
+def create_messaging_tables(op: Any) -> None:
+    """Inbox (processed event ids) and outbox (events to publish): every service's first migration."""
+    op.execute(
+        """
+        CREATE TABLE inbox (
+            consumer     text        NOT NULL,
+            event_id     text        NOT NULL,
+            processed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, event_id)
+        )
+        """
+    )
+    op.execute(
+        """
+        CREATE TABLE outbox (
+            id           bigserial   PRIMARY KEY,
+            event_id     text        NOT NULL UNIQUE,
+            subject      text        NOT NULL,
+            payload      jsonb       NOT NULL,
+            headers      jsonb       NOT NULL DEFAULT '{}'::jsonb,
+            created_at   timestamptz NOT NULL DEFAULT now(),
+            published_at timestamptz
+        )
+        """
+    )
+    op.execute("CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL")
+    op.execute(
+        """
+        CREATE FUNCTION outbox_notify() RETURNS trigger AS $$
+        BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$ LANGUAGE plpgsql
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+        "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+    )

@@ -1,0 +1,136 @@
+"""Transactional outbox: write an event with the state change, a relay publishes it to JetStream."""
+
+import asyncio
+import contextlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from shared.db import Connection
+from shared.events import utcnow
+from shared.jsonutil import dumps
+from shared.logging import get_logger
+from shared.subjects import event_subject
+
+log = get_logger(__name__)
+
+
+async def enqueue(
+    conn: Connection,
+    *,
+    service: str,
+    workspace: str,
+    event_type: str,
+    data: dict[str, Any],
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
+    """Record an event in the caller's transaction; it is published only if that transaction commits."""
+    event_id = event_id or str(uuid.uuid4())
+    payload = {
+        "event_id": event_id,
+        "occurred_at": (occurred_at or utcnow()).isoformat(),
+        "workspace": workspace,
+        "type": event_type,
+        "data": data,
+    }
+    await conn.execute(
+        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        event_id,
+        event_subject(service, workspace, event_type),
+        payload,
+        headers or {},
+    )
+    return event_id
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows with Nats-Msg-Id = event id, marking them only after the ack."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        *,
+        batch: int = 500,
+        poll_seconds: float = 1.0,
+        keep_published_hours: int = 24,
+    ) -> None:
+        self._pool = pool
+        self._js = js
+        self._batch = batch
+        self._poll_seconds = poll_seconds
+        self._keep_hours = keep_published_hours
+        self._wake = asyncio.Event()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending events; returns how many were published."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            # SKIP LOCKED lets several relay replicas share the backlog without double work.
+            rows = await conn.fetch(
+                "SELECT id, event_id, subject, payload, headers FROM outbox "
+                "WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch,
+            )
+            if not rows:
+                return 0
+            await asyncio.gather(
+                *(
+                    self._js.publish(
+                        row["subject"],
+                        dumps(row["payload"]),
+                        headers={**row["headers"], "Nats-Msg-Id": row["event_id"]},
+                    )
+                    for row in rows
+                )
+            )
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [row["id"] for row in rows],
+            )
+            return len(rows)
+
+    async def _forget_published(self) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
+                self._keep_hours,
+            )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; woken by NOTIFY on insert, polling as a fallback."""
+        listener = await self._pool.acquire()
+
+        def wake(*_: object) -> None:
+            self._wake.set()
+
+        await listener.add_listener("outbox", wake)
+        failures = 0
+        rounds = 0
+        try:
+            while not stop.is_set():
+                try:
+                    published = await self.publish_pending()
+                    failures = 0
+                except Exception as exc:
+                    failures += 1
+                    log.warning("outbox_publish_failed", error=repr(exc), failures=failures)
+                    await asyncio.sleep(min(0.2 * 2**failures, 5.0))
+                    continue
+                rounds += 1
+                if rounds % 1000 == 0:
+                    await self._forget_published()
+                if published:
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener("outbox", wake)
+            await self._pool.release(listener)

@@ -1,0 +1,155 @@
+"""The gateway skeleton over real HTTP: auth, problem+json, limits, health and readiness."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jwt
+import pytest
+
+from services.insights.app import definition as insights
+from services.insights.config import Settings as InsightsSettings
+from services.notes.app import definition as notes
+from services.notes.config import Settings as NotesSettings
+from services.profile.app import definition as profile
+from services.profile.config import Settings as ProfileSettings
+from services.timeline.app import definition as timeline
+from services.timeline.config import Settings as TimelineSettings
+from tests.conftest import RunningGateway
+from tests.support import JWT_SECRET, auth, new_workspace, token
+
+GatewayStarter = Callable[..., Awaitable[RunningGateway]]
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert set(body) >= {"type", "title", "status", "detail", "errors"}
+    return body
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not-a-jwt",
+        "Bearer " + token("acme", secret="another-secret-entirely-0123456789"),
+        "Bearer " + token("acme", ttl_seconds=-10),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "u", "workspace": "acme", "role": "root", "exp": 9999999999},
+            JWT_SECRET,
+            algorithm="HS256",
+        ),
+        "Bearer "
+        + jwt.encode({"sub": "u", "role": "agent", "exp": 9999999999}, JWT_SECRET, algorithm="HS256"),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "u", "workspace": "a.b", "role": "agent", "exp": 9999999999},
+            JWT_SECRET,
+            algorithm="HS256",
+        ),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "u", "workspace": "acme", "role": "agent", "exp": 9999999999},
+            JWT_SECRET,
+            algorithm="HS384",
+        ),
+    ],
+    ids=[
+        "missing",
+        "empty",
+        "basic",
+        "garbage",
+        "wrong-signature",
+        "expired",
+        "bad-role",
+        "no-workspace",
+        "bad-workspace",
+        "wrong-algorithm",
+    ],
+)
+async def test_v1_requires_a_valid_token(start_gateway: GatewayStarter, header: str | None) -> None:
+    gateway = await start_gateway()
+    headers = {"Authorization": header} if header else {}
+    response = await gateway.client.get("/v1/reference/languages", headers=headers)
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_unknown_route_is_problem_json(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway()
+    assert_problem(await gateway.client.get("/nope", headers=auth(new_workspace())), 404)
+
+
+async def test_oversized_body_is_413(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway()
+    body = b'{"text": "' + b"a" * (65 * 1024) + b'"}'
+    response = await gateway.client.post(
+        "/v1/tags",
+        content=body,
+        headers={**auth(new_workspace(), role="admin"), "content-type": "application/json"},
+    )
+    assert_problem(response, 413)
+    just_under = await gateway.client.post(
+        "/v1/tags",
+        content=b"a" * (64 * 1024),
+        headers={**auth(new_workspace(), role="admin"), "content-type": "application/json"},
+    )
+    assert just_under.status_code != 413
+
+
+async def test_reference_lists(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway()
+    languages = (await gateway.client.get("/v1/reference/languages", headers=auth("acme"))).json()["items"]
+    countries = (await gateway.client.get("/v1/reference/countries", headers=auth("acme"))).json()["items"]
+    assert {"code": "ar", "name": "Arabic"} in languages and {"code": "en", "name": "English"} in languages
+    assert {"code": "AE", "name": "United Arab Emirates"} in countries
+    assert len(countries) == 249 and all(len(c["code"]) == 2 for c in countries)
+
+
+async def test_nul_in_query_is_422(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway()
+    response = await gateway.client.get("/v1/customers?q=a%00b", headers=auth(new_workspace()))
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["message"] == "must not contain U+0000"
+
+
+async def test_request_id_is_echoed(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway()
+    response = await gateway.client.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "abc-123"
+    generated = await gateway.client.get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    assert generated.headers["x-request-id"] != "bad id with spaces"
+
+
+async def test_readyz_names_what_does_not_answer_then_turns_ready(
+    start_gateway: GatewayStarter, start_service: Callable[..., Awaitable[Any]]
+) -> None:
+    gateway = await start_gateway()
+    assert (await gateway.client.get("/healthz")).status_code == 200
+    body = assert_problem(await gateway.client.get("/readyz"), 503)
+    assert {e["field"] for e in body["errors"]} == {"profile", "notes", "timeline", "insights"}
+
+    await start_service(profile, ProfileSettings)
+    body = assert_problem(await gateway.client.get("/readyz"), 503)
+    assert {e["field"] for e in body["errors"]} == {"notes", "timeline", "insights"}
+
+    for definition, settings in (
+        (notes, NotesSettings),
+        (timeline, TimelineSettings),
+        (insights, InsightsSettings),
+    ):
+        await start_service(definition, settings)
+    response = await gateway.client.get("/readyz")
+    assert response.status_code == 200, response.text
+
+
+async def test_readyz_reports_redis_down(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway(redis_url="redis://127.0.0.1:1/0")
+    body = assert_problem(await gateway.client.get("/readyz"), 503)
+    assert "redis" in {e["field"] for e in body["errors"]}

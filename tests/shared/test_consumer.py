@@ -1,0 +1,137 @@
+"""The consumer base on real NATS and PostgreSQL: exactly-once effect, dead letters, replay."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from shared.config import ServiceSettings
+from shared.deadletter import list_dead_letters, replay
+from shared.runtime import ServiceRuntime
+from tests.shared import probe
+from tests.support import connector_event, new_workspace, publish_event, wait_for
+
+Starter = Callable[..., Awaitable[ServiceRuntime]]
+
+
+async def _applied(runtime: ServiceRuntime, workspace: str) -> list[asyncpg.Record]:
+    assert runtime.pool is not None
+    return await runtime.pool.fetch(
+        "SELECT event_id, name FROM applied WHERE workspace = $1 ORDER BY name", workspace
+    )
+
+
+async def start_probe(start_service: Starter, **overrides: object) -> ServiceRuntime:
+    return await start_service(
+        probe.definition, ServiceSettings, retry_backoff=(0.05,), max_deliver=3, **overrides
+    )
+
+
+async def test_duplicate_event_id_is_applied_once(start_service: Starter, js: JetStreamContext) -> None:
+    runtime = await start_probe(start_service)
+    ws = new_workspace()
+    event = connector_event("web", "visitor-1", display_name="Dana")
+    # Different Nats-Msg-Ids get past the stream's dedup window: only the inbox stands in the way.
+    await publish_event(js, ws, "contact.seen", event, msg_id="first")
+    await publish_event(js, ws, "contact.seen", event, msg_id="second")
+    await publish_event(js, ws, "contact.seen", connector_event("web", "visitor-2", display_name="Zed"))
+
+    await wait_for(lambda: _rows_if(runtime, ws, 2), what="two events applied")
+    assert [r["name"] for r in await _applied(runtime, ws)] == ["Dana", "Zed"]
+    # The second copy was delivered and acknowledged without a second effect.
+    info = await js.consumer_info("CHAT", "probe-contacts")
+    await wait_for(lambda: _acked(js, 3), what="all three acked")
+    assert info.config.max_deliver == 3
+    assert len(await _applied(runtime, ws)) == 2
+
+
+async def _rows_if(runtime: ServiceRuntime, ws: str, count: int) -> list[asyncpg.Record] | None:
+    rows = await _applied(runtime, ws)
+    return rows if len(rows) >= count else None
+
+
+async def _acked(js: JetStreamContext, count: int) -> bool:
+    info = await js.consumer_info("CHAT", "probe-contacts")
+    floor = info.ack_floor.stream_seq if info.ack_floor else 0
+    return (floor or 0) >= count and info.num_ack_pending == 0
+
+
+async def test_poison_event_is_dead_lettered_after_max_deliveries_while_others_flow(
+    start_service: Starter, js: JetStreamContext
+) -> None:
+    runtime = await start_probe(start_service)
+    ws = new_workspace()
+    await publish_event(js, ws, "contact.seen", connector_event("web", "v-poison", display_name="poison"))
+    for i in range(5):
+        await publish_event(js, ws, "contact.seen", connector_event("web", f"v-{i}", display_name=f"ok-{i}"))
+
+    await wait_for(lambda: _rows_if(runtime, ws, 5), what="healthy events applied")
+    letters = await wait_for(lambda: list_dead_letters(js, "probe"), what="poison dead-lettered")
+    assert len(letters) == 1
+    letter = letters[0]
+    assert letter.consumer == "probe-contacts"
+    assert letter.deliveries == 3
+    assert letter.original_subject == f"chat.v1.{ws}.contact.seen"
+    assert "poison" in letter.reason
+    assert {r["name"] for r in await _applied(runtime, ws)} == {f"ok-{i}" for i in range(5)}
+
+    # The operator fixes the cause and replays: the event is applied, the dead letter is gone.
+    probe.healed.add("poison")
+    try:
+        await replay(js, "probe", letter.seq)
+        await wait_for(lambda: _rows_if(runtime, ws, 6), what="replayed event applied")
+        assert await list_dead_letters(js, "probe") == []
+    finally:
+        probe.healed.discard("poison")
+
+
+async def test_invalid_events_are_dead_lettered_at_once(start_service: Starter, js: JetStreamContext) -> None:
+    runtime = await start_probe(start_service)
+    ws = new_workspace()
+    await publish_event(js, ws, "contact.seen", b"{not json", msg_id="bad-json")
+    await publish_event(js, ws, "contact.seen", {"event_id": "x"}, msg_id="missing-fields")
+    await publish_event(
+        js, ws, "contact.seen", connector_event("fax", "123", display_name="nope"), msg_id="bad-platform"
+    )
+    await publish_event(js, ws, "contact.seen", connector_event("web", "v1", display_name="fine"))
+
+    await wait_for(lambda: _rows_if(runtime, ws, 1), what="valid event applied")
+    await wait_for(lambda: _dead_letters_at_least(js, 3), what="three invalid events dead-lettered")
+    letters = await list_dead_letters(js, "probe")
+    assert len(letters) == 3
+    assert all(letter.deliveries == 1 for letter in letters)
+    assert all(letter.reason.startswith("invalid event") for letter in letters)
+
+
+async def _dead_letters_at_least(js: JetStreamContext, count: int) -> bool:
+    return len(await list_dead_letters(js, "probe")) >= count
+
+
+async def test_a_burst_is_applied_exactly_once_by_two_replicas(
+    start_service: Starter, js: JetStreamContext
+) -> None:
+    first = await start_probe(start_service)
+    assert first.database_url
+    await start_probe(start_service, database_url=first.database_url)
+    ws = new_workspace()
+    ids = [uuid.uuid4().hex for _ in range(400)]
+    for i, event_id in enumerate(ids):
+        await publish_event(
+            js,
+            ws,
+            "contact.seen",
+            connector_event("web", f"v{i}", display_name=f"n{i:03}", event_id=event_id),
+        )
+    # Redeliver a hundred of them under new message ids, as a connector retrying would.
+    for i, event_id in enumerate(ids[:100]):
+        await publish_event(
+            js,
+            ws,
+            "contact.seen",
+            connector_event("web", f"v{i}", display_name=f"n{i:03}", event_id=event_id),
+            msg_id=f"retry-{event_id}",
+        )
+    await wait_for(lambda: _acked(js, 500), what="every delivery acknowledged")
+    rows = await _applied(first, ws)
+    assert sorted(r["event_id"] for r in rows) == sorted(ids)

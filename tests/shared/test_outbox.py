@@ -1,0 +1,96 @@
+"""The outbox relay on real PostgreSQL and NATS: publish after commit only, never twice."""
+
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from shared.config import ServiceSettings
+from shared.jsonutil import loads
+from shared.outbox import OutboxRelay, enqueue
+from shared.runtime import ServiceRuntime
+from tests.shared import probe
+from tests.support import new_workspace, wait_for
+
+Starter = Callable[..., Awaitable[ServiceRuntime]]
+
+
+async def _stream_count(js: JetStreamContext) -> int:
+    return (await js.stream_info("PROBE")).state.messages
+
+
+async def _unpublished(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+
+
+async def test_event_is_published_only_when_its_transaction_commits(
+    start_service: Starter, js: JetStreamContext
+) -> None:
+    runtime = await start_service(probe.definition, ServiceSettings)
+    assert runtime.pool is not None
+    ws = new_workspace()
+    try:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, service="probe", workspace=ws, event_type="thing.done", data={"n": 1})
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        event_id = await enqueue(conn, service="probe", workspace=ws, event_type="thing.done", data={"n": 2})
+
+    await wait_for(lambda: _count_is(js, 1), what="one event in the stream")
+    stored = await js.get_msg("PROBE", 1)
+    assert stored.subject == f"probe.v1.{ws}.thing.done"
+    assert stored.headers is not None and stored.headers["Nats-Msg-Id"] == event_id
+    body = loads(stored.data or b"")
+    assert body["data"] == {"n": 2} and body["workspace"] == ws and body["event_id"] == event_id
+    pool = runtime.pool
+    await wait_for(lambda: _none_pending(pool), what="row marked published")
+
+
+async def _count_is(js: JetStreamContext, count: int) -> bool:
+    return await _stream_count(js) == count
+
+
+async def _none_pending(pool: asyncpg.Pool) -> bool:
+    return await _unpublished(pool) == 0
+
+
+async def test_relay_crash_between_publish_and_mark_does_not_double_publish(
+    start_service: Starter, js: JetStreamContext
+) -> None:
+    runtime = await start_service(probe.definition, ServiceSettings)
+    pool = runtime.pool
+    assert pool is not None
+    ws = new_workspace()
+    async with pool.acquire() as conn, conn.transaction():
+        for n in range(20):
+            await enqueue(conn, service="probe", workspace=ws, event_type="thing.done", data={"n": n})
+    await wait_for(lambda: _count_is(js, 20), what="twenty events published")
+    await wait_for(lambda: _none_pending(pool), what="all marked")
+
+    # A relay that died after publishing but before committing its mark leaves the rows pending.
+    await pool.execute("UPDATE outbox SET published_at = NULL")
+    relay = OutboxRelay(pool, js)
+    assert await relay.publish_pending() == 20
+    assert await _stream_count(js) == 20  # Nats-Msg-Id = event id: the stream dropped the copies
+    assert await _unpublished(pool) == 0
+
+
+async def test_two_relays_share_the_backlog_without_duplicates(
+    start_service: Starter, js: JetStreamContext
+) -> None:
+    runtime = await start_service(probe.definition, ServiceSettings)
+    await start_service(probe.definition, ServiceSettings, database_url=runtime.database_url)
+    assert runtime.pool is not None
+    ws = new_workspace()
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        for n in range(300):
+            await enqueue(conn, service="probe", workspace=ws, event_type="thing.done", data={"n": n})
+    pool = runtime.pool
+    await wait_for(lambda: _none_pending(pool), what="backlog drained")
+    assert await _stream_count(js) == 300
+    seen = set()
+    for seq in range(1, 301):
+        seen.add(loads((await js.get_msg("PROBE", seq)).data or b"")["data"]["n"])
+    assert seen == set(range(300))

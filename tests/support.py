@@ -1,0 +1,85 @@
+"""Helpers tests share: waiting on conditions, publishing connector events, tokens."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from nats.js import JetStreamContext
+
+from gateway.auth import Role, issue_token
+from shared.jsonutil import dumps
+from shared.subjects import chat_subject
+
+T = TypeVar("T")
+
+JWT_SECRET = "test-secret-for-the-suite-only-0123456789"
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[T]],
+    *,
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> T:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        value = await condition()
+        if value:
+            return value
+        last = value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"{what} not met within {timeout}s (last value: {last!r})")
+
+
+def new_workspace() -> str:
+    """A workspace id no other test uses."""
+    return f"ws-{uuid.uuid4().hex[:10]}"
+
+
+def connector_event(platform: str, platform_user_id: str, **fields: Any) -> dict[str, Any]:
+    """A connector event body with a fresh event id and the current time."""
+    return {
+        "event_id": fields.pop("event_id", None) or uuid.uuid4().hex,
+        "occurred_at": fields.pop("occurred_at", None) or datetime.now(UTC).isoformat(),
+        "platform": platform,
+        "platform_user_id": platform_user_id,
+        **fields,
+    }
+
+
+async def publish_event(
+    js: JetStreamContext,
+    workspace: str,
+    event_type: str,
+    body: dict[str, Any] | bytes,
+    *,
+    msg_id: str | None = None,
+) -> None:
+    """Publish as a connector would: chat.v1.<workspace>.<type> with Nats-Msg-Id = event id."""
+    data = body if isinstance(body, bytes) else dumps(body)
+    event_id = msg_id or (body.get("event_id") if isinstance(body, dict) else None) or uuid.uuid4().hex
+    await js.publish(chat_subject(workspace, event_type), data, headers={"Nats-Msg-Id": str(event_id)})
+
+
+def token(
+    workspace: str,
+    *,
+    role: Role = "agent",
+    sub: str = "user-1",
+    name: str = "Test User",
+    ttl_seconds: int = 3600,
+    secret: str = JWT_SECRET,
+) -> str:
+    """A bearer token for the gateway under test."""
+    return issue_token(secret, sub=sub, name=name, workspace=workspace, role=role, ttl_seconds=ttl_seconds)
+
+
+def auth(workspace: str, **kwargs: Any) -> dict[str, str]:
+    """Authorization header for `token(...)`."""
+    return {"Authorization": f"Bearer {token(workspace, **kwargs)}"}

@@ -1,0 +1,59 @@
+"""`make run`'s stack: every process up, .run/env written, data kept across a restart."""
+
+import os
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from deploy.embedded import free_port
+from deploy.stack import SERVICES, LocalStack
+from gateway.auth import decode_token
+from shared.db import database_url_for
+from shared.nats import connect
+from tests.support import connector_event, publish_event
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line)
+
+
+async def test_stack_comes_up_ready_and_keeps_its_data_across_restarts(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if k != "JWT_SECRET"}
+    environ["GATEWAY_PORT"] = str(free_port())
+    stack = LocalStack(tmp_path / ".run", environ=environ)
+    try:
+        env = stack.start()
+        written = _read_env(tmp_path / ".run" / "env")
+        assert written == env
+        assert set(env) == {"GATEWAY_URL", "NATS_URL", "DATABASE_URL", "REDIS_URL", "JWT_SECRET", "DEV_TOKEN"}
+        principal = decode_token(env["JWT_SECRET"], env["DEV_TOKEN"])
+        assert (principal.workspace, principal.role) == ("demo", "admin")
+        async with httpx.AsyncClient(base_url=env["GATEWAY_URL"]) as client:
+            assert (await client.get("/readyz")).status_code == 200
+            answered = await client.get(
+                "/v1/reference/countries", headers={"Authorization": f"Bearer {env['DEV_TOKEN']}"}
+            )
+            assert answered.status_code == 200
+        assert all(stack.processes[name].alive() for name in (*SERVICES, "gateway"))
+        for name in SERVICES:
+            conn = await asyncpg.connect(database_url_for(env["DATABASE_URL"], name))
+            assert await conn.fetchval("SELECT count(*) FROM inbox") == 0
+            await conn.close()
+        nc = await connect(env["NATS_URL"], "stack-test")
+        await publish_event(nc.jetstream(), "demo", "contact.seen", connector_event("web", "kept-visitor"))
+        before = (await nc.jetstream().stream_info("CHAT")).state.messages
+        await nc.close()
+    finally:
+        stack.stop()
+
+    assert not any(p.alive() for p in stack.processes.values())
+    again = LocalStack(tmp_path / ".run", environ=environ)
+    try:
+        env2 = again.start()
+        assert env2["JWT_SECRET"] == env["JWT_SECRET"]  # earlier DEV_TOKENs stay valid
+        nc = await connect(env2["NATS_URL"], "stack-test")
+        assert (await nc.jetstream().stream_info("CHAT")).state.messages == before
+        await nc.close()
+    finally:
+        again.stop()
