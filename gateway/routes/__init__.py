@@ -2,6 +2,10 @@
 
 from fastapi import APIRouter
 
-from gateway.routes import health, reference
+from gateway.routes import customer_view, health, reference
 
-ROUTERS: list[APIRouter] = [health.router, reference.router]
+ROUTERS: list[APIRouter] = [
+    health.router,
+    reference.router,
+    customer_view.router,
+]
