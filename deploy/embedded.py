@@ -1,5 +1,6 @@
 """Real NATS, PostgreSQL and Redis servers from pip-installed binaries, for `make run` and tests."""
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -105,9 +106,11 @@ class EmbeddedServer:
     stop_signal: int = signal.SIGTERM
 
     def kill(self) -> None:
-        """SIGKILL: the crash a fault test wants."""
+        """SIGKILL to the server and every process it started: the crash a fault test wants."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            # PostgreSQL's backends outlive a killed postmaster and would block its restart.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
 

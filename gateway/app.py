@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from gateway.cache import ViewCache
 from gateway.clients import ServiceClient
 from gateway.config import GatewaySettings
 from gateway.errors import install_error_handlers
+from gateway.live import LiveHub
 from gateway.middleware import GuardMiddleware
 from gateway.routes import ROUTERS
 from shared.nats import connect
@@ -24,9 +26,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
         )
         app.state.services = ServiceClient(app.state.nc, settings.service_timeout)
+        app.state.view_cache = ViewCache(app.state.redis)
+        app.state.live = LiveHub(app.state.nc, app.state.view_cache)
+        await app.state.live.start()
         try:
             yield
         finally:
+            await app.state.live.stop()
             await app.state.redis.aclose()
             await app.state.nc.drain()
 

@@ -8,7 +8,9 @@ import jwt
 from fastapi import Depends, Request
 
 from gateway.errors import Problem
+from gateway.ratelimit import seconds_until_allowed
 from shared.subjects import WORKSPACE_PATTERN
+from shared.validation import no_nul
 
 Role = Literal["agent", "admin"]
 
@@ -44,6 +46,16 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def _clean_text(value: object) -> str | None:
+    """The claim if it is usable text (1–200 characters, no U+0000, valid Unicode), else None."""
+    if not isinstance(value, str) or not value or len(value) > 200:
+        return None
+    try:
+        return no_nul(value)
+    except ValueError:
+        return None
+
+
 def decode_token(secret: str, token: str) -> Principal:
     """The principal of a valid token; Problem(401) for anything else."""
     try:
@@ -54,12 +66,12 @@ def decode_token(secret: str, token: str) -> Principal:
         raise Problem(401, "token expired", headers={"WWW-Authenticate": "Bearer"}) from None
     except jwt.InvalidTokenError:
         raise Problem(401, "invalid token", headers={"WWW-Authenticate": "Bearer"}) from None
-    sub, workspace, role = claims.get("sub"), claims.get("workspace"), claims.get("role")
-    name = claims.get("name") or sub
+    workspace, role = claims.get("workspace"), claims.get("role")
+    sub = _clean_text(claims.get("sub"))
+    name = _clean_text(claims.get("name") or sub)
     if (
-        not isinstance(sub, str)
-        or not sub
-        or not isinstance(name, str)
+        sub is None
+        or name is None
         or not isinstance(workspace, str)
         or not WORKSPACE_PATTERN.match(workspace)
         or role not in ("agent", "admin")
@@ -68,14 +80,27 @@ def decode_token(secret: str, token: str) -> Principal:
     return Principal(user_id=sub, name=name, workspace=workspace, role=role)
 
 
-def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the authenticated principal of this request."""
+def _bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    principal = decode_token(request.app.state.settings.jwt_secret, token.strip())
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    # EventSource cannot send headers: the live-updates stream may carry the token in the query.
+    if request.url.path.endswith("/events") and request.query_params.get("access_token"):
+        return request.query_params["access_token"]
+    raise Problem(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the authenticated principal of this request, within its rate limit."""
+    settings = request.app.state.settings
+    principal = decode_token(settings.jwt_secret, _bearer_token(request))
     request.state.principal = principal
+    wait = await seconds_until_allowed(
+        request.app.state.redis, principal.workspace, settings.rate_limit_per_second
+    )
+    if wait:
+        raise Problem(429, "rate limit exceeded for this workspace", headers={"Retry-After": str(wait)})
     return principal
 
 

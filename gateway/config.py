@@ -12,4 +12,7 @@ class GatewaySettings(CommonSettings):
     # Seconds a service has to answer one request before its part counts as unavailable.
     service_timeout: float = 2.0
     readiness_timeout: float = 1.0
+    # Seconds each service has to answer its part of the profile view before it is `unavailable`.
+    view_timeout: float = 1.0
     max_body_bytes: int = 64 * 1024
+    rate_limit_per_second: int = 500

@@ -4,10 +4,19 @@ import asyncio
 import uuid
 from typing import Any
 
+from gateway.cache import ViewCache
 from gateway.clients import ServiceClient
 from gateway.errors import Problem
 from shared.messages import insights, notes, profile, timeline
 from shared.rpc import ServiceUnavailable
+
+# Section name → (service, operation) answering it.
+PARTS = {
+    "profile": (profile.SERVICE, profile.OP_CUSTOMER_GET),
+    "notes": (notes.SERVICE, notes.OP_NOTES_COUNT),
+    "timeline": (timeline.SERVICE, timeline.OP_CUSTOMER_COUNTS),
+    "insights": (insights.SERVICE, insights.OP_CUSTOMER_GET),
+}
 
 
 def parse_customer_id(value: str) -> str:
@@ -19,54 +28,68 @@ def parse_customer_id(value: str) -> str:
 
 
 async def _part(
-    services: ServiceClient, service: str, operation: str, payload: dict[str, Any], request_id: str
+    services: ServiceClient,
+    section: str,
+    payload: dict[str, Any],
+    request_id: str,
+    timeout: float | None,
 ) -> Any:
     """A service's part, or None if it did not answer (not_found counts as an answer: empty)."""
+    service, operation = PARTS[section]
     try:
-        return await services.try_call(service, operation, payload, request_id=request_id)
+        return await services.try_call(service, operation, payload, request_id=request_id, timeout=timeout)
     except ServiceUnavailable:
         return None
     except Problem as problem:
-        if problem.status == 404 and service != profile.SERVICE:
+        if problem.status == 404 and section != "profile":
             return {}
         raise
 
 
 async def assemble_view(
-    services: ServiceClient, workspace: str, customer_id: str, request_id: str
+    services: ServiceClient,
+    workspace: str,
+    customer_id: str,
+    request_id: str,
+    *,
+    cache: ViewCache | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """The profile view of CONTRACT.md §4; Problem(404) if the customer is not in the workspace."""
     payload = {"workspace": workspace, "customer_id": customer_id}
-    profile_part, notes_part, timeline_part, insights_part = await asyncio.gather(
-        _part(services, profile.SERVICE, profile.OP_CUSTOMER_GET, payload, request_id),
-        _part(services, notes.SERVICE, notes.OP_NOTES_COUNT, payload, request_id),
-        _part(services, timeline.SERVICE, timeline.OP_CUSTOMER_COUNTS, payload, request_id),
-        _part(services, insights.SERVICE, insights.OP_CUSTOMER_GET, payload, request_id),
+    parts, keys = await cache.read(workspace, customer_id) if cache else ({}, {})
+    missing = [section for section in PARTS if section not in parts]
+    fetched = await asyncio.gather(
+        *(_part(services, section, payload, request_id, timeout) for section in missing)
     )
-    unavailable = [
-        name
-        for name, part in (
-            ("profile", profile_part),
-            ("notes", notes_part),
-            ("timeline", timeline_part),
-            ("insights", insights_part),
-        )
-        if part is None
-    ]
-    header = profile_part["header"] if profile_part else None
-    if header is not None:
-        header = {**header, "sentiment": (insights_part or {}).get("sentiment") if insights_part else None}
+    fresh = {section: part for section, part in zip(missing, fetched, strict=True) if part is not None}
+    if cache:
+        await cache.store(keys, fresh)
+    parts.update(fresh)
+    return render_view(customer_id, parts)
+
+
+def render_view(customer_id: str, parts: dict[str, Any]) -> dict[str, Any]:
+    """The view's JSON from the parts that answered; absent parts are null/zero and `unavailable`."""
+    profile_part = parts.get("profile")
+    insights_part = parts.get("insights")
+    counts_notes = parts.get("notes") or {}
+    counts_timeline = parts.get("timeline") or {}
+    header = None
+    if profile_part is not None:
+        sentiment = insights_part.get("sentiment") if insights_part is not None else None
+        header = {**profile_part["header"], "sentiment": sentiment}
     return {
         "id": customer_id,
         "header": header,
-        "profile": profile_part["profile"] if profile_part else None,
-        "ai_profile": (insights_part or {}).get("ai_profile"),
+        "profile": profile_part["profile"] if profile_part is not None else None,
+        "ai_profile": insights_part.get("ai_profile") if insights_part is not None else None,
         "counts": {
-            "notes": (notes_part or {}).get("count", 0),
-            "conversations": (timeline_part or {}).get("conversations", 0),
-            "escalations": (timeline_part or {}).get("escalations", 0),
+            "notes": counts_notes.get("count", 0),
+            "conversations": counts_timeline.get("conversations", 0),
+            "escalations": counts_timeline.get("escalations", 0),
         },
-        "unavailable": unavailable,
+        "unavailable": [section for section in PARTS if section not in parts],
     }
 
 

@@ -1,6 +1,7 @@
 """One way to reach a service's PostgreSQL database: create it, migrate it, pool it."""
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
@@ -76,7 +77,17 @@ def alembic_config(migrations: Path, url: str) -> Config:
     return cfg
 
 
+# Alembic keeps its migration context in module globals: one migration at a time per process
+# (several services share a process in tests).
+_migration_lock = threading.Lock()
+
+
+def _upgrade(migrations: Path, url: str) -> None:
+    with _migration_lock:
+        command.upgrade(alembic_config(migrations, url), "head")
+
+
 async def migrate(migrations: Path, url: str) -> None:
     """Bring the database to the newest revision of the service's migrations."""
     # Alembic is synchronous and its env.py runs its own event loop: keep it off ours.
-    await asyncio.to_thread(command.upgrade, alembic_config(migrations, url), "head")
+    await asyncio.to_thread(_upgrade, migrations, url)

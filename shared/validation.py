@@ -6,9 +6,13 @@ from pydantic import AfterValidator
 
 
 def no_nul(value: str) -> str:
-    """Reject text containing U+0000 (PostgreSQL cannot store it; it is never meaningful)."""
+    """Reject U+0000 and lone surrogates: PostgreSQL cannot store them and they are never meaningful."""
     if "\x00" in value:
         raise ValueError("must not contain U+0000")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
     return value
 
 

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
@@ -159,7 +160,8 @@ async def start_service(
 class RunningGateway:
     """A gateway served by uvicorn on a free port, with an HTTP client pointed at it."""
 
-    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None], url: str) -> None:
+    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None], url: str, app: FastAPI) -> None:
+        self.app = app
         self.server = server
         self.task = task
         self.url = url
@@ -190,8 +192,9 @@ async def start_gateway(
             **overrides,
         }
         settings = GatewaySettings(**values)
+        app = create_app(settings)
         config = uvicorn.Config(
-            create_app(settings),
+            app,
             host="127.0.0.1",
             port=port,
             log_config=None,
@@ -204,10 +207,39 @@ async def start_gateway(
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
-        gateway = RunningGateway(server, task, f"http://127.0.0.1:{port}")
+        gateway = RunningGateway(server, task, f"http://127.0.0.1:{port}", app)
         gateways.append(gateway)
         return gateway
 
     yield start
     for gateway in gateways:
         await gateway.stop()
+
+
+@pytest.fixture
+async def start_all_services(
+    start_service: ServiceStarter,
+) -> Callable[..., Awaitable[dict[str, ServiceRuntime]]]:
+    """Factory that starts one replica of every service, together (they bind each other's streams)."""
+    from services.insights.app import definition as insights
+    from services.insights.config import Settings as InsightsSettings
+    from services.notes.app import definition as notes
+    from services.notes.config import Settings as NotesSettings
+    from services.profile.app import definition as profile
+    from services.profile.config import Settings as ProfileSettings
+    from services.timeline.app import definition as timeline
+    from services.timeline.config import Settings as TimelineSettings
+
+    async def start(**overrides: Any) -> dict[str, ServiceRuntime]:
+        pairs = [
+            (profile, ProfileSettings),
+            (notes, NotesSettings),
+            (timeline, TimelineSettings),
+            (insights, InsightsSettings),
+        ]
+        runtimes = await asyncio.gather(
+            *(start_service(definition, settings, **overrides) for definition, settings in pairs)
+        )
+        return {definition.name: runtime for (definition, _), runtime in zip(pairs, runtimes, strict=True)}
+
+    return start

@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 
-from gateway.routes import customer_view, health, reference
+from gateway.routes import customer_view, health, live, notes, reference
 
 ROUTERS: list[APIRouter] = [
     health.router,
     reference.router,
     customer_view.router,
+    notes.router,
+    live.router,
 ]

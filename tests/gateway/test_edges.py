@@ -1,5 +1,6 @@
 """The gateway skeleton over real HTTP: auth, problem+json, limits, health and readiness."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -58,6 +59,18 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
             JWT_SECRET,
             algorithm="HS384",
         ),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "u", "name": "bad\ud800", "workspace": "acme", "role": "agent", "exp": 9999999999},
+            JWT_SECRET,
+            algorithm="HS256",
+        ),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "u\x00", "workspace": "acme", "role": "agent", "exp": 9999999999},
+            JWT_SECRET,
+            algorithm="HS256",
+        ),
     ],
     ids=[
         "missing",
@@ -70,6 +83,8 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
         "no-workspace",
         "bad-workspace",
         "wrong-algorithm",
+        "surrogate-name",
+        "nul-sub",
     ],
 )
 async def test_v1_requires_a_valid_token(start_gateway: GatewayStarter, header: str | None) -> None:
@@ -139,12 +154,17 @@ async def test_readyz_names_what_does_not_answer_then_turns_ready(
     body = assert_problem(await gateway.client.get("/readyz"), 503)
     assert {e["field"] for e in body["errors"]} == {"notes", "timeline", "insights"}
 
-    for definition, settings in (
-        (notes, NotesSettings),
-        (timeline, TimelineSettings),
-        (insights, InsightsSettings),
-    ):
-        await start_service(definition, settings)
+    # Timeline and insights bind each other's streams: they start together, as in production.
+    await asyncio.gather(
+        *(
+            start_service(definition, settings)
+            for definition, settings in (
+                (notes, NotesSettings),
+                (timeline, TimelineSettings),
+                (insights, InsightsSettings),
+            )
+        )
+    )
     response = await gateway.client.get("/readyz")
     assert response.status_code == 200, response.text
 

@@ -1,0 +1,60 @@
+"""GET /v1/customers/{id}/events: Server-Sent Events for an open profile."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from gateway.auth import CurrentPrincipal
+from gateway.deps import Live, RequestId, Services
+from gateway.view import parse_customer_id
+from shared.messages import profile
+
+router = APIRouter(prefix="/v1/customers", tags=["live"])
+
+KEEPALIVE_SECONDS = 15.0
+
+
+@router.get("/{customer_id}/events", response_class=StreamingResponse)
+async def customer_events(
+    customer_id: str,
+    principal: CurrentPrincipal,
+    services: Services,
+    live: Live,
+    request_id: RequestId,
+    request: Request,
+) -> StreamingResponse:
+    """Changes to this customer as they happen: profile edits, notes, conversations, escalations.
+
+    Each event is `event: <service>.<type>` with JSON data {type, customer_id, occurred_at, data}.
+    Browsers' EventSource may pass the token as `?access_token=`.
+    """
+    customer = parse_customer_id(customer_id)
+    await services.call(
+        profile.SERVICE,
+        profile.OP_CUSTOMER_GET,
+        {"workspace": principal.workspace, "customer_id": customer},
+        request_id=request_id,
+    )
+    queue = live.listen(principal.workspace, customer)
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b": connected\nretry: 2000\n\n"
+            while not await request.is_disconnected():
+                try:
+                    update = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    continue
+                yield b"event: " + update["type"].encode() + b"\ndata: " + orjson.dumps(update) + b"\n\n"
+        finally:
+            live.unlisten(principal.workspace, customer, queue)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

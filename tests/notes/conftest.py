@@ -1,0 +1,29 @@
+"""The notes stack fixture: the service and a gateway on the test's own servers."""
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from services.notes.app import definition
+from services.notes.config import Settings
+from shared.messages import profile
+from shared.nats import StreamSpec, declare_stream
+from shared.runtime import ServiceRuntime
+from shared.subjects import event_stream, event_subjects
+from tests.conftest import RunningGateway
+from tests.notes.support import NotesStack
+
+
+@pytest.fixture
+async def stack(
+    start_service: Callable[..., Awaitable[ServiceRuntime]],
+    start_gateway: Callable[..., Awaitable[RunningGateway]],
+    nc: NATS,
+    js: JetStreamContext,
+) -> NotesStack:
+    """Notes and the gateway; the PROFILE stream is declared here as the profile service would."""
+    await declare_stream(js, StreamSpec(event_stream(profile.SERVICE), [event_subjects(profile.SERVICE)]))
+    runtime = await start_service(definition, Settings)
+    return NotesStack(runtime=runtime, gateway=await start_gateway(), nc=nc, js=js)

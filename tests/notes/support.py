@@ -1,0 +1,115 @@
+"""Helpers of the notes tests: the running stack, customers as the profile service announces them."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from services.notes import repository
+from shared.jsonutil import dumps
+from shared.messages import profile
+from shared.messages.notes import OP_NOTES_COUNT, SERVICE, Author, Note
+from shared.rpc import request
+from shared.runtime import ServiceRuntime
+from shared.subjects import event_subject, rpc_subject
+from tests.conftest import RunningGateway
+from tests.support import wait_for
+
+
+@dataclass
+class NotesStack:
+    """The notes service and a gateway on the test's servers."""
+
+    runtime: ServiceRuntime
+    gateway: RunningGateway
+    nc: NATS
+    js: JetStreamContext
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The notes service's own database."""
+        assert self.runtime.pool is not None
+        return self.runtime.pool
+
+    async def announce_customer(self, workspace: str, data: dict[str, Any], event_id: str) -> None:
+        """Publish a customer.created event as the profile service's outbox relay would."""
+        envelope = {
+            "event_id": event_id,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "workspace": workspace,
+            "type": profile.CUSTOMER_CREATED,
+            "data": data,
+        }
+        await self.js.publish(
+            event_subject(profile.SERVICE, workspace, profile.CUSTOMER_CREATED),
+            dumps(envelope),
+            headers={"Nats-Msg-Id": event_id},
+        )
+
+    async def add_customer(self, workspace: str) -> str:
+        """A customer the notes service knows; returns its id."""
+        customer_id = uuid.uuid4()
+        created = profile.CustomerCreated(
+            customer_id=str(customer_id),
+            created_at=datetime.now(UTC),
+            platform="web",
+            platform_user_id=f"visitor-{customer_id.hex[:8]}",
+        )
+        await self.announce_customer(workspace, created.model_dump(mode="json"), uuid.uuid4().hex)
+        await wait_for(lambda: self.knows(workspace, customer_id), what="customer known to notes")
+        return str(customer_id)
+
+    async def knows(self, workspace: str, customer_id: uuid.UUID) -> bool:
+        """Whether the notes service has learnt the customer."""
+        async with self.pool.acquire() as conn:
+            return await repository.customer_known(conn, workspace, customer_id)
+
+    async def insert_note(
+        self, workspace: str, customer_id: str, created_at: datetime, text: str = "note"
+    ) -> Note:
+        """A note written at a chosen instant, through the service's own repository."""
+        async with self.pool.acquire() as conn:
+            note = await repository.insert_note(
+                conn,
+                workspace=workspace,
+                customer_id=uuid.UUID(customer_id),
+                note_id=uuid.uuid4(),
+                text=text,
+                author=Author(id="user-1", name="Test User"),
+                created_at=created_at,
+            )
+        assert note is not None
+        return note
+
+    async def count(self, workspace: str, customer_id: str) -> Any:
+        """The count operation the profile view calls."""
+        return await request(
+            self.nc,
+            rpc_subject(SERVICE, OP_NOTES_COUNT),
+            {"workspace": workspace, "customer_id": customer_id},
+            timeout=5,
+        )
+
+
+def notes_path(customer_id: str) -> str:
+    """The notes collection of a customer."""
+    return f"/v1/customers/{customer_id}/notes"
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem+json body of a response that must have `status`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
+
+
+def error_fields(response: httpx.Response) -> set[str]:
+    """The fields a 422 names."""
+    return {e["field"] for e in assert_problem(response, 422)["errors"]}
