@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: install run test lint format bench clean
 
 $(STAMP): pyproject.toml
@@ -18,8 +20,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m deploy
 
+# The dashboard's end-to-end tests drive Debian's Chromium (no browser download: the machine is offline).
+$(CHROMIUM):
+	@if [ "$$(id -u)" -eq 0 ]; then apt-get update && apt-get install -y chromium; \
+	else echo "chromium is missing: sudo apt-get update && sudo apt-get install -y chromium" >&2; exit 1; fi
+
 ## Lint, types, then the whole suite on real servers.
-test: lint
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: install

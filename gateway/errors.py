@@ -82,6 +82,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:
+            # FastAPI's only 400: a body it could not decode (e.g. not UTF-8). Bad input is a 422 here.
+            return problem_response(
+                422, "the request is not valid", [{"field": "body", "message": "malformed JSON"}]
+            )
         return problem_response(exc.status_code, str(exc.detail or ""), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

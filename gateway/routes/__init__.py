@@ -2,12 +2,14 @@
 
 from fastapi import APIRouter
 
-from gateway.routes import customer_view, health, live, notes, reference
+from gateway.routes import customer_view, customers, health, live, notes, reference, tags
 
 ROUTERS: list[APIRouter] = [
     health.router,
     reference.router,
     customer_view.router,
+    customers.router,
+    tags.router,
     notes.router,
     live.router,
 ]

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from services.profile.handlers import ProfileOperations, chat_consumer
 from shared.nats import StreamSpec
 from shared.runtime import Deps, ServiceDefinition, Wiring
 from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS
@@ -9,7 +10,8 @@ from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS
 
 def build(deps: Deps) -> Wiring:
     """Consumers and request handlers of the profile service."""
-    return Wiring()
+    operations = ProfileOperations(deps.pool, deps.nc, deps.settings.insights_timeout_seconds)
+    return Wiring(consumers=[chat_consumer()], routes=operations.routes())
 
 
 definition = ServiceDefinition(

@@ -11,3 +11,5 @@ class Settings(ServiceSettings):
     service_database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("PROFILE_DATABASE_URL", "service_database_url")
     )
+    # Seconds the agent context waits for the AI profile before answering without it.
+    insights_timeout_seconds: float = 0.5

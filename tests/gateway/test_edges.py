@@ -173,3 +173,14 @@ async def test_readyz_reports_redis_down(start_gateway: GatewayStarter) -> None:
     gateway = await start_gateway(redis_url="redis://127.0.0.1:1/0")
     body = assert_problem(await gateway.client.get("/readyz"), 503)
     assert "redis" in {e["field"] for e in body["errors"]}
+
+
+async def test_body_that_is_not_utf8_is_422(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway()
+    response = await gateway.client.post(
+        "/v1/tags",
+        content=b'{"name": "\xff"}',
+        headers={**auth(new_workspace(), role="admin"), "content-type": "application/json"},
+    )
+    body = assert_problem(response, 422)
+    assert body["errors"] == [{"field": "body", "message": "malformed JSON"}]

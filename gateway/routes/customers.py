@@ -1,0 +1,205 @@
+"""The customer grid, profile edits and their history, and the AI agent's customer context."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from gateway.auth import CurrentPrincipal
+from gateway.deps import Cache, RequestId, Services
+from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit
+from gateway.view import assemble_view, etag_of, parse_customer_id
+from shared.events import Platform
+from shared.messages.profile import (
+    OP_AGENT_CONTEXT,
+    OP_CUSTOMER_HISTORY,
+    OP_CUSTOMER_UPDATE,
+    OP_CUSTOMERS_LIST,
+    SERVICE,
+    Actor,
+    AgentContext,
+    AgentContextRequest,
+    CustomerHistory,
+    ListCustomers,
+    Tag,
+    UpdateCustomer,
+)
+from shared.validation import Text
+
+router = APIRouter(tags=["customers"])
+
+
+class CustomerEdit(BaseModel):
+    """Body of PATCH /v1/customers/{id}: any subset of the editable fields; null clears all but name.
+
+    The profile service applies the rules of each field; any other field is not editable.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text | None = None
+    phone: Text | None = None
+    email: Text | None = None
+    language: Text | None = None
+    country: Text | None = None
+    location: Text | None = None
+    tag_ids: list[Text] | None = None
+    agent_instructions: Text | None = None
+
+
+class GridItem(BaseModel):
+    """One row of the customer grid."""
+
+    id: uuid.UUID
+    name: str
+    avatar_url: str | None
+    platforms: list[Platform]
+    tags: list[Tag]
+    created_at: datetime
+    last_contact_at: datetime
+
+
+class CustomersPage(BaseModel):
+    """A page of the customer grid, newest first."""
+
+    items: list[GridItem]
+    next_cursor: str | None
+
+
+class Change(BaseModel):
+    """One edit of a customer: who made it and each field's old and new value."""
+
+    version: int
+    changed_at: datetime
+    actor: Actor | None
+    changes: dict[str, dict[str, Any]]
+
+
+class HistoryPage(BaseModel):
+    """A page of a customer's edits, newest first."""
+
+    items: list[Change]
+    next_cursor: str | None
+
+
+def parse_if_match(header: str | None) -> list[int] | None:
+    """Versions an If-Match accepts (`"3"`, `3`, `W/"3"`, lists); None when absent or `*`."""
+    if header is None or not header.strip():
+        return None
+    versions: list[int] = []
+    for part in header.split(","):
+        tag = part.strip()
+        if tag == "*":
+            return None
+        tag = tag.removeprefix("W/").strip().strip('"')
+        # Anything that is not a version matches no version: the write is refused with 412.
+        if tag.isascii() and tag.isdigit() and len(tag) <= 9:
+            versions.append(int(tag))
+    return versions
+
+
+@router.get("/v1/customers")
+async def list_customers(
+    principal: CurrentPrincipal,
+    services: Services,
+    request_id: RequestId,
+    cursors: Annotated[Cursors, Depends()],
+    q: Annotated[Text | None, Query(max_length=200)] = None,
+    tag: Annotated[uuid.UUID | None, Query()] = None,
+    platform: Annotated[Platform | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[Text | None, Query()] = None,
+) -> CustomersPage:
+    """The customer grid: `q` matches name, phone, email and platform ids; filters by tag and platform."""
+    query = ListCustomers(
+        workspace=principal.workspace,
+        q=q,
+        tag=tag,
+        platform=platform,
+        limit=limit,
+        cursor=cursors.open(cursor),
+    )
+    page = CustomersPage.model_validate(
+        await services.call(SERVICE, OP_CUSTOMERS_LIST, query, request_id=request_id)
+    )
+    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+
+
+@router.patch("/v1/customers/{customer_id}")
+async def edit_customer(
+    customer_id: str,
+    body: CustomerEdit,
+    principal: CurrentPrincipal,
+    services: Services,
+    cache: Cache,
+    request_id: RequestId,
+    request: Request,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, object]:
+    """Edit profile fields; with If-Match, only at that version (else 412). Returns the profile view."""
+    customer = parse_customer_id(customer_id)
+    command = UpdateCustomer(
+        workspace=principal.workspace,
+        customer_id=uuid.UUID(customer),
+        fields=body.model_dump(include=body.model_fields_set),
+        if_match=parse_if_match(if_match),
+        actor=Actor(id=principal.user_id, name=principal.name),
+    )
+    await services.call(SERVICE, OP_CUSTOMER_UPDATE, command, request_id=request_id)
+    # Read your own write: the cached profile part must not outlive the edit until its event arrives.
+    await cache.invalidate(principal.workspace, customer, "profile")
+    view = await assemble_view(
+        services,
+        principal.workspace,
+        customer,
+        request_id,
+        cache=cache,
+        timeout=request.app.state.settings.view_timeout,
+    )
+    etag = etag_of(view)
+    if etag:
+        response.headers["ETag"] = etag
+    return view
+
+
+@router.get("/v1/customers/{customer_id}/history")
+async def customer_history(
+    customer_id: str,
+    principal: CurrentPrincipal,
+    services: Services,
+    request_id: RequestId,
+    cursors: Annotated[Cursors, Depends()],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[Text | None, Query()] = None,
+) -> HistoryPage:
+    """Who changed which profile fields, old and new values, newest first."""
+    query = CustomerHistory(
+        workspace=principal.workspace,
+        customer_id=uuid.UUID(parse_customer_id(customer_id)),
+        limit=limit,
+        cursor=cursors.open(cursor),
+    )
+    page = HistoryPage.model_validate(
+        await services.call(SERVICE, OP_CUSTOMER_HISTORY, query, request_id=request_id)
+    )
+    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+
+
+@router.get("/v1/agent-context")
+async def agent_context(
+    principal: CurrentPrincipal,
+    services: Services,
+    request_id: RequestId,
+    platform: Annotated[Platform, Query()],
+    platform_user_id: Annotated[Text, Query(min_length=1, max_length=256)],
+) -> AgentContext:
+    """What the AI chat agent reads about the customer of a platform identity; 404 if unknown."""
+    query = AgentContextRequest(
+        workspace=principal.workspace, platform=platform, platform_user_id=platform_user_id
+    )
+    return AgentContext.model_validate(
+        await services.call(SERVICE, OP_AGENT_CONTEXT, query, request_id=request_id)
+    )

@@ -1,0 +1,306 @@
+"""SQL of the profile service; every query is scoped by workspace."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.profile.service import Contact, NewCustomer, like_pattern
+from shared.db import Connection
+
+_CUSTOMER_COLUMNS = (
+    "c.id, c.platform, c.platform_user_id, c.name, c.phone, c.email, c.language, c.country, "
+    "c.location, c.agent_instructions, c.avatar_url, c.instagram, c.created_at, c.last_contact_at, "
+    "c.version"
+)
+
+
+def _tags_of(alias: str) -> str:
+    """A jsonb list of the tags of customer `alias`.id, by name."""
+    return (
+        "COALESCE((SELECT jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'color', t.color) "
+        "ORDER BY t.name_key, t.id) FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id "
+        f"WHERE ct.customer_id = {alias}.id), '[]'::jsonb)"
+    )
+
+
+# --- connector events ----------------------------------------------------------------------------
+
+
+async def insert_customer(conn: Connection, customer: NewCustomer) -> bool:
+    """Create the customer unless it exists; whether this call created it."""
+    created = await conn.fetchval(
+        "INSERT INTO customers (id, workspace, platform, platform_user_id, name, phone, instagram, "
+        "search, created_at, last_contact_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) "
+        "ON CONFLICT (id) DO NOTHING RETURNING true",
+        customer.id,
+        customer.workspace,
+        customer.platform,
+        customer.platform_user_id,
+        customer.name,
+        customer.phone,
+        customer.instagram,
+        customer.search,
+        customer.created_at,
+    )
+    return bool(created)
+
+
+async def record_contact(
+    conn: Connection, workspace: str, customer_id: uuid.UUID, occurred_at: datetime
+) -> None:
+    """Widen created_at / last_contact_at to an event's time, whatever order events arrive in."""
+    await conn.execute(
+        "UPDATE customers SET created_at = LEAST(created_at, $3), "
+        "last_contact_at = GREATEST(last_contact_at, $3) "
+        "WHERE workspace = $1 AND id = $2 AND (created_at > $3 OR last_contact_at < $3)",
+        workspace,
+        customer_id,
+        occurred_at,
+    )
+
+
+async def lock_contact(conn: Connection, workspace: str, customer_id: uuid.UUID) -> asyncpg.Record:
+    """The connector-maintained state of a customer, locked until the transaction ends."""
+    row = await conn.fetchrow(
+        "SELECT platform_user_id, name, name_edited, avatar_url, instagram, seen, phone, email, "
+        "version "
+        "FROM customers WHERE workspace = $1 AND id = $2 FOR UPDATE",
+        workspace,
+        customer_id,
+    )
+    assert row is not None, "the customer was created earlier in this transaction"
+    return row
+
+
+async def save_contact(
+    conn: Connection, workspace: str, customer_id: uuid.UUID, contact: Contact, search: str
+) -> None:
+    """Store what contact.seen refreshed."""
+    await conn.execute(
+        "UPDATE customers SET name = $3, avatar_url = $4, instagram = $5, seen = $6, search = $7 "
+        "WHERE workspace = $1 AND id = $2",
+        workspace,
+        customer_id,
+        contact.name,
+        contact.avatar_url,
+        contact.instagram,
+        contact.seen,
+        search,
+    )
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+async def get_customer(
+    conn: Connection, workspace: str, customer_id: uuid.UUID, *, lock: bool = False
+) -> asyncpg.Record | None:
+    """A customer with its tags (list of {id, name, color}), or None if not in the workspace."""
+    return await conn.fetchrow(
+        f"SELECT {_CUSTOMER_COLUMNS}, c.name_edited, "
+        "ARRAY(SELECT ct.tag_id::text FROM customer_tags ct WHERE ct.customer_id = c.id "
+        f"ORDER BY ct.tag_id) AS tag_ids, {_tags_of('c')} AS tags "
+        "FROM customers c WHERE c.workspace = $1 AND c.id = $2" + (" FOR UPDATE OF c" if lock else ""),
+        workspace,
+        customer_id,
+    )
+
+
+async def customer_by_identity(
+    conn: Connection, workspace: str, platform: str, platform_user_id: str
+) -> asyncpg.Record | None:
+    """The customer of a platform identity, with its tags, or None."""
+    return await conn.fetchrow(
+        f"SELECT {_CUSTOMER_COLUMNS}, {_tags_of('c')} AS tags FROM customers c "
+        "WHERE c.workspace = $1 AND c.platform = $2 AND c.platform_user_id = $3",
+        workspace,
+        platform,
+        platform_user_id,
+    )
+
+
+async def existing_tags(conn: Connection, workspace: str, tag_ids: list[str]) -> set[str]:
+    """Which of these tag ids are tags of the workspace; they cannot be deleted until commit."""
+    rows = await conn.fetch(
+        "SELECT id::text FROM tags WHERE workspace = $1 AND id = ANY($2::uuid[]) FOR KEY SHARE",
+        workspace,
+        tag_ids,
+    )
+    return {row["id"] for row in rows}
+
+
+# Columns an edit may write: PATCH field → column (tag_ids lives in customer_tags).
+_EDIT_COLUMNS = ("name", "phone", "email", "language", "country", "location", "agent_instructions")
+
+
+async def update_customer(
+    conn: Connection,
+    workspace: str,
+    customer_id: uuid.UUID,
+    values: dict[str, Any],
+    *,
+    name_edited: bool,
+    search: str,
+    version: int,
+) -> None:
+    """Write edited fields, the search document and the new version."""
+    columns = [c for c in _EDIT_COLUMNS if c in values]
+    assignments = [f"{column} = ${i}" for i, column in enumerate(columns, start=3)]
+    n = len(columns) + 3
+    assignments += [f"name_edited = ${n}", f"search = ${n + 1}", f"version = ${n + 2}"]
+    await conn.execute(
+        f"UPDATE customers SET {', '.join(assignments)} WHERE workspace = $1 AND id = $2",
+        workspace,
+        customer_id,
+        *(values[c] for c in columns),
+        name_edited,
+        search,
+        version,
+    )
+    if "tag_ids" in values:
+        await conn.execute(
+            "DELETE FROM customer_tags WHERE customer_id = $1 AND NOT (tag_id = ANY($2::uuid[]))",
+            customer_id,
+            values["tag_ids"],
+        )
+        await conn.execute(
+            "INSERT INTO customer_tags (customer_id, tag_id) SELECT $1, unnest($2::uuid[]) "
+            "ON CONFLICT DO NOTHING",
+            customer_id,
+            values["tag_ids"],
+        )
+
+
+async def record_change(
+    conn: Connection,
+    workspace: str,
+    customer_id: uuid.UUID,
+    version: int,
+    actor: dict[str, str] | None,
+    changes: dict[str, Any],
+    changed_at: datetime,
+) -> None:
+    """Keep one edit in the customer's history."""
+    await conn.execute(
+        "INSERT INTO customer_changes (customer_id, version, workspace, actor, changes, changed_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        customer_id,
+        version,
+        workspace,
+        actor,
+        changes,
+        changed_at,
+    )
+
+
+async def history(
+    conn: Connection, workspace: str, customer_id: uuid.UUID, below_version: int | None, limit: int
+) -> list[asyncpg.Record]:
+    """Edits of a customer, newest first, below a version (None: from the newest)."""
+    return await conn.fetch(
+        "SELECT version, actor, changes, changed_at FROM customer_changes "
+        "WHERE workspace = $1 AND customer_id = $2 AND ($3::integer IS NULL OR version < $3) "
+        "ORDER BY version DESC LIMIT $4",
+        workspace,
+        customer_id,
+        below_version,
+        limit,
+    )
+
+
+def grid_query(
+    workspace: str,
+    *,
+    terms: list[str],
+    tag: uuid.UUID | None,
+    platform: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """SQL and arguments of one grid page (at most `limit` rows, newest first)."""
+    args: list[Any] = [workspace]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = ["c.workspace = $1"]
+    if terms:
+        where.append("(" + " OR ".join(f"c.search LIKE {arg(like_pattern(t))}" for t in terms) + ")")
+    if platform is not None:
+        where.append(f"c.platform = {arg(platform)}")
+    if tag is not None:
+        where.append(f"c.id IN (SELECT customer_id FROM customer_tags WHERE tag_id = {arg(tag)})")
+    if after is not None:
+        where.append(f"(c.created_at, c.id) < ({arg(after[0])}, {arg(after[1])})")
+    # Tags are fetched for the page's rows only, after the limit.
+    sql = (
+        f"SELECT page.*, {_tags_of('page')} AS tags FROM ("
+        "SELECT c.id, c.name, c.avatar_url, c.platform, c.created_at, c.last_contact_at "
+        f"FROM customers c WHERE {' AND '.join(where)} "
+        f"ORDER BY c.created_at DESC, c.id DESC LIMIT {arg(limit)}"
+        ") page ORDER BY page.created_at DESC, page.id DESC"
+    )
+    return sql, args
+
+
+async def grid_page(conn: Connection, sql: str, args: list[Any]) -> list[asyncpg.Record]:
+    """Run a grid_query, planned for its own arguments."""
+    async with conn.transaction():
+        # A generic plan cannot know how selective a search pattern is; plan every call afresh.
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return await conn.fetch(sql, *args)
+
+
+# --- tags ----------------------------------------------------------------------------------------
+
+
+async def list_tags(conn: Connection, workspace: str) -> list[asyncpg.Record]:
+    """The workspace's tag catalog, by name."""
+    return await conn.fetch(
+        "SELECT id, name, color FROM tags WHERE workspace = $1 ORDER BY name_key, id", workspace
+    )
+
+
+async def insert_tag(
+    conn: Connection, workspace: str, tag_id: uuid.UUID, name: str, name_key: str, color: str
+) -> None:
+    """Add a tag; asyncpg.UniqueViolationError if the name is taken."""
+    await conn.execute(
+        "INSERT INTO tags (id, workspace, name, name_key, color) VALUES ($1, $2, $3, $4, $5)",
+        tag_id,
+        workspace,
+        name,
+        name_key,
+        color,
+    )
+
+
+async def update_tag(
+    conn: Connection,
+    workspace: str,
+    tag_id: uuid.UUID,
+    name: str | None,
+    name_key: str | None,
+    color: str | None,
+) -> asyncpg.Record | None:
+    """Rename and/or recolour; the tag, None if not in the workspace; UniqueViolationError if taken."""
+    return await conn.fetchrow(
+        "UPDATE tags SET name = COALESCE($3, name), name_key = COALESCE($4, name_key), "
+        "color = COALESCE($5, color) WHERE workspace = $1 AND id = $2 RETURNING id, name, color",
+        workspace,
+        tag_id,
+        name,
+        name_key,
+        color,
+    )
+
+
+async def delete_tag(conn: Connection, workspace: str, tag_id: uuid.UUID) -> bool:
+    """Delete a tag (customer_tags cascades); whether it existed."""
+    deleted = await conn.fetchval(
+        "DELETE FROM tags WHERE workspace = $1 AND id = $2 RETURNING true", workspace, tag_id
+    )
+    return bool(deleted)

@@ -1,0 +1,456 @@
+"""Domain rules of the profile service: plain functions over plain data, no I/O."""
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from shared.events import ConnectorEvent, ContactSeen
+from shared.links import chat_url
+from shared.reference import countries, languages
+
+NAME_MAX = 200
+LOCATION_MAX = 500
+AGENT_INSTRUCTIONS_MAX = 2000
+TAG_NAME_MAX = 50
+TAGS_PER_CUSTOMER_MAX = 100
+
+# The PATCH fields of CONTRACT.md §4, in the order errors and changes are reported.
+EDITABLE = ("name", "phone", "email", "language", "country", "location", "tag_ids", "agent_instructions")
+
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_PHONE_LIKE = re.compile(r"^[0-9+()./\s-]+$")
+
+
+class Row(Protocol):
+    """A stored row, read by column name (an asyncpg Record, a dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class Rejected(Exception):
+    """Input that breaks a rule; `errors` names each field and what is wrong with it."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def rejected(field: str, message: str) -> Rejected:
+    """A Rejected naming one field."""
+    return Rejected([{"field": field, "message": message}])
+
+
+# --- customers from connector events -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """The row the first event of an unknown identity creates."""
+
+    id: uuid.UUID
+    workspace: str
+    platform: str
+    platform_user_id: str
+    name: str
+    phone: str | None
+    instagram: dict[str, Any] | None
+    created_at: datetime
+    search: str
+
+
+def new_customer(workspace: str, event: ConnectorEvent) -> NewCustomer:
+    """The customer an event of an identity nobody has seen yet creates (contact.seen details come after)."""
+    pid = event.platform_user_id
+    phone = pid if event.platform == "whatsapp" else None
+    instagram = (
+        {"username": pid, "followers": None, "follow_status": "unknown"}
+        if event.platform == "instagram"
+        else None
+    )
+    return NewCustomer(
+        id=uuid.UUID(event.customer_id(workspace)),
+        workspace=workspace,
+        platform=event.platform,
+        platform_user_id=pid,
+        name=pid,
+        phone=phone,
+        instagram=instagram,
+        created_at=event.occurred_at,
+        search=search_document(pid, phone, None, pid),
+    )
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What contact.seen keeps up to date, and when each of its values was last set.
+
+    `seen` maps a register (display_name, avatar_url, instagram.<field>) to the [occurred_at,
+    event_id] of the event that set it: the newest event wins each register on its own, so any
+    arrival order of the same events ends in the same state.
+    """
+
+    name: str
+    name_edited: bool
+    avatar_url: str | None
+    instagram: dict[str, Any] | None
+    seen: dict[str, list[str]]
+
+
+def _is_newer(stamp: tuple[datetime, str], seen: list[str] | None) -> bool:
+    if seen is None:
+        return True
+    return stamp > (datetime.fromisoformat(seen[0]), seen[1])
+
+
+def apply_contact_seen(contact: Contact, event: ContactSeen) -> tuple[Contact, dict[str, dict[str, Any]]]:
+    """The contact after `event`, and its changes (field → {"old", "new"}) for the view."""
+    offered: dict[str, Any] = {}
+    display_name = (event.display_name or "").strip()[:NAME_MAX].strip()
+    if display_name:
+        offered["display_name"] = display_name
+    if event.avatar_url:
+        offered["avatar_url"] = event.avatar_url
+    # Instagram details only mean something for an Instagram identity, the one kind created with them.
+    if contact.instagram is not None and event.instagram is not None:
+        for key, value in event.instagram.model_dump().items():
+            if value is not None:
+                offered[f"instagram.{key}"] = value
+    stamp = (event.occurred_at, event.event_id)
+    seen = dict(contact.seen)
+    updated = contact
+    instagram = dict(contact.instagram) if contact.instagram is not None else None
+    for register, value in offered.items():
+        if not _is_newer(stamp, seen.get(register)):
+            continue
+        seen[register] = [event.occurred_at.isoformat(), event.event_id]
+        if register == "display_name":
+            if not contact.name_edited:
+                updated = replace(updated, name=value)
+        elif register == "avatar_url":
+            updated = replace(updated, avatar_url=value)
+        elif instagram is not None:
+            instagram[register.removeprefix("instagram.")] = value
+    updated = replace(updated, instagram=instagram, seen=seen)
+    changes = {
+        field: {"old": getattr(contact, field), "new": getattr(updated, field)}
+        for field in ("name", "avatar_url", "instagram")
+        if getattr(contact, field) != getattr(updated, field)
+    }
+    return updated, changes
+
+
+def identity_key(platform: str, platform_user_id: str) -> str:
+    """A platform user id as connectors' events store it (Instagram usernames: lower case, no @)."""
+    value = platform_user_id.strip()
+    if platform == "instagram":
+        value = value.lower().lstrip("@")
+    return value
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def search_document(name: str, phone: str | None, email: str | None, platform_user_id: str) -> str:
+    """What the grid's `q` is matched against: name, phone, email and platform id, case-folded."""
+    return "\n".join(_fold(v) for v in (name, phone, email, platform_user_id) if v)
+
+
+def search_terms(q: str | None) -> list[str]:
+    """Substrings any of which a matching customer's search document holds."""
+    folded = _fold(q or "")
+    if not folded:
+        return []
+    terms = [folded]
+    # Phone numbers are stored compact (E.164): "+971 50 123" should find "+971501234567".
+    if _PHONE_LIKE.match(folded):
+        compact = re.sub(r"[^0-9+]", "", folded)
+        if sum(c.isdigit() for c in compact) >= 3 and compact != folded:
+            terms.append(compact)
+    return terms
+
+
+def like_pattern(term: str) -> str:
+    """A LIKE pattern matching `term` anywhere, wildcards in it taken literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# --- editing -------------------------------------------------------------------------------------
+
+
+def _text(value: Any, *, clearable: bool = True) -> str | None:
+    if value is None:
+        if not clearable:
+            raise ValueError("cannot be cleared")
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    if "\x00" in value:
+        raise ValueError("must not contain U+0000")
+    stripped = value.strip()
+    if not stripped and clearable:
+        return None
+    return stripped
+
+
+def _name(value: Any) -> str:
+    text = _text(value, clearable=False) or ""
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > NAME_MAX:
+        raise ValueError(f"must be at most {NAME_MAX} characters")
+    return text
+
+
+def _phone(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+"):
+        raise ValueError("must be international, with its country code (e.g. +971 50 123 4567)")
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _email(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        # normalized keeps the local part and lower-cases the domain.
+        return str(validate_email(text, check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not a valid email address: {exc}") from None
+
+
+def _language(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if text.lower() not in languages():
+        raise ValueError("is not a language code of /v1/reference/languages")
+    return text.lower()
+
+
+def _country(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if text.upper() not in countries():
+        raise ValueError("is not a country code of /v1/reference/countries")
+    return text.upper()
+
+
+def _bounded(limit: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        text = _text(value)
+        if text is not None and len(text) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        return text
+
+    return check
+
+
+def _tag_ids(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of tag ids")
+    ids: list[str] = []
+    for raw in value:
+        try:
+            tag_id = str(uuid.UUID(raw))
+        except ValueError:
+            raise ValueError(f"{raw[:64]!r} is not a tag of this workspace") from None
+        if tag_id not in ids:
+            ids.append(tag_id)
+    if len(ids) > TAGS_PER_CUSTOMER_MAX:
+        raise ValueError(f"must hold at most {TAGS_PER_CUSTOMER_MAX} tags")
+    return sorted(ids)
+
+
+_RULES: dict[str, Callable[[Any], Any]] = {
+    "name": _name,
+    "phone": _phone,
+    "email": _email,
+    "language": _language,
+    "country": _country,
+    "location": _bounded(LOCATION_MAX),
+    "tag_ids": _tag_ids,
+    "agent_instructions": _bounded(AGENT_INSTRUCTIONS_MAX),
+}
+
+
+def validate_edit(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The normalised values of an edit; Rejected naming every field that breaks its rule."""
+    errors: list[dict[str, str]] = []
+    values: dict[str, Any] = {}
+    for field in sorted(fields, key=lambda f: (EDITABLE.index(f) if f in EDITABLE else len(EDITABLE), f)):
+        rule = _RULES.get(field)
+        if rule is None:
+            errors.append({"field": field, "message": "is not editable"})
+            continue
+        try:
+            values[field] = rule(fields[field])
+        except ValueError as exc:
+            errors.append({"field": field, "message": str(exc)})
+    if errors:
+        raise Rejected(errors)
+    return values
+
+
+def diff(current: Row, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """field → {"old", "new"} for each value that differs from the current one."""
+    return {
+        field: {"old": current[field], "new": value}
+        for field, value in values.items()
+        if current[field] != value
+    }
+
+
+def version_matches(current: int, if_match: list[int] | None) -> bool:
+    """Whether a write conditioned on `if_match` (None: unconditional) may go ahead."""
+    return if_match is None or current in if_match
+
+
+# --- tags ----------------------------------------------------------------------------------------
+
+
+def tag_name(value: str) -> str:
+    """A tag name: trimmed, 1–50 characters."""
+    name = value.strip()
+    if not name:
+        raise rejected("name", "must not be empty")
+    if len(name) > TAG_NAME_MAX:
+        raise rejected("name", f"must be at most {TAG_NAME_MAX} characters")
+    return name
+
+
+def tag_name_key(name: str) -> str:
+    """What two tag names that count as the same share (case-insensitive)."""
+    return name.casefold()
+
+
+def tag_color(value: str) -> str:
+    """A colour as #RRGGBB in upper case."""
+    color = value.strip()
+    if not _COLOR.match(color):
+        raise rejected("color", "must be #RRGGBB")
+    return color.upper()
+
+
+def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str | None]:
+    """Normalised name and colour of a tag (None stays None); Rejected naming every bad one."""
+    errors: list[dict[str, str]] = []
+    checked: list[str | None] = []
+    for value, rule in ((name, tag_name), (color, tag_color)):
+        try:
+            checked.append(rule(value) if value is not None else None)
+        except Rejected as exc:
+            errors += exc.errors
+            checked.append(None)
+    if errors:
+        raise Rejected(errors)
+    return checked[0], checked[1]
+
+
+# --- cursors -------------------------------------------------------------------------------------
+
+
+def grid_cursor(created_at: datetime, customer_id: uuid.UUID) -> str:
+    """Where the next grid page starts: after this customer."""
+    return f"{created_at.isoformat()}|{customer_id}"
+
+
+def parse_grid_cursor(raw: str) -> tuple[datetime, uuid.UUID]:
+    """(created_at, id) of a grid cursor; Rejected if it is not one."""
+    stamp, _, customer_id = raw.partition("|")
+    try:
+        created_at = datetime.fromisoformat(stamp)
+        parsed = uuid.UUID(customer_id)
+    except ValueError:
+        raise rejected("cursor", "malformed") from None
+    if created_at.tzinfo is None:
+        raise rejected("cursor", "malformed")
+    return created_at, parsed
+
+
+def parse_history_cursor(raw: str) -> int:
+    """The version a history page starts below; Rejected if it is not one."""
+    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+        raise rejected("cursor", "malformed")
+    return int(raw)
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+def customer_part(row: Row) -> dict[str, Any]:
+    """The profile service's part of the profile view (gateway/view.py adds the rest)."""
+    return {
+        "id": str(row["id"]),
+        "header": {
+            "name": row["name"],
+            "avatar_url": row["avatar_url"],
+            "platforms": [
+                {
+                    "platform": row["platform"],
+                    "platform_user_id": row["platform_user_id"],
+                    "chat_url": chat_url(row["platform"], row["platform_user_id"]),
+                }
+            ],
+            "instagram": row["instagram"],
+            "created_at": row["created_at"].isoformat(),
+        },
+        "profile": {
+            "name": row["name"],
+            "phone": row["phone"],
+            "email": row["email"],
+            "language": row["language"],
+            "country": row["country"],
+            "location": row["location"],
+            "tags": row["tags"],
+            "agent_instructions": row["agent_instructions"],
+            "version": row["version"],
+        },
+    }
+
+
+def grid_item(row: Row) -> dict[str, Any]:
+    """One row of the customer grid."""
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "avatar_url": row["avatar_url"],
+        "platforms": [row["platform"]],
+        "tags": row["tags"],
+        "created_at": row["created_at"].isoformat(),
+        "last_contact_at": row["last_contact_at"].isoformat(),
+    }
+
+
+def history_item(row: Row) -> dict[str, Any]:
+    """One entry of a customer's change history."""
+    return {
+        "version": row["version"],
+        "changed_at": row["changed_at"].isoformat(),
+        "actor": row["actor"],
+        "changes": row["changes"],
+    }

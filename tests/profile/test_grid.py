@@ -1,0 +1,141 @@
+"""GET /v1/customers over real HTTP: search, filters, and keyset pages without gaps or repeats."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.profile.support import ProfileStack, customer_id
+from tests.support import auth, new_workspace
+
+T0 = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+PLATFORMS = ("whatsapp", "instagram", "web")
+NAMES = {5: "Élodie Martin", 6: "Zoë 50% off", 7: "Under_score"}
+
+
+def _pid(n: int) -> str:
+    platform = PLATFORMS[n % 3]
+    return {"whatsapp": f"+97150123{n:04}", "instagram": f"insta.{n}", "web": f"visitor-{n}"}[platform]
+
+
+async def _pages(stack: ProfileStack, ws: str, limit: int, **params: Any) -> list[dict[str, Any]]:
+    """Every item of every page, following next_cursor; asserts the page sizes on the way."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
+        response = await stack.http.get("/v1/customers", params=query, headers=auth(ws))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        cursor = page["next_cursor"]
+        assert len(page["items"]) == limit or cursor is None
+        items += page["items"]
+        if cursor is None:
+            return items
+
+
+async def test_search_filters_pages_and_parameter_checks(stack: ProfileStack) -> None:
+    ws = new_workspace()
+    customers: dict[str, dict[str, Any]] = {}
+    for n in range(45):
+        platform, pid = PLATFORMS[n % 3], _pid(n)
+        # Three customers per instant: the id breaks the tie in the order.
+        created_at = T0 + timedelta(minutes=n // 3)
+        name = NAMES.get(n, f"Customer {n:02}")
+        await stack.publish(
+            ws, "contact.seen", platform, pid, display_name=name, occurred_at=created_at.isoformat()
+        )
+        cid = customer_id(ws, platform, pid)
+        customers[cid] = {"n": n, "platform": platform, "pid": pid, "name": name, "created_at": created_at}
+    last_contact = T0 + timedelta(days=3)
+    await stack.publish(
+        ws,
+        "conversation.message",
+        "web",
+        _pid(2),
+        occurred_at=last_contact.isoformat(),
+        conversation_id="c",
+        message_id="m",
+        sender="customer",
+        text="hi",
+    )
+    await stack.wait_drained()
+    newest_first = sorted(customers, key=lambda c: (customers[c]["created_at"], c), reverse=True)
+
+    admin = auth(ws, role="admin")
+    tag = (await stack.http.post("/v1/tags", json={"name": "Hot", "color": "#ff0000"}, headers=admin)).json()
+    tagged = [c for c in newest_first if customers[c]["n"] % 4 == 0]
+    for cid in tagged:
+        response = await stack.http.patch(
+            f"/v1/customers/{cid}", json={"tag_ids": [tag["id"]]}, headers=auth(ws)
+        )
+        assert response.status_code == 200
+    emailed = next(c for c in customers if customers[c]["n"] == 4)
+    await stack.http.patch(
+        f"/v1/customers/{emailed}", json={"email": "Sales.Lead@Example.ORG"}, headers=auth(ws)
+    )
+
+    everyone = await _pages(stack, ws, 7)
+    assert [item["id"] for item in everyone] == newest_first
+    web_visitor = next(item for item in everyone if item["id"] == customer_id(ws, "web", _pid(2)))
+    assert web_visitor == {
+        "id": customer_id(ws, "web", _pid(2)),
+        "name": "Customer 02",
+        "avatar_url": None,
+        "platforms": ["web"],
+        "tags": [],
+        "created_at": web_visitor["created_at"],
+        "last_contact_at": web_visitor["last_contact_at"],
+    }
+    assert datetime.fromisoformat(web_visitor["created_at"]) == T0
+    assert datetime.fromisoformat(web_visitor["last_contact_at"]) == last_contact
+    first_tagged = next(item for item in everyone if item["id"] == tagged[0])
+    assert first_tagged["tags"] == [tag]
+
+    for platform in PLATFORMS:
+        ids = [item["id"] for item in await _pages(stack, ws, 4, platform=platform)]
+        assert ids == [c for c in newest_first if customers[c]["platform"] == platform]
+    assert [item["id"] for item in await _pages(stack, ws, 3, tag=tag["id"])] == tagged
+    both = await _pages(stack, ws, 2, tag=tag["id"], platform="instagram", q="customer")
+    assert [item["id"] for item in both] == [
+        c
+        for c in tagged
+        if customers[c]["platform"] == "instagram" and customers[c]["name"].startswith("Customer")
+    ]
+
+    def found(q: str, **params: Any) -> Any:
+        return _pages(stack, ws, 5, q=q, **params)
+
+    by_n = {customers[c]["n"]: c for c in customers}
+    assert [i["id"] for i in await found("élodie")] == [by_n[5]]
+    assert [i["id"] for i in await found("ÉLODIE  MART")] == [by_n[5]]
+    assert [i["id"] for i in await found("50%")] == [by_n[6]]
+    assert [i["id"] for i in await found("r_")] == [by_n[7]]
+    assert [i["id"] for i in await found("example.org")] == [emailed]
+    assert [i["id"] for i in await found("+971 50 123 0009")] == [by_n[9]]
+    assert [i["id"] for i in await found("INSTA.1")] == [
+        c for c in newest_first if customers[c]["pid"].startswith("insta.1")
+    ]
+    assert [i["id"] for i in await found("customer")] == [
+        c for c in newest_first if customers[c]["name"].startswith("Customer")
+    ]
+    assert await found("nobody-has-this") == []
+    assert await found("visitor-2", platform="whatsapp") == []
+
+    empty = new_workspace()
+    assert (await stack.http.get("/v1/customers", headers=auth(empty))).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+    assert (await stack.http.get("/v1/customers")).status_code == 401
+    for params in (
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "ten"},
+        {"cursor": "forged"},
+        {"tag": "not-a-uuid"},
+        {"platform": "fax"},
+        {"q": "q" * 201},
+        {"q": "a\u0000b"},
+    ):
+        response = await stack.http.get("/v1/customers", params=params, headers=auth(ws))
+        assert response.status_code == 422, params
+        assert response.headers["content-type"].startswith("application/problem+json")
