@@ -142,9 +142,12 @@ class Consumer:
             deliveries.append(Delivery(msg=msg, workspace=workspace, event_id=event_id, event=event))
         if not deliveries:
             return
-        if self.spec.prepare is not None or len(deliveries) == 1:
-            for delivery in deliveries:
-                await self._process_one(delivery)
+        if self.spec.prepare is not None:
+            # Slow work runs side by side, each message kept alive by its own in-progress acks.
+            await asyncio.gather(*(self._process_one(delivery) for delivery in deliveries))
+            return
+        if len(deliveries) == 1:
+            await self._process_one(deliveries[0])
             return
         try:
             async with self.pool.acquire() as conn, conn.transaction():

@@ -52,3 +52,23 @@ class CustomerInsights(BaseModel):
 
     ai_profile: AiProfile | None
     sentiment: AverageSentiment
+
+
+REANALYSIS_REQUESTED = "reanalysis.requested"  # the operator asked to analyse a conversation again
+
+
+class ReanalysisRequested(BaseModel):
+    """Analyse an already analysed conversation again (python -m services.insights.reanalyse)."""
+
+    conversation_id: str
+    customer_id: str
+    platform: str
+    requested_at: datetime
+
+
+class CustomerInsightsUpdated(BaseModel):
+    """A customer's AI profile or average sentiment changed, after analysing `conversation_id`."""
+
+    customer_id: str
+    conversation_id: str
+    insights: CustomerInsights

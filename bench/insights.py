@@ -1,0 +1,263 @@
+"""Insights benchmark: embedded-analyser throughput and insight lag, beside the bare analyser.
+
+python -m bench.insights [--lag-closes 60] [--burst-closes 200]
+
+Runs on real servers: embedded NATS and PostgreSQL (or NATS_URL / DATABASE_URL), one insights
+replica in this process with the embedded analyser. The timeline's transcript operation is
+answered by a responder on its real subject, from the labelled conversations of the insights
+tests (the timeline service itself is not part of this measurement).
+
+- floor: the bare analyser call in this process (EmbeddedAnalyser.analyse_now), per call;
+- insight lag: `conversation.closed` published → `conversation.analysed` received, one close at a
+  time (the analysis is stored in the same transaction that queues that event);
+- throughput: a burst of closes, first publish → last `conversation.analysed` received.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+from deploy.embedded import EmbeddedNats, EmbeddedPostgres
+from services.insights.analysers import EmbeddedAnalyser
+from services.insights.analysers.base import AnalysisRequest
+from services.insights.app import definition
+from services.insights.config import Settings
+from shared.db import database_url_for
+from shared.jsonutil import dumps, loads
+from shared.logging import configure_logging
+from shared.messages import timeline
+from shared.messages.insights import CONVERSATION_ANALYSED, SERVICE
+from shared.nats import StreamSpec, connect, declare_stream
+from shared.rpc import RpcError, serve
+from shared.runtime import ServiceRuntime
+from shared.subjects import event_subject, rpc_subject
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "insights" / "data" / "conversations.json"
+CUSTOMERS = 20
+
+
+def load_conversations() -> list[tuple[str, list[timeline.TranscriptMessage]]]:
+    """(platform, messages) of each labelled conversation."""
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    raw = json.loads(DATA.read_text(encoding="utf-8"))["conversations"]
+    return [
+        (
+            item["platform"],
+            [
+                timeline.TranscriptMessage(sender=sender, text=text, sent_at=start + timedelta(minutes=i))
+                for i, (sender, text) in enumerate(item["messages"])
+            ],
+        )
+        for item in raw
+    ]
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The `share` quantile (0..1) of the values, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def measure_floor(
+    conversations: list[tuple[str, list[timeline.TranscriptMessage]]], count: int
+) -> list[float]:
+    """Seconds per bare analyser call, in this process."""
+    analyser = EmbeddedAnalyser()
+    requests = [
+        AnalysisRequest(conversation_id=f"floor-{i}", customer_id="c", platform=platform, messages=messages)
+        for i, (platform, messages) in enumerate(conversations)
+    ]
+    for request in requests:
+        analyser.analyse_now(request)
+    timings = []
+    for i in range(count):
+        started = time.perf_counter()
+        analyser.analyse_now(requests[i % len(requests)])
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+@contextlib.asynccontextmanager
+async def servers() -> AsyncIterator[tuple[str, str]]:
+    """NATS and PostgreSQL URLs: from the environment, or embedded servers for this run."""
+    root = Path(tempfile.mkdtemp(prefix="bench-insights-"))
+    started: list[EmbeddedNats | EmbeddedPostgres] = []
+    try:
+        nats_url = os.environ.get("NATS_URL")
+        if not nats_url:
+            nats_server = EmbeddedNats(root / "nats")
+            nats_server.start()
+            started.append(nats_server)
+            nats_url = nats_server.url
+        postgres_url = os.environ.get("DATABASE_URL")
+        if not postgres_url:
+            postgres = EmbeddedPostgres(root / "postgres")
+            postgres.start()
+            started.append(postgres)
+            postgres_url = postgres.url
+        yield nats_url, postgres_url
+    finally:
+        for server in reversed(started):
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Bench:
+    """One insights replica, a transcript responder, and a listener for analyses."""
+
+    def __init__(self, nc: NATS, workspace: str) -> None:
+        self.nc = nc
+        self.workspace = workspace
+        self.transcripts: dict[str, timeline.Transcript] = {}
+        self.waiting: dict[str, asyncio.Future[float]] = {}
+
+    async def transcript(self, payload: dict[str, Any], _subject: str) -> timeline.Transcript:
+        """The timeline's transcript operation, answered from memory."""
+        found = self.transcripts.get(str(payload["conversation_id"]))
+        if found is None:
+            raise RpcError("not_found", "no such conversation")
+        return found
+
+    async def on_analysed(self, msg: Msg) -> None:
+        """Note when a conversation's analysis was announced."""
+        received = time.perf_counter()
+        conversation_id = loads(msg.data)["data"]["conversation_id"]
+        waiter = self.waiting.pop(conversation_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(received)
+
+    async def close(self, conversation_id: str, customer_id: str, platform: str) -> asyncio.Future[float]:
+        """Publish a close as the timeline would; the future resolves when it is analysed."""
+        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiting[conversation_id] = waiter
+        event_id = uuid.uuid4().hex
+        envelope = {
+            "event_id": event_id,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "workspace": self.workspace,
+            "type": timeline.CONVERSATION_CLOSED,
+            "data": timeline.ConversationClosed(
+                conversation_id=conversation_id,
+                customer_id=customer_id,
+                platform=platform,
+                closed_at=datetime.now(UTC),
+            ).model_dump(mode="json"),
+        }
+        await self.nc.jetstream().publish(
+            event_subject(timeline.SERVICE, self.workspace, timeline.CONVERSATION_CLOSED),
+            dumps(envelope),
+            headers={"Nats-Msg-Id": event_id},
+        )
+        return waiter
+
+    def add(self, conversation_id: str, customer_id: str, platform: str, messages: list[Any]) -> None:
+        """Make a transcript available."""
+        self.transcripts[conversation_id] = timeline.Transcript(
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            platform=platform,
+            messages=messages,
+            truncated=False,
+        )
+
+
+async def run(lag_closes: int, burst_closes: int) -> list[tuple[str, float, float, str]]:
+    """Measure; rows of (measure, value, floor, unit)."""
+    conversations = load_conversations()
+    floor = measure_floor(conversations, max(lag_closes, burst_closes))
+    async with servers() as (nats_url, postgres_url):
+        database = f"insights_bench_{uuid.uuid4().hex[:8]}"
+        settings = Settings(
+            nats_url=nats_url,
+            database_url=postgres_url,
+            service_database_url=database_url_for(postgres_url, database),
+            openai_api_key=None,
+            openai_base_url=None,
+            log_level="WARNING",
+        )
+        nc = await connect(nats_url, "bench-insights")
+        runtime = ServiceRuntime(definition, settings)
+        try:
+            await declare_stream(nc.jetstream(), StreamSpec("TIMELINE", ["timeline.v1.>"]))
+            workspace = f"bench-{uuid.uuid4().hex[:8]}"
+            bench = Bench(nc, workspace)
+            await serve(
+                nc, rpc_subject(timeline.SERVICE, timeline.OP_TRANSCRIPT), "timeline", bench.transcript
+            )
+            await nc.subscribe(event_subject(SERVICE, workspace, CONVERSATION_ANALYSED), cb=bench.on_analysed)
+            await runtime.start()
+
+            def conversation(n: int) -> tuple[str, str, str]:
+                platform, messages = conversations[n % len(conversations)]
+                conversation_id, customer_id = f"conv-{n}", f"customer-{n % CUSTOMERS}"
+                bench.add(conversation_id, customer_id, platform, messages)
+                return conversation_id, customer_id, platform
+
+            lags = []
+            for n in range(lag_closes):
+                sent = time.perf_counter()
+                lags.append(await asyncio.wait_for(await bench.close(*conversation(n)), 60) - sent)
+
+            first = time.perf_counter()
+            waiters = [await bench.close(*conversation(lag_closes + n)) for n in range(burst_closes)]
+            last = max(await asyncio.wait_for(asyncio.gather(*waiters), 600))
+            burst_seconds = last - first
+        finally:
+            await runtime.stop()
+            await nc.drain()
+            admin = await asyncpg.connect(database_url_for(postgres_url, "postgres"))
+            with contextlib.suppress(Exception):
+                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin.close()
+    floor_rate = len(floor) / sum(floor)
+    return [
+        (f"analyses/s, burst of {burst_closes} closes", burst_closes / burst_seconds, floor_rate, "/s"),
+        (
+            f"insight lag p50, {lag_closes} closes one by one",
+            1000 * percentile(lags, 0.5),
+            1000 * percentile(floor, 0.5),
+            "ms",
+        ),
+        ("insight lag p95", 1000 * percentile(lags, 0.95), 1000 * percentile(floor, 0.95), "ms"),
+        ("insight lag mean", 1000 * statistics.fmean(lags), 1000 * statistics.fmean(floor), "ms"),
+    ]
+
+
+def render(rows: list[tuple[str, float, float, str]]) -> str:
+    """The result table."""
+    lines = [
+        "insights: embedded analyser through the service vs the bare analyser call (floor)",
+        f"{'measure':<44} {'value':>9}    {'floor':>9}    {'ratio':>7}",
+    ]
+    for name, value, floor, unit in rows:
+        lines.append(f"{name:<44} {value:>9.1f} {unit:<3}{floor:>9.1f} {unit:<3}{value / floor:>7.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m bench.insights", description=__doc__)
+    parser.add_argument("--lag-closes", type=int, default=60)
+    parser.add_argument("--burst-closes", type=int, default=200)
+    args = parser.parse_args()
+    configure_logging("bench-insights", "WARNING")
+    print(render(asyncio.run(run(args.lag_closes, args.burst_closes))))
+
+
+if __name__ == "__main__":
+    main()
