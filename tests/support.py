@@ -19,7 +19,7 @@ JWT_SECRET = "test-secret-for-the-suite-only-0123456789"
 
 
 async def wait_for(
-    condition: Callable[[], Awaitable[T]],
+    condition: Callable[[], Awaitable[T | None]],
     *,
     timeout: float = 15.0,
     interval: float = 0.05,

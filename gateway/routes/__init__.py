@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from gateway.routes import customer_view, customers, health, live, notes, reference, tags
+from gateway.routes import customer_view, customers, dashboard, health, live, notes, reference, tags, timeline
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -12,4 +12,6 @@ ROUTERS: list[APIRouter] = [
     tags.router,
     notes.router,
     live.router,
+    timeline.router,
+    dashboard.router,
 ]

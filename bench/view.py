@@ -1,0 +1,299 @@
+"""Profile view through the gateway, cache warm and cold, beside the floor of reading its rows.
+
+python -m bench.view [--customers 2000] [--seconds 8]
+
+Runs the whole system as `make run` does (embedded servers, every service and the gateway as
+their own processes) in a scratch directory, seeds one workspace through connector events, then
+measures GET /v1/customers/{id}:
+
+- throughput with a closed loop of concurrent keep-alive connections;
+- latency at a fixed offered rate (open loop: requests are sent on schedule, late or not).
+
+Warm: every part of every view is in Redis. Cold: every request misses the cache (the workspace's
+cache generation is bumped before each pass and each customer is read once per pass). The floor
+is the same rows read straight from each service's PostgreSQL database, in this one process,
+through the services' own repository functions: what lies above it is NATS, HTTP, JSON, auth,
+rate limiting and the gateway.
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from deploy.embedded import free_port
+from deploy.stack import LocalStack
+from gateway.auth import issue_token
+from gateway.cache import SECTIONS
+from services.insights import repository as insights_repository
+from services.notes import repository as notes_repository
+from services.profile import repository as profile_repository
+from services.timeline import repository as timeline_repository
+from shared.db import create_pool, database_url_for
+from shared.ids import customer_id_for
+from shared.jsonutil import dumps
+from shared.nats import connect
+from shared.subjects import chat_subject
+
+WORKSPACE = "bench"
+
+
+def _event(user: str, **fields: object) -> dict[str, object]:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "platform": "web",
+        "platform_user_id": user,
+        **fields,
+    }
+
+
+async def seed(nats_url: str, customers: int) -> list[str]:
+    """Each customer: a contact, one closed conversation of three messages; returns their ids."""
+    nc = await connect(nats_url, "bench-seed")
+    js = nc.jetstream()
+    ids = []
+    for n in range(customers):
+        user = f"visitor-{n}"
+        events = [
+            ("contact.seen", _event(user, display_name=f"Customer {n}")),
+            ("conversation.started", _event(user, conversation_id=f"c{n}")),
+            *(
+                (
+                    "conversation.message",
+                    _event(
+                        user,
+                        conversation_id=f"c{n}",
+                        message_id=f"m{i}",
+                        sender=sender,
+                        text="Hello, where is my order? It is late again."
+                        if sender == "customer"
+                        else "Sorry! It ships tomorrow with express delivery.",
+                    ),
+                )
+                for i, sender in enumerate(("customer", "ai", "customer"))
+            ),
+            ("conversation.closed", _event(user, conversation_id=f"c{n}", resolved_by={"type": "ai"})),
+        ]
+        await asyncio.gather(
+            *(
+                js.publish(
+                    chat_subject(WORKSPACE, kind), dumps(body), headers={"Nats-Msg-Id": str(body["event_id"])}
+                )
+                for kind, body in events
+            )
+        )
+        ids.append(str(customer_id_for(WORKSPACE, "web", user)))
+    await nc.close()
+    return ids
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 600) -> None:
+    """Poll `check` until true."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.5)
+
+
+class HttpClient:
+    """A minimal keep-alive HTTP/1.1 client: the load generator must cost far less than the server."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.auth = f"Authorization: Bearer {token}\r\n".encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        """GET `path`; returns the status code."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: bench\r\n" + self.auth + b"\r\n")
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await self.reader.readexactly(length)
+        return status
+
+
+async def closed_loop(
+    call: Callable[[str], Awaitable[int]],
+    ids: list[str],
+    seconds: float,
+    concurrency: int,
+    before_pass: Callable[[], Awaitable[None]] | None = None,
+) -> float:
+    """Requests/s with `concurrency` callers reading customers round-robin for `seconds`."""
+    done = 0
+    position = 0
+    stop = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal done, position
+        while time.monotonic() < stop:
+            if position % len(ids) == 0 and before_pass is not None and position:
+                await before_pass()
+            customer = ids[position % len(ids)]
+            position += 1
+            status = await call(customer)
+            if status != 200:
+                raise RuntimeError(f"status {status}")
+            done += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / (time.monotonic() - started)
+
+
+async def open_loop(
+    call: Callable[[str], Awaitable[int]],
+    ids: list[str],
+    rate: float,
+    seconds: float,
+    before_pass: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[float, float]:
+    """(p50, p99) latency in ms at `rate` requests/s offered on schedule."""
+    latencies: list[float] = []
+    total = int(rate * seconds)
+    start = time.monotonic()
+    if before_pass is not None:
+        await before_pass()
+
+    async def one(n: int) -> None:
+        scheduled = start + n / rate
+        await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+        status = await call(ids[n % len(ids)])
+        if status != 200:
+            raise RuntimeError(f"status {status}")
+        latencies.append((time.monotonic() - scheduled) * 1000)
+
+    await asyncio.gather(*(one(n) for n in range(total)))
+    latencies.sort()
+    return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
+
+
+async def run(customers: int, seconds: float) -> None:
+    """Start, seed, measure, print the table."""
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-view-"))
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if k not in {"GATEWAY_PORT", "JWT_SECRET"}}
+    environ.update(GATEWAY_PORT=str(port), RATE_LIMIT_PER_SECOND="1000000", LOG_LEVEL="WARNING")
+    stack = LocalStack(run_dir / ".run", environ=environ)
+    env = stack.start()
+    try:
+        ids = await seed(env["NATS_URL"], customers)
+        pools = {
+            name: await create_pool(database_url_for(env["DATABASE_URL"], name), max_size=20)
+            for name in SECTIONS
+        }
+
+        async def analysed() -> bool:
+            count = await pools["insights"].fetchval("SELECT count(*) FROM conversation_analyses")
+            return int(count) >= customers
+
+        await wait_until(analysed, "every conversation analysed")
+        token = issue_token(env["JWT_SECRET"], sub="bench", name="Bench", workspace=WORKSPACE, role="admin")
+
+        async def floor(customer: str) -> int:
+            uid = uuid.UUID(customer)
+            async with (
+                pools["profile"].acquire() as p,
+                pools["notes"].acquire() as n,
+                pools["timeline"].acquire() as t,
+            ):
+                await asyncio.gather(
+                    profile_repository.get_customer(p, WORKSPACE, uid),
+                    notes_repository.count_notes(n, WORKSPACE, uid),
+                    timeline_repository.customer_counts(t, WORKSPACE, customer),
+                    insights_repository.customer_insights(pools["insights"], WORKSPACE, customer),
+                )
+            return 200
+
+        clients: list[HttpClient] = []
+
+        def gateway_call() -> Callable[[str], Awaitable[int]]:
+            free: list[HttpClient] = []
+
+            async def call(customer: str) -> int:
+                client = free.pop() if free else HttpClient("127.0.0.1", port, token)
+                if client not in clients:
+                    clients.append(client)
+                try:
+                    return await client.get(f"/v1/customers/{customer}")
+                finally:
+                    free.append(client)
+
+            return call
+
+        redis = aioredis.from_url(env["REDIS_URL"])
+
+        async def chill() -> None:
+            for section in SECTIONS:
+                await redis.hincrby(f"gen:{WORKSPACE}", section, 1)
+
+        call = gateway_call()
+        for customer in ids:  # warm every view
+            await call(customer)
+        rows = [
+            (
+                "floor: rows from PostgreSQL",
+                await closed_loop(floor, ids, seconds, 16),
+                *await open_loop(floor, ids, 200, seconds),
+            ),
+            (
+                "gateway, cache warm",
+                await closed_loop(call, ids, seconds, 32),
+                *await open_loop(call, ids, 200, seconds),
+            ),
+            (
+                "gateway, cache cold",
+                await closed_loop(call, ids, seconds, 32, chill),
+                *await open_loop(call, ids[: int(100 * seconds)], 100, seconds, chill),
+            ),
+        ]
+        floor_rate = rows[0][1]
+        print(
+            f"customers: {customers}; {seconds:.0f} s per figure; offered rate 200/s (warm, floor), "
+            f"100/s (cold)"
+        )
+        print(f"| {'what':<30} | {'views/s':>8} | {'× floor':>7} | {'p50 ms':>7} | {'p99 ms':>7} |")
+        print(f"|{'-' * 32}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
+        for name, rate, p50, p99 in rows:
+            print(f"| {name:<30} | {rate:>8.0f} | {rate / floor_rate:>7.2f} | {p50:>7.1f} | {p99:>7.1f} |")
+        for client in clients:
+            if client.writer is not None:
+                client.writer.close()
+        await redis.aclose()
+        for pool in pools.values():
+            await pool.close()
+    finally:
+        stack.stop()
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=8)
+    args = parser.parse_args()
+    asyncio.run(run(args.customers, args.seconds))
+
+
+if __name__ == "__main__":
+    main()

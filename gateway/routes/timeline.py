@@ -1,0 +1,62 @@
+"""GET /v1/customers/{id}/conversations and /escalations: the Conversations and Escalations tabs."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from gateway.auth import CurrentPrincipal
+from gateway.deps import RequestId, Services
+from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit
+from gateway.view import parse_customer_id
+from shared.messages import timeline
+
+router = APIRouter(prefix="/v1/customers", tags=["timeline"])
+
+PageCursors = Annotated[Cursors, Depends(Cursors)]
+Cursor = Annotated[str | None, Query(max_length=4096)]
+
+
+@router.get("/{customer_id}/conversations")
+async def list_conversations(
+    customer_id: str,
+    principal: CurrentPrincipal,
+    services: Services,
+    request_id: RequestId,
+    cursors: PageCursors,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> timeline.ConversationPage:
+    """The customer's conversations across platforms, newest first."""
+    payload = {
+        "workspace": principal.workspace,
+        "customer_id": parse_customer_id(customer_id),
+        "limit": limit,
+        "cursor": cursors.open(cursor),
+    }
+    page = timeline.ConversationPage.model_validate(
+        await services.call(timeline.SERVICE, timeline.OP_CONVERSATIONS_LIST, payload, request_id=request_id)
+    )
+    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+
+
+@router.get("/{customer_id}/escalations")
+async def list_escalations(
+    customer_id: str,
+    principal: CurrentPrincipal,
+    services: Services,
+    request_id: RequestId,
+    cursors: PageCursors,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> timeline.EscalationPage:
+    """The customer's escalations to humans, newest first."""
+    payload = {
+        "workspace": principal.workspace,
+        "customer_id": parse_customer_id(customer_id),
+        "limit": limit,
+        "cursor": cursors.open(cursor),
+    }
+    page = timeline.EscalationPage.model_validate(
+        await services.call(timeline.SERVICE, timeline.OP_ESCALATIONS_LIST, payload, request_id=request_id)
+    )
+    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})

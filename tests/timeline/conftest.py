@@ -1,0 +1,28 @@
+"""The timeline service on the suite's real servers, with the streams it binds to declared."""
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from nats.js import JetStreamContext
+
+from services.timeline.app import definition
+from services.timeline.config import Settings
+from shared.messages import insights
+from shared.nats import StreamSpec, declare_stream
+from shared.runtime import ServiceRuntime
+from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS, event_stream, event_subjects
+
+
+async def declare_bound_streams(js: JetStreamContext) -> None:
+    """CHAT and INSIGHTS, which the profile and insights services declare in a running system."""
+    await declare_stream(js, StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]))
+    await declare_stream(js, StreamSpec(event_stream(insights.SERVICE), [event_subjects(insights.SERVICE)]))
+
+
+@pytest.fixture
+async def timeline_service(
+    start_service: Callable[..., Awaitable[ServiceRuntime]], js: JetStreamContext
+) -> ServiceRuntime:
+    """A running timeline replica with quick retries."""
+    await declare_bound_streams(js)
+    return await start_service(definition, Settings, retry_backoff=(0.05,), max_deliver=3)

@@ -1,0 +1,150 @@
+"""What the timeline tests share: a connector stand-in, RPC calls, waiting for the consumers."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from shared.events import utcnow
+from shared.ids import customer_id_for
+from shared.jsonutil import dumps, loads
+from shared.messages import insights, timeline
+from shared.rpc import request
+from shared.subjects import event_stream, event_subject, rpc_subject
+from tests.support import connector_event, publish_event
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    """A fixed instant, `seconds` after T0."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def customer_of(workspace: str, platform: str, platform_user_id: str) -> str:
+    """The customer id the timeline attaches a platform identity's conversations to."""
+    return str(customer_id_for(workspace, platform, platform_user_id))
+
+
+@dataclass
+class Connector:
+    """Publishes connector events of one platform user in one workspace, as a connector would."""
+
+    js: JetStreamContext
+    workspace: str
+    platform: str = "whatsapp"
+    user: str = "+971501234567"
+
+    @property
+    def customer_id(self) -> str:
+        """This user's customer id in this workspace."""
+        return customer_of(self.workspace, self.platform, self.user)
+
+    async def send(self, event_type: str, when: datetime, **fields: Any) -> dict[str, Any]:
+        """Publish one event; its body is returned."""
+        body = connector_event(self.platform, self.user, occurred_at=when.isoformat(), **fields)
+        await publish_event(self.js, self.workspace, event_type, body)
+        return body
+
+    async def started(self, conversation_id: str, when: datetime) -> dict[str, Any]:
+        """conversation.started"""
+        return await self.send("conversation.started", when, conversation_id=conversation_id)
+
+    async def message(
+        self, conversation_id: str, when: datetime, text: str, *, sender: str = "customer", **fields: Any
+    ) -> dict[str, Any]:
+        """conversation.message (a fresh message id unless given)."""
+        return await self.send(
+            "conversation.message",
+            when,
+            conversation_id=conversation_id,
+            message_id=fields.pop("message_id", None) or uuid.uuid4().hex,
+            sender=sender,
+            text=text,
+            **fields,
+        )
+
+    async def escalated(self, conversation_id: str, escalation_id: str, when: datetime, reason: str) -> None:
+        """conversation.escalated"""
+        await self.send(
+            "conversation.escalated",
+            when,
+            conversation_id=conversation_id,
+            escalation_id=escalation_id,
+            reason=reason,
+        )
+
+    async def handled(self, conversation_id: str, escalation_id: str, when: datetime, by: str) -> None:
+        """escalation.handled"""
+        await self.send(
+            "escalation.handled",
+            when,
+            conversation_id=conversation_id,
+            escalation_id=escalation_id,
+            handled_by=by,
+        )
+
+    async def closed(
+        self, conversation_id: str, when: datetime, *, by: str = "ai", name: str | None = "Assistant"
+    ) -> None:
+        """conversation.closed"""
+        await self.send(
+            "conversation.closed",
+            when,
+            conversation_id=conversation_id,
+            resolved_by={"type": by, "name": name},
+        )
+
+
+async def call(nc: NATS, operation: str, payload: dict[str, Any]) -> Any:
+    """Call a timeline operation as the gateway or insights would."""
+    return await request(nc, rpc_subject(timeline.SERVICE, operation), payload, timeout=5)
+
+
+async def consumer_settled(
+    js: JetStreamContext, durable: str = "timeline-chat", stream: str = "CHAT"
+) -> bool:
+    """Every event published so far was delivered to the consumer and acknowledged (committed)."""
+    info = await js.consumer_info(stream, durable)
+    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+
+async def timeline_events(js: JetStreamContext, workspace: str, event_type: str) -> list[dict[str, Any]]:
+    """Envelopes the timeline published (through its outbox) of one type in one workspace, in order."""
+    info = await js.stream_info(event_stream(timeline.SERVICE))
+    wanted = event_subject(timeline.SERVICE, workspace, event_type)
+    found: list[dict[str, Any]] = []
+    if info.state.messages == 0:
+        return found
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        stored = await js.get_msg(event_stream(timeline.SERVICE), seq)
+        if stored.subject == wanted:
+            found.append(loads(stored.data or b""))
+    return found
+
+
+async def publish_analysis(
+    js: JetStreamContext,
+    workspace: str,
+    analysed: insights.ConversationAnalysed,
+    *,
+    event_id: str | None = None,
+) -> str:
+    """Publish conversation.analysed on the INSIGHTS stream, as the insights service's outbox would."""
+    event_id = event_id or str(uuid.uuid4())
+    envelope = {
+        "event_id": event_id,
+        "occurred_at": utcnow().isoformat(),
+        "workspace": workspace,
+        "type": insights.CONVERSATION_ANALYSED,
+        "data": analysed.model_dump(mode="json"),
+    }
+    await js.publish(
+        event_subject(insights.SERVICE, workspace, insights.CONVERSATION_ANALYSED),
+        dumps(envelope),
+        headers={"Nats-Msg-Id": event_id},
+    )
+    return event_id

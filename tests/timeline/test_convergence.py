@@ -1,0 +1,162 @@
+"""Property: any arrival order, with duplicates, converges to the state of in-order, exactly-once delivery.
+
+Each example publishes one generated history twice against the real service: in order, once
+each, to one workspace; shuffled and with duplicates to another. The stored state of the two
+workspaces must be the same (customer ids and event ids compared modulo their workspace).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nats.js import JetStreamContext
+
+from shared.runtime import ServiceRuntime
+from tests.support import connector_event, new_workspace, publish_event, wait_for
+from tests.timeline.helpers import at, consumer_settled, customer_of
+
+USERS = [("whatsapp", "+971500000001"), ("web", "visitor-1"), ("instagram", "dana.k")]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One connector event of a history, before it is given a workspace and an event id."""
+
+    event_type: str
+    platform: str
+    user: str
+    occurred_at: datetime
+    fields: dict[str, Any]
+
+
+def _conversation(draw: st.DrawFn, conversation: str) -> list[tuple[str, dict[str, Any]]]:
+    """One conversation's events in the order they happened (types and fields only)."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    if draw(st.booleans()):
+        events.append(("conversation.started", {}))
+    for action in draw(st.lists(st.sampled_from(["message", "message", "escalate", "close"]), max_size=8)):
+        n = len(events)
+        if action == "message":
+            sender = draw(st.sampled_from(["customer", "ai", "human"]))
+            text = draw(st.text(max_size=20)).replace("\x00", "")
+            events.append(("conversation.message", {"message_id": f"m{n}", "sender": sender, "text": text}))
+        elif action == "escalate":
+            escalation = f"{conversation}-e{n}"
+            events.append(("conversation.escalated", {"escalation_id": escalation, "reason": f"reason {n}"}))
+            # Handled by nobody yet, once, or (a hand-over) twice.
+            for _ in range(draw(st.integers(0, 2))):
+                by = draw(st.sampled_from(["Sara", "Omar", "Lina"]))
+                events.append(("escalation.handled", {"escalation_id": escalation, "handled_by": by}))
+        else:
+            by = draw(st.sampled_from(["ai", "human"]))
+            events.append(("conversation.closed", {"resolved_by": {"type": by, "name": f"{by} {n}"}}))
+    return events or [("conversation.started", {})]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[Step]:
+    """Conversations as connectors report them, in the order things happened."""
+    steps: list[Step] = []
+    clock = 0
+    for c in range(draw(st.integers(1, 3))):
+        platform, user = draw(st.sampled_from(USERS))
+        for event_type, fields in _conversation(draw, f"c{c}"):
+            # Steps may share an instant: ties must resolve the same way in any order too.
+            clock += draw(st.integers(0, 2))
+            steps.append(Step(event_type, platform, user, at(clock), {"conversation_id": f"c{c}", **fields}))
+    return steps
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How the shuffled copy is delivered: stream order and copies (index, resent under a new event id)."""
+
+    order: list[tuple[int, bool]]
+
+
+@st.composite
+def arrivals(draw: st.DrawFn, count: int) -> Arrival:
+    """Every step at least once, some again (same event id, or a message resent under a new one)."""
+    copies = [(i, False) for i in range(count)]
+    copies += [(i, draw(st.booleans())) for i in draw(st.lists(st.integers(0, count - 1), max_size=count))]
+    return Arrival(order=draw(st.permutations(copies)))
+
+
+async def _publish(js: JetStreamContext, ws: str, steps: list[Step], order: list[tuple[int, bool]]) -> None:
+    for copy, (index, resent) in enumerate(order):
+        step = steps[index]
+        event_id = f"{ws}:{index:03d}"
+        if resent and step.event_type == "conversation.message":
+            event_id = f"{ws}:{index:03d}:resent"
+        body = connector_event(
+            step.platform,
+            step.user,
+            event_id=event_id,
+            occurred_at=step.occurred_at.isoformat(),
+            **step.fields,
+        )
+        # A fresh Nats-Msg-Id per copy: JetStream's dedup window must not hide duplicates from the inbox.
+        await publish_event(js, ws, step.event_type, body, msg_id=f"{event_id}#{copy}")
+
+
+async def _state(pool: asyncpg.Pool, ws: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the workspace holds, with workspace-specific ids made comparable."""
+    owners = {customer_of(ws, platform, user): (platform, user) for platform, user in USERS}
+
+    def plain(row: asyncpg.Record) -> tuple[Any, ...]:
+        values: list[Any] = []
+        for key, value in row.items():
+            if key == "customer_id":
+                values.append(owners[str(value)])
+            elif key.endswith("event_id") and value is not None:
+                values.append(value.removeprefix(f"{ws}:").removesuffix(":resent"))
+            else:
+                values.append(value)
+        return tuple(values)
+
+    tables = {
+        "conversations": "conversation_id",
+        "messages": "conversation_id, message_id",
+        "escalations": "escalation_id",
+    }
+    state: dict[str, list[tuple[Any, ...]]] = {}
+    for table, key in tables.items():
+        rows = await pool.fetch(f"SELECT * FROM {table} WHERE workspace = $1 ORDER BY {key}", ws)
+        state[table] = [plain(row)[1:] for row in rows]
+    return state
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_any_order_with_duplicates_converges_to_in_order_state(
+    timeline_service: ServiceRuntime, js: JetStreamContext, data: st.DataObject
+) -> None:
+    steps = data.draw(histories(), label="history")
+    arrival = data.draw(arrivals(len(steps)), label="arrival")
+    in_order, shuffled = new_workspace(), new_workspace()
+    await _publish(js, in_order, steps, [(i, False) for i in range(len(steps))])
+    await _publish(js, shuffled, steps, arrival.order)
+    await wait_for(lambda: consumer_settled(js), what="both copies applied")
+
+    pool = timeline_service.pool
+    assert pool is not None
+    expected = await _state(pool, in_order)
+    assert await _state(pool, shuffled) == expected
+    # The reference itself is right: one conversation each, every message once, started_at as specified.
+    conversations = {step.fields["conversation_id"] for step in steps}
+    assert [row[0] for row in expected["conversations"]] == sorted(conversations)
+    assert len(expected["messages"]) == sum(step.event_type == "conversation.message" for step in steps)
+    for row in await pool.fetch(
+        "SELECT conversation_id, started_at FROM conversations WHERE workspace = $1", in_order
+    ):
+        own = [step for step in steps if step.fields["conversation_id"] == row["conversation_id"]]
+        announced = [step.occurred_at for step in own if step.event_type == "conversation.started"]
+        assert row["started_at"] == (announced[0] if announced else min(step.occurred_at for step in own))

@@ -1,0 +1,75 @@
+"""The timeline's domain rules as pure functions: message limits, cursors, transcripts, rates."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.timeline import service
+from shared.messages.timeline import TranscriptMessage
+
+
+def test_a_message_is_cut_only_beyond_the_limit() -> None:
+    assert service.clip_message("a" * 10_000) == ("a" * 10_000, False)
+    assert service.clip_message("ü" * 10_001) == ("ü" * 10_000, True)
+    assert service.clip_message("") == ("", False)
+
+
+@given(
+    position=st.datetimes(
+        timezones=st.just(UTC), min_value=datetime(1970, 1, 2), max_value=datetime(9999, 1, 1)
+    ),
+    key=st.text(max_size=300),
+)
+def test_a_cursor_reads_back_as_written(position: datetime, key: str) -> None:
+    assert service.decode_cursor(service.encode_cursor(position, key)) == (position, key)
+
+
+@given(raw=st.text(max_size=100))
+def test_any_other_text_is_an_invalid_cursor_or_a_valid_position(raw: str) -> None:
+    try:
+        position, key = service.decode_cursor(raw)
+    except service.InvalidCursor:
+        return
+    assert position.tzinfo is not None and isinstance(key, str)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "[]", '["2025-01-01T00:00:00", "k"]', '["2025-01-01T00:00:00Z", 1]', "null"]
+)
+def test_malformed_cursors_are_refused(raw: str) -> None:
+    with pytest.raises(service.InvalidCursor):
+        service.decode_cursor(raw)
+
+
+def _messages(texts: list[str]) -> list[TranscriptMessage]:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    # Newest first, as the repository hands them over.
+    return [
+        TranscriptMessage(sender="customer", text=text, sent_at=start - timedelta(seconds=n))
+        for n, text in enumerate(texts)
+    ]
+
+
+@given(texts=st.lists(st.text(max_size=30), max_size=12), max_chars=st.integers(1, 120))
+def test_a_transcript_is_the_longest_recent_run_that_fits(texts: list[str], max_chars: int) -> None:
+    newest_first = _messages(texts)
+    kept, truncated = service.fit_transcript(newest_first, max_chars)
+    fitting = 0
+    while fitting < len(texts) and sum(len(t) for t in texts[: fitting + 1]) <= max_chars:
+        fitting += 1
+    if fitting == 0 and texts:
+        # Nothing fits whole: the newest message's beginning stands in.
+        assert [(m.text, m.text_truncated) for m in kept] == [(texts[0][:max_chars], True)]
+    else:
+        assert kept == list(reversed(newest_first[:fitting]))
+        assert sum(len(m.text) for m in kept) <= max_chars
+    assert truncated == (fitting < len(texts))
+    assert [m.sent_at for m in kept] == sorted(m.sent_at for m in kept)
+
+
+def test_escalation_rate_is_a_share_of_conversations() -> None:
+    assert service.escalation_rate(0, 0) == 0.0
+    assert service.escalation_rate(3, 1) == 0.3333
+    assert service.escalation_rate(4, 4) == 1.0
