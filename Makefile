@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,13 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## Benchmarks (not in CI): each prints its figures beside a floor measured in the same run.
 bench: install
 	$(BIN)/python -m bench
+
+## AsyncAPI documents of every service, from the message models.
+docs: install
+	$(BIN)/python -m shared.asyncapi docs/asyncapi
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
