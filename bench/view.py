@@ -116,6 +116,14 @@ class HttpClient:
 
     async def get(self, path: str) -> int:
         """GET `path`; returns the status code."""
+        try:
+            return await self._get(path)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # The server closes keep-alive connections left idle between measurements.
+            self.writer = None
+            return await self._get(path)
+
+    async def _get(self, path: str) -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None

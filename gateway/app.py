@@ -13,6 +13,7 @@ from gateway.errors import install_error_handlers
 from gateway.live import LiveHub
 from gateway.middleware import GuardMiddleware
 from gateway.routes import ROUTERS
+from shared.logging import configure_logging
 from shared.nats import connect
 
 
@@ -49,3 +50,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app configured from the environment (uvicorn's factory, one call per worker)."""
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    return create_app(settings)

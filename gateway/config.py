@@ -9,6 +9,7 @@ class GatewaySettings(CommonSettings):
     jwt_secret: str
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
+    gateway_workers: int = 1
     # Seconds a service has to answer one request before its part counts as unavailable.
     service_timeout: float = 2.0
     readiness_timeout: float = 1.0
