@@ -63,6 +63,9 @@ def validation_errors(errors: Any) -> list[dict[str, str]]:
     out = []
     for err in errors:
         message = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            out.append({"field": "body", "message": "malformed JSON"})
+            continue
         if err.get("type") == "extra_forbidden":
             message = "is not editable" if err["loc"][0] == "body" else "is not allowed"
         out.append({"field": _field(err.get("loc", ())), "message": message})

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from starlette.exceptions import HTTPException
+
 from gateway.errors import problem_response
 from shared.logging import log_context
 
@@ -16,10 +18,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class GuardMiddleware:
@@ -65,21 +63,8 @@ class GuardMiddleware:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body_bytes:
-                        raise _BodyTooLarge
+                        # Raised inside the app's body parsing: only an HTTPException passes through it.
+                        raise HTTPException(413, f"request body over {self.max_body_bytes} bytes")
                 return message
 
-            started = False
-
-            async def tracking_send(message: Message) -> None:
-                nonlocal started
-                if message["type"] == "http.response.start":
-                    started = True
-                await send_with_id(message)
-
-            try:
-                await self.app(scope, limited_receive, tracking_send)
-            except _BodyTooLarge:
-                if not started:
-                    await problem_response(413, f"request body over {self.max_body_bytes} bytes")(
-                        scope, receive, send_with_id
-                    )
+            await self.app(scope, limited_receive, send_with_id)

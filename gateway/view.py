@@ -93,6 +93,22 @@ def render_view(customer_id: str, parts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def ensure_customer(services: ServiceClient, workspace: str, customer_id: str, request_id: str) -> None:
+    """Problem(404) unless the profile service knows the customer; a silent profile service passes.
+
+    For lists served by services that cannot tell an unknown customer from one with nothing yet.
+    """
+    try:
+        await services.try_call(
+            profile.SERVICE,
+            profile.OP_CUSTOMER_GET,
+            {"workspace": workspace, "customer_id": customer_id},
+            request_id=request_id,
+        )
+    except ServiceUnavailable:
+        return
+
+
 def etag_of(view: dict[str, Any]) -> str | None:
     """`"<version>"` of the profile part, if it rendered."""
     if view["profile"] is None:

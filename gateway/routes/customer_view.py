@@ -1,15 +1,83 @@
 """GET /v1/customers/{id}: the assembled profile view."""
 
+import uuid
+from datetime import datetime
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
+from gateway.routes.problems import problem_responses
 from gateway.view import assemble_view, etag_of, parse_customer_id
+from shared.events import InstagramInfo, Platform
+from shared.messages.insights import AiProfile, AverageSentiment
+from shared.messages.profile import Tag
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.get("/{customer_id}")
+# The view's shape for the OpenAPI (CONTRACT.md §4). Documentation only: gateway/view.py renders the
+# view from the services' parts, and the schemathesis suite checks every answer against this.
+class PlatformLink(BaseModel):
+    """A platform identity of the customer and where its chat opens."""
+
+    platform: Platform
+    platform_user_id: str
+    chat_url: str
+
+
+class ViewHeader(BaseModel):
+    """The header card; `sentiment` is null when insights did not answer."""
+
+    name: str
+    avatar_url: str | None
+    platforms: list[PlatformLink]
+    instagram: InstagramInfo | None
+    created_at: datetime
+    sentiment: AverageSentiment | None
+
+
+class ViewProfile(BaseModel):
+    """The editable profile; `version` is the ETag."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    language: str | None
+    country: str | None
+    location: str | None
+    tags: list[Tag]
+    agent_instructions: str | None
+    version: int
+
+
+class ViewCounts(BaseModel):
+    """The tabs' counts (zero for a section that did not answer)."""
+
+    notes: int
+    conversations: int
+    escalations: int
+
+
+class ProfileView(BaseModel):
+    """The profile view; sections whose service did not answer are null and named in `unavailable`."""
+
+    id: uuid.UUID
+    header: ViewHeader | None
+    profile: ViewProfile | None
+    ai_profile: AiProfile | None
+    counts: ViewCounts
+    unavailable: list[Literal["profile", "notes", "timeline", "insights"]]
+
+
+VIEW_RESPONSE: dict[int | str, dict[str, object]] = {
+    200: {"model": ProfileView, "description": 'The profile view, with ETag: "<version>"'}
+}
+
+
+@router.get("/{customer_id}", response_model=None, responses={**VIEW_RESPONSE, **problem_responses(404, 503)})
 async def get_customer_view(
     customer_id: str,
     principal: CurrentPrincipal,

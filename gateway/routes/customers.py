@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
 from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit
+from gateway.routes.customer_view import VIEW_RESPONSE
+from gateway.routes.problems import problem_responses
 from gateway.view import assemble_view, etag_of, parse_customer_id
 from shared.events import Platform
 from shared.messages.profile import (
@@ -100,7 +102,7 @@ def parse_if_match(header: str | None) -> list[int] | None:
     return versions
 
 
-@router.get("/v1/customers")
+@router.get("/v1/customers", responses=problem_responses(503))
 async def list_customers(
     principal: CurrentPrincipal,
     services: Services,
@@ -127,7 +129,11 @@ async def list_customers(
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
-@router.patch("/v1/customers/{customer_id}")
+@router.patch(
+    "/v1/customers/{customer_id}",
+    response_model=None,
+    responses={**VIEW_RESPONSE, **problem_responses(404, 412, 413, 503)},
+)
 async def edit_customer(
     customer_id: str,
     body: CustomerEdit,
@@ -165,7 +171,7 @@ async def edit_customer(
     return view
 
 
-@router.get("/v1/customers/{customer_id}/history")
+@router.get("/v1/customers/{customer_id}/history", responses=problem_responses(404, 503))
 async def customer_history(
     customer_id: str,
     principal: CurrentPrincipal,
@@ -188,7 +194,7 @@ async def customer_history(
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
-@router.get("/v1/agent-context")
+@router.get("/v1/agent-context", responses=problem_responses(404, 503))
 async def agent_context(
     principal: CurrentPrincipal,
     services: Services,

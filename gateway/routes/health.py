@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gateway.errors import problem_response
+from gateway.routes.problems import problem_responses
 from shared.rpc import RpcError, ServiceUnavailable, request
 from shared.subjects import rpc_subject
 
@@ -44,7 +45,7 @@ async def _redis_answers(request_: Request) -> bool:
         return False
 
 
-@router.get("/readyz", response_model=None)
+@router.get("/readyz", response_model=None, responses=problem_responses(503, v1=False))
 async def readyz(request: Request) -> dict[str, str] | Response:
     """200 when NATS, Redis and every service answer; else 503 naming those that do not."""
     down: list[str] = []

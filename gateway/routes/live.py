@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Live, RequestId, Services
+from gateway.routes.problems import problem_responses
 from gateway.view import parse_customer_id
 from shared.messages import profile
 
@@ -17,7 +18,14 @@ router = APIRouter(prefix="/v1/customers", tags=["live"])
 KEEPALIVE_SECONDS = 15.0
 
 
-@router.get("/{customer_id}/events", response_class=StreamingResponse)
+@router.get(
+    "/{customer_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}},
+        **problem_responses(404, 503),
+    },
+)
 async def customer_events(
     customer_id: str,
     principal: CurrentPrincipal,

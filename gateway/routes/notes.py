@@ -11,6 +11,7 @@ from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
 from gateway.errors import Problem
 from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit
+from gateway.routes.problems import problem_responses
 from gateway.view import parse_customer_id
 from shared.messages.notes import (
     OP_NOTES_ADD,
@@ -58,7 +59,7 @@ def _note_id(value: str) -> uuid.UUID:
         raise Problem(404, "note not found") from None
 
 
-@router.get("/{customer_id}/notes")
+@router.get("/{customer_id}/notes", responses=problem_responses(404, 503))
 async def list_notes(
     customer_id: str,
     principal: CurrentPrincipal,
@@ -83,7 +84,7 @@ async def list_notes(
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
-@router.post("/{customer_id}/notes", status_code=201)
+@router.post("/{customer_id}/notes", status_code=201, responses=problem_responses(404, 413, 503))
 async def add_note(
     customer_id: str,
     body: NewNote,
@@ -105,7 +106,7 @@ async def add_note(
     return note
 
 
-@router.delete("/{customer_id}/notes/{note_id}", status_code=204)
+@router.delete("/{customer_id}/notes/{note_id}", status_code=204, responses=problem_responses(403, 404, 503))
 async def delete_note(
     customer_id: str,
     note_id: str,

@@ -4,9 +4,15 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from gateway.auth import current_principal
+from gateway.routes.problems import problem_responses
 from shared.reference import countries, languages
 
-router = APIRouter(prefix="/v1/reference", tags=["reference"], dependencies=[Depends(current_principal)])
+router = APIRouter(
+    prefix="/v1/reference",
+    tags=["reference"],
+    dependencies=[Depends(current_principal)],
+    responses=problem_responses(),
+)
 
 
 class ReferenceItem(BaseModel):

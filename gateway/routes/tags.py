@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from gateway.auth import AdminPrincipal, CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
 from gateway.errors import Problem
+from gateway.routes.problems import problem_responses
 from shared.messages.profile import (
     OP_TAGS_CREATE,
     OP_TAGS_DELETE,
@@ -57,14 +58,14 @@ def parse_tag_id(value: str) -> uuid.UUID:
         raise Problem(404, "tag not found") from None
 
 
-@router.get("")
+@router.get("", responses=problem_responses(503))
 async def list_tags(principal: CurrentPrincipal, services: Services, request_id: RequestId) -> TagList:
     """Every tag of the workspace."""
     query = WorkspaceRef(workspace=principal.workspace)
     return TagList.model_validate(await services.call(SERVICE, OP_TAGS_LIST, query, request_id=request_id))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problem_responses(403, 409, 413, 503))
 async def create_tag(
     body: NewTag, principal: AdminPrincipal, services: Services, request_id: RequestId
 ) -> Tag:
@@ -73,7 +74,7 @@ async def create_tag(
     return Tag.model_validate(await services.call(SERVICE, OP_TAGS_CREATE, command, request_id=request_id))
 
 
-@router.patch("/{tag_id}")
+@router.patch("/{tag_id}", responses=problem_responses(403, 404, 409, 413, 503))
 async def update_tag(
     tag_id: str,
     body: TagEdit,
@@ -97,7 +98,7 @@ async def update_tag(
     return tag
 
 
-@router.delete("/{tag_id}", status_code=204)
+@router.delete("/{tag_id}", status_code=204, responses=problem_responses(403, 404, 503))
 async def delete_tag(
     tag_id: str,
     principal: AdminPrincipal,

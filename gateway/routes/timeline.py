@@ -1,5 +1,6 @@
 """GET /v1/customers/{id}/conversations and /escalations: the Conversations and Escalations tabs."""
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -7,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from gateway.auth import CurrentPrincipal
 from gateway.deps import RequestId, Services
 from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit
-from gateway.view import parse_customer_id
+from gateway.routes.problems import problem_responses
+from gateway.view import ensure_customer, parse_customer_id
 from shared.messages import timeline
 
 router = APIRouter(prefix="/v1/customers", tags=["timeline"])
@@ -16,7 +18,7 @@ PageCursors = Annotated[Cursors, Depends(Cursors)]
 Cursor = Annotated[str | None, Query(max_length=4096)]
 
 
-@router.get("/{customer_id}/conversations")
+@router.get("/{customer_id}/conversations", responses=problem_responses(404, 503))
 async def list_conversations(
     customer_id: str,
     principal: CurrentPrincipal,
@@ -27,19 +29,22 @@ async def list_conversations(
     cursor: Cursor = None,
 ) -> timeline.ConversationPage:
     """The customer's conversations across platforms, newest first."""
+    customer = parse_customer_id(customer_id)
     payload = {
         "workspace": principal.workspace,
-        "customer_id": parse_customer_id(customer_id),
+        "customer_id": customer,
         "limit": limit,
         "cursor": cursors.open(cursor),
     }
-    page = timeline.ConversationPage.model_validate(
-        await services.call(timeline.SERVICE, timeline.OP_CONVERSATIONS_LIST, payload, request_id=request_id)
+    _, answer = await asyncio.gather(
+        ensure_customer(services, principal.workspace, customer, request_id),
+        services.call(timeline.SERVICE, timeline.OP_CONVERSATIONS_LIST, payload, request_id=request_id),
     )
+    page = timeline.ConversationPage.model_validate(answer)
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
-@router.get("/{customer_id}/escalations")
+@router.get("/{customer_id}/escalations", responses=problem_responses(404, 503))
 async def list_escalations(
     customer_id: str,
     principal: CurrentPrincipal,
@@ -50,13 +55,16 @@ async def list_escalations(
     cursor: Cursor = None,
 ) -> timeline.EscalationPage:
     """The customer's escalations to humans, newest first."""
+    customer = parse_customer_id(customer_id)
     payload = {
         "workspace": principal.workspace,
-        "customer_id": parse_customer_id(customer_id),
+        "customer_id": customer,
         "limit": limit,
         "cursor": cursors.open(cursor),
     }
-    page = timeline.EscalationPage.model_validate(
-        await services.call(timeline.SERVICE, timeline.OP_ESCALATIONS_LIST, payload, request_id=request_id)
+    _, answer = await asyncio.gather(
+        ensure_customer(services, principal.workspace, customer, request_id),
+        services.call(timeline.SERVICE, timeline.OP_ESCALATIONS_LIST, payload, request_id=request_id),
     )
+    page = timeline.EscalationPage.model_validate(answer)
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
