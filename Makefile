@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint format bench docs clean
+.PHONY: install run test test-faults lint format bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ $(CHROMIUM):
 
 ## Lint, types, then the whole suite on real servers.
 test: lint $(CHROMIUM)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not faults"
+
+## Fault suite: ~10,000 connector events while every process and server is SIGKILLed in turn (~5 min).
+test-faults: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -s -m faults tests/faults
 
 lint: install
 	$(BIN)/ruff check .

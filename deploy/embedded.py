@@ -46,6 +46,39 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout:
     raise TimeoutError(f"{what} did not listen on port {port} within {timeout}s")
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group still runs (zombies waiting to be reaped do not count)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ")".
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+def kill_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGKILL a process started with start_new_session=True and everything it started; return
+    once none of them runs, so that a restart finds the ports and shared memory free."""
+    if proc.poll() is not None and not _group_alive(proc.pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + timeout
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 @dataclass
 class EmbeddedServer:
     """A server process we started; stop() ends it gracefully, kill() with SIGKILL."""
@@ -108,10 +141,9 @@ class EmbeddedServer:
     def kill(self) -> None:
         """SIGKILL to the server and every process it started: the crash a fault test wants."""
         if self.proc is not None and self.proc.poll() is None:
-            # PostgreSQL's backends outlive a killed postmaster and would block its restart.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+            # PostgreSQL's backends outlive a killed postmaster and would block its restart:
+            # the whole group goes, and is gone before this returns.
+            kill_process_group(self.proc)
 
 
 @dataclass

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import httpx
 
-from deploy.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedRedis, EmbeddedServer, free_port
+from deploy.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    EmbeddedServer,
+    free_port,
+    kill_process_group,
+)
 from gateway.auth import issue_token
 
 SERVICES = ("profile", "notes", "timeline", "insights")
@@ -65,15 +72,18 @@ class Process:
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.kill()
 
     def kill(self) -> None:
-        """SIGKILL, as a crash would."""
+        """SIGKILL, as a crash would: to the process and every process it started.
+
+        The process leads its own process group (start_new_session). Killing the leader alone
+        would orphan its children, e.g. the gateway's uvicorn workers (GATEWAY_WORKERS > 1),
+        which keep the port and make every restart fail with "address already in use".
+        """
         if self.alive():
             assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait()
+            kill_process_group(self.proc)
 
 
 @dataclass
@@ -185,6 +195,9 @@ class LocalStack:
         restarted = []
         for process in self.processes.values():
             if not process.alive():
+                if process.proc is not None:
+                    # Children a dead process left behind (uvicorn workers) would hold its port.
+                    kill_process_group(process.proc)
                 process.restarts += 1
                 process.start()
                 restarted.append(process.name)
