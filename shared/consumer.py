@@ -35,6 +35,7 @@ class Delivery:
 
 Parser = Callable[[str, bytes], tuple[str, str, Any]]
 Handler = Callable[[Connection, Delivery], Awaitable[None]]
+BatchHandler = Callable[[Connection, list[Delivery]], Awaitable[None]]
 Prepare = Callable[[Delivery], Awaitable[Any]]
 
 
@@ -57,6 +58,13 @@ class ConsumerSpec:
     `handle` runs inside the transaction that records the event id in the inbox, so an event
     is applied exactly once however often it is delivered. `prepare`, if given, runs before
     that transaction (for slow work such as an LLM call) while the message is kept alive.
+
+    `handle_batch`, if given, applies a whole fetched batch in one transaction with the inbox
+    rows of all its events: it receives each event not applied before exactly once (a second
+    copy in the batch and events already in the inbox are left out, the rest keep their
+    delivery order) and must leave the state `handle` would leave applying them one by one.
+    If it raises, the batch is applied again event by event with `handle`, so retries and dead
+    letters stay per event. A spec with `prepare` applies its events one by one and ignores it.
     """
 
     durable: str
@@ -65,6 +73,7 @@ class ConsumerSpec:
     handle: Handler
     parse: Parser = parse_connector
     prepare: Prepare | None = None
+    handle_batch: BatchHandler | None = None
     batch: int | None = None
     ack_wait_seconds: float = 30.0
     max_ack_pending: int = 10_000
@@ -151,14 +160,20 @@ class Consumer:
             return
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                for delivery in deliveries:
-                    await self._apply(conn, delivery)
-        except Exception:
+                if self.spec.handle_batch is not None:
+                    await self._apply_batch(conn, deliveries)
+                else:
+                    for delivery in deliveries:
+                        await self._apply(conn, delivery)
+        except Exception as exc:
             # Someone in the batch failed: retry individually so it cannot hold back the rest.
+            log.info("batch_failed", durable=self.spec.durable, events=len(deliveries), error=repr(exc))
             for delivery in deliveries:
                 await self._process_one(delivery)
             return
-        await asyncio.gather(*(d.msg.ack() for d in deliveries))
+        # In turn, not gathered: an ack only queues a few bytes for the flusher, a task costs more.
+        for delivery in deliveries:
+            await delivery.msg.ack()
 
     async def _apply(self, conn: Connection, delivery: Delivery) -> None:
         with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
@@ -170,6 +185,25 @@ class Consumer:
             )
             if first_time:
                 await self.spec.handle(conn, delivery)
+
+    async def _apply_batch(self, conn: Connection, deliveries: list[Delivery]) -> None:
+        assert self.spec.handle_batch is not None
+        # Sorted: replicas recording overlapping ids then wait on each other instead of deadlocking.
+        ids = sorted({delivery.event_id for delivery in deliveries})
+        rows = await conn.fetch(
+            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[]) "
+            "ON CONFLICT DO NOTHING RETURNING event_id",
+            self.spec.durable,
+            ids,
+        )
+        fresh = {row["event_id"] for row in rows}
+        first_copies: list[Delivery] = []
+        for delivery in deliveries:
+            if delivery.event_id in fresh:
+                fresh.discard(delivery.event_id)
+                first_copies.append(delivery)
+        if first_copies:
+            await self.spec.handle_batch(conn, first_copies)
 
     async def _already_applied(self, delivery: Delivery) -> bool:
         async with self.pool.acquire() as conn:

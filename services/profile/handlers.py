@@ -13,12 +13,12 @@ from services.profile.service import (
     Rejected,
     apply_contact_seen,
     customer_part,
+    customers_of,
     diff,
     grid_cursor,
     grid_item,
     history_item,
     identity_key,
-    new_customer,
     parse_grid_cursor,
     parse_history_cursor,
     rejected,
@@ -86,49 +86,72 @@ CHAT_DURABLE = "profile-chat"
 # --- connector events ----------------------------------------------------------------------------
 
 
+async def apply_connector_events(conn: Connection, deliveries: list[Delivery]) -> None:
+    """Create the customers of unknown identities; keep their times and contact details current.
+
+    One statement creates or widens every customer of the batch, and the contact.seen events
+    refresh their customers with one read and one write (each register keeps its newest value,
+    so the order they are applied in does not matter).
+    """
+    customers = customers_of((delivery.workspace, delivery.event) for delivery in deliveries)
+    created = await repository.upsert_customers(conn, customers)
+    for customer in customers:
+        if customer.id in created:
+            await enqueue(
+                conn,
+                service=SERVICE,
+                workspace=customer.workspace,
+                event_type=CUSTOMER_CREATED,
+                data=CustomerCreated(
+                    customer_id=str(customer.id),
+                    created_at=customer.created_at,
+                    platform=customer.platform,
+                    platform_user_id=customer.platform_user_id,
+                ).model_dump(mode="json"),
+                event_id=f"{CUSTOMER_CREATED}:{customer.id}",
+                occurred_at=customer.created_at,
+            )
+    seen = [
+        ((delivery.workspace, uuid.UUID(delivery.event.customer_id(delivery.workspace))), delivery.event)
+        for delivery in deliveries
+        if isinstance(delivery.event, ContactSeen)
+    ]
+    if seen:
+        await _refresh_contacts(conn, seen)
+
+
 async def apply_connector_event(conn: Connection, delivery: Delivery) -> None:
-    """Create the customer of an unknown identity; keep its times and contact details current."""
-    workspace, event = delivery.workspace, delivery.event
-    customer = new_customer(workspace, event)
-    if await repository.insert_customer(conn, customer):
-        created = CustomerCreated(
-            customer_id=str(customer.id),
-            created_at=event.occurred_at,
-            platform=event.platform,
-            platform_user_id=event.platform_user_id,
-        )
-        await enqueue(
-            conn,
-            service=SERVICE,
-            workspace=workspace,
-            event_type=CUSTOMER_CREATED,
-            data=created.model_dump(mode="json"),
-            event_id=f"{CUSTOMER_CREATED}:{customer.id}",
-            occurred_at=event.occurred_at,
-        )
-    else:
-        await repository.record_contact(conn, workspace, customer.id, event.occurred_at)
-    if isinstance(event, ContactSeen):
-        await _refresh_contact(conn, workspace, customer.id, event)
+    """Apply one connector event: a batch of one, so both paths share every rule."""
+    await apply_connector_events(conn, [delivery])
 
 
-async def _refresh_contact(
-    conn: Connection, workspace: str, customer_id: uuid.UUID, event: ContactSeen
-) -> None:
-    row = await repository.lock_contact(conn, workspace, customer_id)
-    contact = Contact(
-        name=row["name"],
-        name_edited=row["name_edited"],
-        avatar_url=row["avatar_url"],
-        instagram=row["instagram"],
-        seen=row["seen"],
-    )
-    updated, changes = apply_contact_seen(contact, event)
-    if updated == contact:
-        return
-    search = search_document(updated.name, row["phone"], row["email"], row["platform_user_id"])
-    await repository.save_contact(conn, workspace, customer_id, updated, search)
-    if changes:
+async def _refresh_contacts(conn: Connection, seen: list[tuple[tuple[str, uuid.UUID], ContactSeen]]) -> None:
+    """Apply contact.seen events, in order, to their customers (which exist by now)."""
+    rows = await repository.lock_contacts(conn, list(dict.fromkeys(key for key, _ in seen)))
+    stored = {
+        key: Contact(
+            name=row["name"],
+            name_edited=row["name_edited"],
+            avatar_url=row["avatar_url"],
+            instagram=row["instagram"],
+            seen=row["seen"],
+        )
+        for key, row in rows.items()
+    }
+    contacts = dict(stored)
+    announcements: list[tuple[tuple[str, uuid.UUID], ContactSeen, dict[str, dict[str, Any]]]] = []
+    for key, event in seen:
+        contacts[key], changes = apply_contact_seen(contacts[key], event)
+        if changes:
+            announcements.append((key, event, changes))
+    changed: list[tuple[str, uuid.UUID, Contact, str]] = []
+    for (workspace, customer_id), contact in contacts.items():
+        if contact != stored[(workspace, customer_id)]:
+            row = rows[(workspace, customer_id)]
+            search = search_document(contact.name, row["phone"], row["email"], row["platform_user_id"])
+            changed.append((workspace, customer_id, contact, search))
+    await repository.save_contacts(conn, changed)
+    for (workspace, customer_id), event, changes in announcements:
         # Connector refreshes do not move the version: it counts staff edits only, so that the
         # same events in any order leave the same version. The event tells caches to let go.
         await enqueue(
@@ -137,7 +160,9 @@ async def _refresh_contact(
             workspace=workspace,
             event_type=CUSTOMER_UPDATED,
             data=CustomerUpdated(
-                customer_id=str(customer_id), version=row["version"], changes=changes
+                customer_id=str(customer_id),
+                version=rows[(workspace, customer_id)]["version"],
+                changes=changes,
             ).model_dump(mode="json"),
             occurred_at=event.occurred_at,
         )
@@ -146,7 +171,11 @@ async def _refresh_contact(
 def chat_consumer() -> ConsumerSpec:
     """One durable consumer of every connector event type."""
     return ConsumerSpec(
-        durable=CHAT_DURABLE, stream=CHAT_STREAM, subjects=[CHAT_SUBJECTS], handle=apply_connector_event
+        durable=CHAT_DURABLE,
+        stream=CHAT_STREAM,
+        subjects=[CHAT_SUBJECTS],
+        handle=apply_connector_event,
+        handle_batch=apply_connector_events,
     )
 
 

@@ -1,6 +1,7 @@
 """SQL of the profile service; every query is scoped by workspace."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,66 +29,68 @@ def _tags_of(alias: str) -> str:
 # --- connector events ----------------------------------------------------------------------------
 
 
-async def insert_customer(conn: Connection, customer: NewCustomer) -> bool:
-    """Create the customer unless it exists; whether this call created it."""
-    created = await conn.fetchval(
-        "INSERT INTO customers (id, workspace, platform, platform_user_id, name, phone, instagram, "
-        "search, created_at, last_contact_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) "
-        "ON CONFLICT (id) DO NOTHING RETURNING true",
-        customer.id,
-        customer.workspace,
-        customer.platform,
-        customer.platform_user_id,
-        customer.name,
-        customer.phone,
-        customer.instagram,
-        customer.search,
-        customer.created_at,
+async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -> set[uuid.UUID]:
+    """Create the customers that do not exist, widen the times of those that do; the ids created.
+
+    created_at keeps the earliest event's time and last_contact_at the latest, whatever order
+    events arrive in. Rows go in id order, so that replicas wait for each other, not deadlock;
+    each is locked until the transaction ends, updated or not.
+    """
+    rows = await conn.fetch(
+        "INSERT INTO customers AS c (id, workspace, platform, platform_user_id, name, phone, "
+        "instagram, search, created_at, last_contact_at) "
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+        "$7::jsonb[], $8::text[], $9::timestamptz[], $10::timestamptz[]) ORDER BY 1 "
+        "ON CONFLICT (id) DO UPDATE SET created_at = LEAST(c.created_at, EXCLUDED.created_at), "
+        "last_contact_at = GREATEST(c.last_contact_at, EXCLUDED.last_contact_at) "
+        "WHERE c.created_at > EXCLUDED.created_at OR c.last_contact_at < EXCLUDED.last_contact_at "
+        "RETURNING c.id, (xmax = 0) AS created",
+        [c.id for c in customers],
+        [c.workspace for c in customers],
+        [c.platform for c in customers],
+        [c.platform_user_id for c in customers],
+        [c.name for c in customers],
+        [c.phone for c in customers],
+        [c.instagram for c in customers],
+        [c.search for c in customers],
+        [c.created_at for c in customers],
+        [c.last_contact_at for c in customers],
     )
-    return bool(created)
+    return {row["id"] for row in rows if row["created"]}
 
 
-async def record_contact(
-    conn: Connection, workspace: str, customer_id: uuid.UUID, occurred_at: datetime
-) -> None:
-    """Widen created_at / last_contact_at to an event's time, whatever order events arrive in."""
+async def lock_contacts(
+    conn: Connection, keys: Sequence[tuple[str, uuid.UUID]]
+) -> dict[tuple[str, uuid.UUID], asyncpg.Record]:
+    """The connector-maintained state of customers by (workspace, id), locked until the transaction ends."""
+    rows = await conn.fetch(
+        "SELECT c.workspace, c.id, c.platform_user_id, c.name, c.name_edited, c.avatar_url, "
+        "c.instagram, c.seen, c.phone, c.email, c.version "
+        "FROM customers c JOIN unnest($1::text[], $2::uuid[]) AS k (workspace, id) "
+        "ON c.workspace = k.workspace AND c.id = k.id ORDER BY c.id FOR UPDATE OF c",
+        [workspace for workspace, _ in keys],
+        [customer_id for _, customer_id in keys],
+    )
+    return {(row["workspace"], row["id"]): row for row in rows}
+
+
+async def save_contacts(conn: Connection, contacts: Sequence[tuple[str, uuid.UUID, Contact, str]]) -> None:
+    """Store what contact.seen refreshed: (workspace, id, contact, search document) per customer."""
+    if not contacts:
+        return
     await conn.execute(
-        "UPDATE customers SET created_at = LEAST(created_at, $3), "
-        "last_contact_at = GREATEST(last_contact_at, $3) "
-        "WHERE workspace = $1 AND id = $2 AND (created_at > $3 OR last_contact_at < $3)",
-        workspace,
-        customer_id,
-        occurred_at,
-    )
-
-
-async def lock_contact(conn: Connection, workspace: str, customer_id: uuid.UUID) -> asyncpg.Record:
-    """The connector-maintained state of a customer, locked until the transaction ends."""
-    row = await conn.fetchrow(
-        "SELECT platform_user_id, name, name_edited, avatar_url, instagram, seen, phone, email, "
-        "version "
-        "FROM customers WHERE workspace = $1 AND id = $2 FOR UPDATE",
-        workspace,
-        customer_id,
-    )
-    assert row is not None, "the customer was created earlier in this transaction"
-    return row
-
-
-async def save_contact(
-    conn: Connection, workspace: str, customer_id: uuid.UUID, contact: Contact, search: str
-) -> None:
-    """Store what contact.seen refreshed."""
-    await conn.execute(
-        "UPDATE customers SET name = $3, avatar_url = $4, instagram = $5, seen = $6, search = $7 "
-        "WHERE workspace = $1 AND id = $2",
-        workspace,
-        customer_id,
-        contact.name,
-        contact.avatar_url,
-        contact.instagram,
-        contact.seen,
-        search,
+        "UPDATE customers c SET name = u.name, avatar_url = u.avatar_url, instagram = u.instagram, "
+        "seen = u.seen, search = u.search "
+        "FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[]) "
+        "AS u (workspace, id, name, avatar_url, instagram, seen, search) "
+        "WHERE c.workspace = u.workspace AND c.id = u.id",
+        [workspace for workspace, _, _, _ in contacts],
+        [customer_id for _, customer_id, _, _ in contacts],
+        [contact.name for _, _, contact, _ in contacts],
+        [contact.avatar_url for _, _, contact, _ in contacts],
+        [contact.instagram for _, _, contact, _ in contacts],
+        [contact.seen for _, _, contact, _ in contacts],
+        [search for _, _, _, search in contacts],
     )
 
 

@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -51,7 +51,7 @@ def rejected(field: str, message: str) -> Rejected:
 
 @dataclass(frozen=True)
 class NewCustomer:
-    """The row the first event of an unknown identity creates."""
+    """The row the first event of an unknown identity creates, spanning the times of its events."""
 
     id: uuid.UUID
     workspace: str
@@ -61,6 +61,7 @@ class NewCustomer:
     phone: str | None
     instagram: dict[str, Any] | None
     created_at: datetime
+    last_contact_at: datetime
     search: str
 
 
@@ -82,8 +83,29 @@ def new_customer(workspace: str, event: ConnectorEvent) -> NewCustomer:
         phone=phone,
         instagram=instagram,
         created_at=event.occurred_at,
+        last_contact_at=event.occurred_at,
         search=search_document(pid, phone, None, pid),
     )
+
+
+def customers_of(events: Iterable[tuple[str, ConnectorEvent]]) -> list[NewCustomer]:
+    """One customer per identity of (workspace, event) pairs, in order of first appearance.
+
+    Each is created at its earliest event's time and last contacted at its latest.
+    """
+    spans: dict[tuple[str, str, str], tuple[str, ConnectorEvent, datetime, datetime]] = {}
+    for workspace, event in events:
+        identity = (workspace, event.platform, event.platform_user_id)
+        known = spans.get(identity)
+        if known is None:
+            spans[identity] = (workspace, event, event.occurred_at, event.occurred_at)
+        else:
+            first, last = min(known[2], event.occurred_at), max(known[3], event.occurred_at)
+            spans[identity] = (workspace, known[1], first, last)
+    return [
+        replace(new_customer(workspace, event), created_at=first, last_contact_at=last)
+        for workspace, event, first, last in spans.values()
+    ]
 
 
 @dataclass(frozen=True)
@@ -235,9 +257,13 @@ def _email(value: Any) -> str | None:
         return None
     try:
         # normalized keeps the local part and lower-cases the domain.
-        return str(validate_email(text, check_deliverability=False).normalized)
+        email = validate_email(text, check_deliverability=False, strict=True)
     except EmailNotValidError as exc:
         raise ValueError(f"is not a valid email address: {exc}") from None
+    # RFC 5321/6531 limit the local part to 64 octets; the validator counts characters.
+    if len(email.local_part.encode()) > 64:
+        raise ValueError("is not a valid email address: the part before the @-sign is over 64 bytes")
+    return str(email.normalized)
 
 
 def _language(value: Any) -> str | None:

@@ -7,16 +7,10 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from services.timeline import repository, service
-from services.timeline.repository import Subject
+from services.timeline.repository import StoredConversation
+from services.timeline.service import ConversationEvent
 from shared.consumer import ConsumerSpec, DeadLetterError, Delivery, parse_internal
 from shared.db import Connection
-from shared.events import (
-    ConversationClosed,
-    ConversationEscalated,
-    ConversationMessage,
-    ConversationStarted,
-    EscalationHandled,
-)
 from shared.logging import get_logger
 from shared.messages import insights, timeline
 from shared.outbox import enqueue
@@ -25,10 +19,6 @@ from shared.runtime import RpcRoute
 from shared.subjects import CHAT_STREAM, event_stream, event_subject, rpc_subject
 
 log = get_logger(__name__)
-
-ConversationEvent = (
-    ConversationStarted | ConversationMessage | ConversationEscalated | EscalationHandled | ConversationClosed
-)
 
 
 async def _announce(conn: Connection, workspace: str, event_type: str, data: BaseModel) -> None:
@@ -42,122 +32,80 @@ async def _announce(conn: Connection, workspace: str, event_type: str, data: Bas
 
 
 async def _announce_closed(
-    conn: Connection, subject: Subject, customer_id: str, platform: str, closed_at: datetime
+    conn: Connection, workspace: str, conversation_id: str, row: StoredConversation
 ) -> None:
+    assert row.ended_at is not None
     await _announce(
         conn,
-        subject.workspace,
+        workspace,
         timeline.CONVERSATION_CLOSED,
         timeline.ConversationClosed(
-            conversation_id=subject.conversation_id,
-            customer_id=customer_id,
-            platform=platform,
-            closed_at=closed_at,
+            conversation_id=conversation_id,
+            customer_id=row.customer_id,
+            platform=row.platform,
+            closed_at=row.ended_at,
         ),
     )
 
 
-def _subject(workspace: str, event: ConversationEvent) -> Subject:
-    return Subject(
-        workspace=workspace,
-        conversation_id=event.conversation_id,
-        customer_id=event.customer_id(workspace),
-        platform=event.platform,
-        platform_user_id=event.platform_user_id,
-        occurred_at=event.occurred_at,
-    )
+async def apply_chat_events(conn: Connection, deliveries: list[Delivery]) -> None:
+    """Apply connector events of conversations and escalations (inside their inbox transaction).
+
+    The batch is folded into one change per row and written with one statement per table; the
+    announcements are those applying the events one by one would make, except that a
+    conversation closed (or reopened by a late message) in the batch is announced closed once.
+    """
+    events: list[tuple[str, ConversationEvent]] = []
+    for delivery in deliveries:
+        if not isinstance(delivery.event, ConversationEvent):
+            # Only reachable if the consumer's subject filter and the event types drift apart.
+            raise DeadLetterError(f"the timeline does not handle {type(delivery.event).__name__}")
+        events.append((delivery.workspace, delivery.event))
+    changes = service.fold_events(events)
+    conversations = await repository.apply_conversations(conn, list(changes.conversations.values()))
+    with_new_messages = await repository.insert_messages(conn, list(changes.messages.values()))
+    escalations = await repository.apply_escalations(conn, list(changes.escalations.values()))
+
+    for workspace, conversation_id in changes.conversations:
+        row = conversations[(workspace, conversation_id)]
+        if row.created:
+            await _announce(
+                conn,
+                workspace,
+                timeline.CONVERSATION_STARTED,
+                timeline.ConversationStarted(
+                    conversation_id=conversation_id, customer_id=row.customer_id, platform=row.platform
+                ),
+            )
+    for notice in changes.notices:
+        stored = escalations[(notice.workspace, notice.escalation_id)]
+        await _announce(
+            conn,
+            notice.workspace,
+            timeline.ESCALATION_CHANGED,
+            timeline.EscalationChanged(
+                escalation_id=notice.escalation_id,
+                conversation_id=stored.conversation_id,
+                customer_id=stored.customer_id,
+                handled=notice.handled,
+            ),
+        )
+    for key, change in changes.conversations.items():
+        row = conversations[key]
+        workspace, conversation_id = key
+        if change.close is not None and row.close_event_id == change.close.event_id:
+            await _announce_closed(conn, workspace, conversation_id, row)
+        elif key in with_new_messages and row.ended_at is not None:
+            # A message after the close: the analysis must be redone, unless a close announcement
+            # still waits in the outbox (insights will read the transcript, this message included).
+            closed_subject = event_subject(timeline.SERVICE, workspace, timeline.CONVERSATION_CLOSED)
+            if not await repository.close_announcement_pending(conn, closed_subject, conversation_id):
+                await _announce_closed(conn, workspace, conversation_id, row)
 
 
 async def apply_chat_event(conn: Connection, delivery: Delivery) -> None:
-    """Apply one connector event of a conversation or escalation (inside the inbox transaction)."""
-    event = delivery.event
-    if not isinstance(event, ConversationEvent):
-        # Only reachable if the consumer's subject filter and the event types drift apart.
-        raise DeadLetterError(f"the timeline does not handle {type(event).__name__}")
-    subject = _subject(delivery.workspace, event)
-    created = False
-    match event:
-        case ConversationStarted():
-            created = await repository.record_started(conn, subject)
-        case ConversationMessage():
-            created = await _apply_message(conn, subject, event)
-        case ConversationClosed():
-            created = await _apply_close(conn, subject, event)
-        case ConversationEscalated() | EscalationHandled():
-            created = await _apply_escalation(conn, subject, event)
-    if created:
-        await _announce(
-            conn,
-            subject.workspace,
-            timeline.CONVERSATION_STARTED,
-            timeline.ConversationStarted(
-                conversation_id=subject.conversation_id,
-                customer_id=subject.customer_id,
-                platform=subject.platform,
-            ),
-        )
-
-
-async def _apply_message(conn: Connection, subject: Subject, event: ConversationMessage) -> bool:
-    text, truncated = service.clip_message(event.text)
-    stored = await repository.record_message(
-        conn,
-        subject,
-        message_id=event.message_id,
-        sender=event.sender,
-        sender_name=event.sender_name,
-        text=text,
-        text_truncated=truncated,
-    )
-    if stored.inserted and stored.ended_at is not None:
-        # A message after the close: the analysis must be redone, unless a close announcement
-        # still waits in the outbox (insights will read the transcript, this message included).
-        closed_subject = event_subject(timeline.SERVICE, subject.workspace, timeline.CONVERSATION_CLOSED)
-        if not await repository.close_announcement_pending(conn, closed_subject, subject.conversation_id):
-            await _announce_closed(conn, subject, stored.customer_id, stored.platform, stored.ended_at)
-    return stored.conversation_created
-
-
-async def _apply_close(conn: Connection, subject: Subject, event: ConversationClosed) -> bool:
-    closed = await repository.record_closed(
-        conn,
-        subject,
-        resolved_type=event.resolved_by.type,
-        resolved_name=event.resolved_by.name,
-        event_id=event.event_id,
-    )
-    if closed.applied:
-        await _announce_closed(conn, subject, closed.customer_id, closed.platform, closed.ended_at)
-    return closed.conversation_created
-
-
-async def _apply_escalation(
-    conn: Connection, subject: Subject, event: ConversationEscalated | EscalationHandled
-) -> bool:
-    if isinstance(event, ConversationEscalated):
-        outcome = await repository.record_escalated(
-            conn, subject, escalation_id=event.escalation_id, reason=event.reason, event_id=event.event_id
-        )
-    else:
-        outcome = await repository.record_handled(
-            conn,
-            subject,
-            escalation_id=event.escalation_id,
-            handled_by=event.handled_by,
-            event_id=event.event_id,
-        )
-    await _announce(
-        conn,
-        subject.workspace,
-        timeline.ESCALATION_CHANGED,
-        timeline.EscalationChanged(
-            escalation_id=event.escalation_id,
-            conversation_id=outcome.conversation_id,
-            customer_id=outcome.customer_id,
-            handled=isinstance(event, EscalationHandled),
-        ),
-    )
-    return outcome.conversation_created
+    """Apply one connector event: a batch of one, so both paths share every rule."""
+    await apply_chat_events(conn, [delivery])
 
 
 async def apply_analysis(conn: Connection, delivery: Delivery) -> None:
@@ -191,6 +139,7 @@ def consumers() -> list[ConsumerSpec]:
             stream=CHAT_STREAM,
             subjects=["chat.v1.*.conversation.>", "chat.v1.*.escalation.>"],
             handle=apply_chat_event,
+            handle_batch=apply_chat_events,
         ),
         ConsumerSpec(
             durable="timeline-insights",

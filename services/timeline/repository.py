@@ -10,222 +10,190 @@ of duplicates converge to the state of in-order, exactly-once delivery:
 - an escalation keeps its earliest escalation and earliest handling, whichever arrives first.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.timeline.service import ConversationRow, EscalationRow
+from services.timeline.service import (
+    ConversationChange,
+    ConversationRow,
+    EscalationChange,
+    EscalationRow,
+    NewMessage,
+)
 from shared.db import Connection
 from shared.messages.insights import ConversationAnalysed
 from shared.messages.timeline import TranscriptMessage
 
-# $1 workspace, $2 conversation_id, $3 customer_id, $4 platform, $5 platform_user_id, $6 occurred_at.
-_CONVERSATION_VALUES = "($1, $2, $3, $4, $5, $6"
-_CONVERSATION_COLUMNS = "(workspace, conversation_id, customer_id, platform, platform_user_id, first_seen_at"
-_SEEN = "first_seen_at = LEAST(c.first_seen_at, EXCLUDED.first_seen_at)"
-
-_STARTED = f"""
-INSERT INTO conversations AS c {_CONVERSATION_COLUMNS}, announced_at)
-VALUES {_CONVERSATION_VALUES}, $6)
-ON CONFLICT (workspace, conversation_id) DO UPDATE SET
-    {_SEEN},
-    announced_at = LEAST(c.announced_at, EXCLUDED.announced_at)
-RETURNING (xmax = 0) AS created
-"""
-
-# One round trip per message: the conversation upsert locks its row, so `ended_at` is the
-# latest committed close even when another replica closed it a moment ago.
-_MESSAGE = f"""
-WITH conv AS (
-    INSERT INTO conversations AS c {_CONVERSATION_COLUMNS})
-    VALUES {_CONVERSATION_VALUES})
-    ON CONFLICT (workspace, conversation_id) DO UPDATE SET {_SEEN}
-    RETURNING (xmax = 0) AS created, c.customer_id, c.platform, c.ended_at
-), msg AS (
-    INSERT INTO messages (workspace, conversation_id, message_id, sender, sender_name, text,
-                          text_chars, text_truncated, sent_at)
-    VALUES ($1, $2, $7, $8, $9, $10, $11, $12, $6)
-    ON CONFLICT DO NOTHING
-    RETURNING true
-)
-SELECT conv.created, conv.customer_id, conv.platform, conv.ended_at,
-       EXISTS (SELECT 1 FROM msg) AS inserted
-FROM conv
-"""
+# Each statement applies a whole batch's folded changes, one row per key (an upsert may not touch
+# a row twice). Rows go in key order: transactions of several replicas touching the same rows
+# then lock them in one order and wait for each other instead of deadlocking.
 
 _CLOSE_WINS = (
-    "(c.ended_at IS NULL OR (EXCLUDED.ended_at, EXCLUDED.close_event_id) > (c.ended_at, c.close_event_id))"
+    "(EXCLUDED.close_event_id IS NOT NULL AND (c.ended_at IS NULL"
+    " OR (EXCLUDED.ended_at, EXCLUDED.close_event_id) > (c.ended_at, c.close_event_id)))"
 )
-_CLOSED = f"""
-INSERT INTO conversations AS c {_CONVERSATION_COLUMNS}, ended_at, resolved_type, resolved_name,
+_CONVERSATIONS = f"""
+INSERT INTO conversations AS c (workspace, conversation_id, customer_id, platform, platform_user_id,
+                                first_seen_at, announced_at, ended_at, resolved_type, resolved_name,
                                 close_event_id)
-VALUES {_CONVERSATION_VALUES}, $6, $7, $8, $9)
+SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[],
+                     $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])
+ORDER BY 1, 2
 ON CONFLICT (workspace, conversation_id) DO UPDATE SET
-    {_SEEN},
+    first_seen_at = LEAST(c.first_seen_at, EXCLUDED.first_seen_at),
+    announced_at = LEAST(c.announced_at, EXCLUDED.announced_at),
     ended_at = CASE WHEN {_CLOSE_WINS} THEN EXCLUDED.ended_at ELSE c.ended_at END,
     resolved_type = CASE WHEN {_CLOSE_WINS} THEN EXCLUDED.resolved_type ELSE c.resolved_type END,
     resolved_name = CASE WHEN {_CLOSE_WINS} THEN EXCLUDED.resolved_name ELSE c.resolved_name END,
     close_event_id = CASE WHEN {_CLOSE_WINS} THEN EXCLUDED.close_event_id ELSE c.close_event_id END
-RETURNING (xmax = 0) AS created, c.close_event_id = $9 AS applied, c.customer_id, c.platform, c.ended_at
+RETURNING (xmax = 0) AS created, c.workspace, c.conversation_id, c.customer_id, c.platform,
+          c.ended_at, c.close_event_id
 """
 
-_ESCALATION_CONVERSATION = f"""
-WITH conv AS (
-    INSERT INTO conversations AS c {_CONVERSATION_COLUMNS})
-    VALUES {_CONVERSATION_VALUES})
-    ON CONFLICT (workspace, conversation_id) DO UPDATE SET {_SEEN}
-    RETURNING (xmax = 0) AS created
-)
+_MESSAGES = """
+INSERT INTO messages (workspace, conversation_id, message_id, sender, sender_name, text, text_chars,
+                      text_truncated, sent_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::integer[], $8::boolean[], $9::timestamptz[])
+ORDER BY 1, 2, 3
+ON CONFLICT DO NOTHING
+RETURNING workspace, conversation_id
 """
 
 _ESCALATION_WINS = (
-    "(e.escalated_at IS NULL OR (EXCLUDED.escalated_at, EXCLUDED.escalated_event_id)"
-    " < (e.escalated_at, e.escalated_event_id))"
+    "(EXCLUDED.escalated_event_id IS NOT NULL AND (e.escalated_at IS NULL"
+    " OR (EXCLUDED.escalated_at, EXCLUDED.escalated_event_id) < (e.escalated_at, e.escalated_event_id)))"
 )
-_ESCALATED = f"""
-{_ESCALATION_CONVERSATION}
+_HANDLING_WINS = (
+    "(EXCLUDED.handled_event_id IS NOT NULL AND (e.handled_at IS NULL"
+    " OR (EXCLUDED.handled_at, EXCLUDED.handled_event_id) < (e.handled_at, e.handled_event_id)))"
+)
+_ESCALATIONS = f"""
 INSERT INTO escalations AS e (workspace, escalation_id, conversation_id, customer_id, platform,
-                              escalated_at, reason, escalated_event_id)
-VALUES ($1, $7, $2, $3, $4, $6, $8, $9)
+                              escalated_at, escalated_event_id, reason,
+                              handled_at, handled_event_id, handled_by)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[],
+                     $6::timestamptz[], $7::text[], $8::text[],
+                     $9::timestamptz[], $10::text[], $11::text[])
+ORDER BY 1, 2
 ON CONFLICT (workspace, escalation_id) DO UPDATE SET
     escalated_at = CASE WHEN {_ESCALATION_WINS} THEN EXCLUDED.escalated_at ELSE e.escalated_at END,
     reason = CASE WHEN {_ESCALATION_WINS} THEN EXCLUDED.reason ELSE e.reason END,
     escalated_event_id = CASE WHEN {_ESCALATION_WINS}
-                              THEN EXCLUDED.escalated_event_id ELSE e.escalated_event_id END
-RETURNING (SELECT created FROM conv) AS created, e.conversation_id, e.customer_id
-"""
-
-_HANDLING_WINS = (
-    "(e.handled_at IS NULL OR (EXCLUDED.handled_at, EXCLUDED.handled_event_id)"
-    " < (e.handled_at, e.handled_event_id))"
-)
-_HANDLED = f"""
-{_ESCALATION_CONVERSATION}
-INSERT INTO escalations AS e (workspace, escalation_id, conversation_id, customer_id, platform,
-                              handled_at, handled_by, handled_event_id)
-VALUES ($1, $7, $2, $3, $4, $6, $8, $9)
-ON CONFLICT (workspace, escalation_id) DO UPDATE SET
+                              THEN EXCLUDED.escalated_event_id ELSE e.escalated_event_id END,
     handled_at = CASE WHEN {_HANDLING_WINS} THEN EXCLUDED.handled_at ELSE e.handled_at END,
     handled_by = CASE WHEN {_HANDLING_WINS} THEN EXCLUDED.handled_by ELSE e.handled_by END,
     handled_event_id = CASE WHEN {_HANDLING_WINS}
                             THEN EXCLUDED.handled_event_id ELSE e.handled_event_id END
-RETURNING (SELECT created FROM conv) AS created, e.conversation_id, e.customer_id
+RETURNING e.workspace, e.escalation_id, e.conversation_id, e.customer_id
 """
 
 
 @dataclass(frozen=True)
-class Subject:
-    """Who and what a connector event is about: the conversation row's key and owner."""
+class StoredConversation:
+    """A conversation row as a batch left it; `created` if the batch created it."""
 
-    workspace: str
-    conversation_id: str
-    customer_id: str
-    platform: str
-    platform_user_id: str
-    occurred_at: datetime
-
-    def values(self) -> tuple[str, str, str, str, str, datetime]:
-        """The first six parameters of every conversation upsert."""
-        return (
-            self.workspace,
-            self.conversation_id,
-            self.customer_id,
-            self.platform,
-            self.platform_user_id,
-            self.occurred_at,
-        )
-
-
-@dataclass(frozen=True)
-class MessageOutcome:
-    """What storing a message changed."""
-
-    conversation_created: bool
-    inserted: bool
+    created: bool
     customer_id: str
     platform: str
     ended_at: datetime | None
+    close_event_id: str | None
 
 
 @dataclass(frozen=True)
-class CloseOutcome:
-    """What applying a close changed; `applied` if it is now the conversation's close."""
+class StoredEscalation:
+    """Whose an escalation row is (its first event's conversation and customer)."""
 
-    conversation_created: bool
-    applied: bool
-    customer_id: str
-    platform: str
-    ended_at: datetime
-
-
-@dataclass(frozen=True)
-class EscalationOutcome:
-    """What applying an escalation event changed."""
-
-    conversation_created: bool
     conversation_id: str
     customer_id: str
 
 
-async def record_started(conn: Connection, subject: Subject) -> bool:
-    """Apply conversation.started; True if it created the conversation."""
-    return bool(await conn.fetchval(_STARTED, *subject.values()))
+async def apply_conversations(
+    conn: Connection, changes: Sequence[ConversationChange]
+) -> dict[tuple[str, str], StoredConversation]:
+    """Upsert one change per conversation; every row as it now stands, by (workspace, conversation_id).
 
-
-async def record_message(
-    conn: Connection,
-    subject: Subject,
-    *,
-    message_id: str,
-    sender: str,
-    sender_name: str | None,
-    text: str,
-    text_truncated: bool,
-) -> MessageOutcome:
-    """Apply conversation.message (a message id already stored changes nothing)."""
-    row = await conn.fetchrow(
-        _MESSAGE, *subject.values(), message_id, sender, sender_name, text, len(text), text_truncated
+    The upsert locks each row until the transaction ends, so the `ended_at` returned is the
+    latest committed close even when another replica closed the conversation a moment ago.
+    """
+    closes = [change.close for change in changes]
+    rows = await conn.fetch(
+        _CONVERSATIONS,
+        [change.workspace for change in changes],
+        [change.conversation_id for change in changes],
+        [change.customer_id for change in changes],
+        [change.platform for change in changes],
+        [change.platform_user_id for change in changes],
+        [change.first_seen_at for change in changes],
+        [change.announced_at for change in changes],
+        [close.ended_at if close else None for close in closes],
+        [close.resolved_type if close else None for close in closes],
+        [close.resolved_name if close else None for close in closes],
+        [close.event_id if close else None for close in closes],
     )
-    assert row is not None
-    return MessageOutcome(
-        conversation_created=row["created"],
-        inserted=row["inserted"],
-        customer_id=str(row["customer_id"]),
-        platform=row["platform"],
-        ended_at=row["ended_at"],
+    return {
+        (row["workspace"], row["conversation_id"]): StoredConversation(
+            created=row["created"],
+            customer_id=str(row["customer_id"]),
+            platform=row["platform"],
+            ended_at=row["ended_at"],
+            close_event_id=row["close_event_id"],
+        )
+        for row in rows
+    }
+
+
+async def insert_messages(conn: Connection, messages: Sequence[NewMessage]) -> set[tuple[str, str]]:
+    """Store the messages not stored yet; the (workspace, conversation_id) pairs that got one."""
+    if not messages:
+        return set()
+    rows = await conn.fetch(
+        _MESSAGES,
+        [m.workspace for m in messages],
+        [m.conversation_id for m in messages],
+        [m.message_id for m in messages],
+        [m.sender for m in messages],
+        [m.sender_name for m in messages],
+        [m.text for m in messages],
+        [len(m.text) for m in messages],
+        [m.text_truncated for m in messages],
+        [m.sent_at for m in messages],
     )
+    return {(row["workspace"], row["conversation_id"]) for row in rows}
 
 
-async def record_closed(
-    conn: Connection, subject: Subject, *, resolved_type: str, resolved_name: str | None, event_id: str
-) -> CloseOutcome:
-    """Apply conversation.closed."""
-    row = await conn.fetchrow(_CLOSED, *subject.values(), resolved_type, resolved_name, event_id)
-    assert row is not None
-    return CloseOutcome(
-        conversation_created=row["created"],
-        applied=row["applied"],
-        customer_id=str(row["customer_id"]),
-        platform=row["platform"],
-        ended_at=row["ended_at"],
+async def apply_escalations(
+    conn: Connection, changes: Sequence[EscalationChange]
+) -> dict[tuple[str, str], StoredEscalation]:
+    """Upsert one change per escalation; whose each row is, by (workspace, escalation_id).
+
+    A row created by escalation.handled alone keeps its handling and waits for its escalation.
+    """
+    if not changes:
+        return {}
+    escalated = [change.escalated for change in changes]
+    handled = [change.handled for change in changes]
+    rows = await conn.fetch(
+        _ESCALATIONS,
+        [change.workspace for change in changes],
+        [change.escalation_id for change in changes],
+        [change.conversation_id for change in changes],
+        [change.customer_id for change in changes],
+        [change.platform for change in changes],
+        [s.at if s else None for s in escalated],
+        [s.event_id if s else None for s in escalated],
+        [s.value if s else None for s in escalated],
+        [s.at if s else None for s in handled],
+        [s.event_id if s else None for s in handled],
+        [s.value if s else None for s in handled],
     )
-
-
-async def record_escalated(
-    conn: Connection, subject: Subject, *, escalation_id: str, reason: str, event_id: str
-) -> EscalationOutcome:
-    """Apply conversation.escalated."""
-    row = await conn.fetchrow(_ESCALATED, *subject.values(), escalation_id, reason, event_id)
-    assert row is not None
-    return EscalationOutcome(row["created"], row["conversation_id"], str(row["customer_id"]))
-
-
-async def record_handled(
-    conn: Connection, subject: Subject, *, escalation_id: str, handled_by: str, event_id: str
-) -> EscalationOutcome:
-    """Apply escalation.handled (kept even if its conversation.escalated has not arrived yet)."""
-    row = await conn.fetchrow(_HANDLED, *subject.values(), escalation_id, handled_by, event_id)
-    assert row is not None
-    return EscalationOutcome(row["created"], row["conversation_id"], str(row["customer_id"]))
+    return {
+        (row["workspace"], row["escalation_id"]): StoredEscalation(
+            row["conversation_id"], str(row["customer_id"])
+        )
+        for row in rows
+    }
 
 
 async def close_announcement_pending(conn: Connection, subject: str, conversation_id: str) -> bool:

@@ -1,11 +1,18 @@
 """Domain rules of the timeline: plain functions over plain data (no NATS, no SQL)."""
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, cast
 
+from shared.events import (
+    ConversationClosed,
+    ConversationEscalated,
+    ConversationMessage,
+    ConversationStarted,
+    EscalationHandled,
+)
 from shared.links import chat_url
 from shared.messages.insights import ConversationAnalysed
 from shared.messages.timeline import (
@@ -20,6 +27,10 @@ from shared.messages.timeline import (
 MAX_MESSAGE_CHARS = 10_000
 
 Sentiment = Literal["positive", "neutral", "negative"]
+
+ConversationEvent = (
+    ConversationStarted | ConversationMessage | ConversationEscalated | EscalationHandled | ConversationClosed
+)
 
 
 class InvalidCursor(ValueError):
@@ -184,3 +195,174 @@ def clean_analysis(analysed: ConversationAnalysed) -> ConversationAnalysed:
             topics.append(cleaned)
     summary = without_nul(analysed.summary) if analysed.summary is not None else None
     return analysed.model_copy(update={"summary": summary, "topics": topics})
+
+
+# --- folding a batch of connector events ----------------------------------------------------------
+#
+# Every rule that applies connector events commutes: a conversation keeps the least time seen and
+# the least conversation.started time, the close with the greatest (occurred_at, event id); an
+# escalation its least (time, event id) escalation and handling; a message its first copy. So a
+# batch folds into one change per row, and upserting the folded change leaves the state that
+# applying its events one by one would leave.
+
+
+@dataclass(frozen=True)
+class Close:
+    """The close a conversation row keeps: the one with the greatest (ended_at, event_id)."""
+
+    ended_at: datetime
+    event_id: str
+    resolved_type: str
+    resolved_name: str | None
+
+
+@dataclass
+class ConversationChange:
+    """What a batch does to one conversation row; the owner fields come from its first event."""
+
+    workspace: str
+    conversation_id: str
+    customer_id: str
+    platform: str
+    platform_user_id: str
+    first_seen_at: datetime
+    announced_at: datetime | None = None
+    close: Close | None = None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message row to store unless its (workspace, conversation_id, message_id) is stored."""
+
+    workspace: str
+    conversation_id: str
+    message_id: str
+    sender: str
+    sender_name: str | None
+    text: str
+    text_truncated: bool
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """An escalation's escalation or handling: when, by which event, and what it says."""
+
+    at: datetime
+    event_id: str
+    value: str
+
+    def precedes(self, other: "Stamped | None") -> bool:
+        """Whether this one is kept over `other` (the earliest wins; the event id breaks ties)."""
+        return other is None or (self.at, self.event_id) < (other.at, other.event_id)
+
+
+@dataclass
+class EscalationChange:
+    """What a batch does to one escalation row; the owner fields come from its first event."""
+
+    workspace: str
+    escalation_id: str
+    conversation_id: str
+    customer_id: str
+    platform: str
+    escalated: Stamped | None = None
+    handled: Stamped | None = None
+
+
+@dataclass(frozen=True)
+class EscalationNotice:
+    """One escalation event, announced as escalation.changed once the batch is applied."""
+
+    workspace: str
+    escalation_id: str
+    handled: bool
+
+
+@dataclass
+class BatchChanges:
+    """A batch of connector events folded into one change per row, in order of first appearance."""
+
+    conversations: dict[tuple[str, str], ConversationChange] = field(default_factory=dict)
+    messages: dict[tuple[str, str, str], NewMessage] = field(default_factory=dict)
+    escalations: dict[tuple[str, str], EscalationChange] = field(default_factory=dict)
+    notices: list[EscalationNotice] = field(default_factory=list)
+
+
+def _conversation(changes: BatchChanges, workspace: str, event: ConversationEvent) -> ConversationChange:
+    key = (workspace, event.conversation_id)
+    change = changes.conversations.get(key)
+    if change is None:
+        change = changes.conversations[key] = ConversationChange(
+            workspace=workspace,
+            conversation_id=event.conversation_id,
+            customer_id=event.customer_id(workspace),
+            platform=event.platform,
+            platform_user_id=event.platform_user_id,
+            first_seen_at=event.occurred_at,
+        )
+    change.first_seen_at = min(change.first_seen_at, event.occurred_at)
+    return change
+
+
+def _escalation(
+    changes: BatchChanges, workspace: str, event: ConversationEscalated | EscalationHandled
+) -> EscalationChange:
+    key = (workspace, event.escalation_id)
+    change = changes.escalations.get(key)
+    if change is None:
+        change = changes.escalations[key] = EscalationChange(
+            workspace=workspace,
+            escalation_id=event.escalation_id,
+            conversation_id=event.conversation_id,
+            customer_id=event.customer_id(workspace),
+            platform=event.platform,
+        )
+    changes.notices.append(
+        EscalationNotice(workspace, event.escalation_id, handled=isinstance(event, EscalationHandled))
+    )
+    return change
+
+
+def fold_events(events: Iterable[tuple[str, ConversationEvent]]) -> BatchChanges:
+    """(workspace, event) pairs, each applied once, as one change per conversation, message and escalation."""
+    changes = BatchChanges()
+    for workspace, event in events:
+        conversation = _conversation(changes, workspace, event)
+        match event:
+            case ConversationStarted():
+                if conversation.announced_at is None or event.occurred_at < conversation.announced_at:
+                    conversation.announced_at = event.occurred_at
+            case ConversationMessage():
+                text, truncated = clip_message(event.text)
+                changes.messages.setdefault(
+                    (workspace, event.conversation_id, event.message_id),
+                    NewMessage(
+                        workspace=workspace,
+                        conversation_id=event.conversation_id,
+                        message_id=event.message_id,
+                        sender=event.sender,
+                        sender_name=event.sender_name,
+                        text=text,
+                        text_truncated=truncated,
+                        sent_at=event.occurred_at,
+                    ),
+                )
+            case ConversationClosed():
+                close = Close(
+                    event.occurred_at, event.event_id, event.resolved_by.type, event.resolved_by.name
+                )
+                current = conversation.close
+                if current is None or (close.ended_at, close.event_id) > (current.ended_at, current.event_id):
+                    conversation.close = close
+            case ConversationEscalated():
+                escalation = _escalation(changes, workspace, event)
+                escalated = Stamped(event.occurred_at, event.event_id, event.reason)
+                if escalated.precedes(escalation.escalated):
+                    escalation.escalated = escalated
+            case EscalationHandled():
+                escalation = _escalation(changes, workspace, event)
+                handled = Stamped(event.occurred_at, event.event_id, event.handled_by)
+                if handled.precedes(escalation.handled):
+                    escalation.handled = handled
+    return changes

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
-import pytest
 from nats.js import JetStreamContext
 
 from shared.ids import customer_id_for
@@ -422,11 +421,6 @@ async def test_malformed_requests_are_refused_on_every_route(
     assert counts == {"body": 4, "limit": 5, "cursor": 5, "nul": len(operations)}, counts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="profile's email check (email_validator, strict=False) lets a local part over 64 octets through",
-)
 async def test_email_local_part_over_64_octets_is_422(
     start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
 ) -> None:

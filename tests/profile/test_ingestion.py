@@ -16,6 +16,7 @@ from shared.deadletter import list_dead_letters
 from shared.events import ConversationStarted
 from shared.runtime import ServiceRuntime
 from tests.profile.support import EXTRA_FIELDS, ProfileStack, customer_id, eventually
+from tests.shared.holding import consumer_held, transactions_applying
 from tests.support import auth, connector_event, new_workspace, publish_event, wait_for
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -172,17 +173,28 @@ async def test_duplicates_and_any_arrival_order_converge(stack: ProfileStack) ->
     ]
     for event_type, body in events:
         await publish_event(stack.js, in_order, event_type, body)
-    replayed = [*reversed(events), events[1], events[4], events[0]]
-    for i, (event_type, body) in enumerate(replayed):
-        # Fresh event ids per workspace (they are unique system-wide), redeliveries past the dedup window.
-        await publish_event(
-            stack.js,
-            shuffled,
-            event_type,
-            {**body, "event_id": f"s-{body['event_id']}"},
-            msg_id=f"redelivery-{i}",
-        )
     await stack.wait_drained()
+    replayed = [*reversed(events), events[1], events[4], events[0]]
+    assert stack.runtime.pool is not None
+    elsewhere = connector_event("web", "elsewhere", conversation_id="c")
+    # Held, the reversed copy is fetched and applied as one batch, its duplicates included.
+    async with consumer_held(
+        stack.runtime.pool,
+        lambda: publish_event(stack.js, new_workspace(), "conversation.started", elsewhere),
+    ):
+        for i, (event_type, body) in enumerate(replayed):
+            # Fresh event ids per workspace (they are unique system-wide), redeliveries past the dedup window.
+            await publish_event(
+                stack.js,
+                shuffled,
+                event_type,
+                {**body, "event_id": f"s-{body['event_id']}"},
+                msg_id=f"redelivery-{i}",
+            )
+    await stack.wait_drained()
+    assert (
+        await transactions_applying(stack.runtime.pool, [f"s-{body['event_id']}" for _, body in events]) == 1
+    )
 
     first = await stack.wait_view(in_order, customer_id(in_order, "instagram", pid))
     second = await stack.wait_view(shuffled, customer_id(shuffled, "instagram", pid))

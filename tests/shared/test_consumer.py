@@ -10,6 +10,7 @@ from shared.config import ServiceSettings
 from shared.deadletter import list_dead_letters, replay
 from shared.runtime import ServiceRuntime
 from tests.shared import probe
+from tests.shared.holding import consumer_held, transactions_applying
 from tests.support import connector_event, new_workspace, publish_event, wait_for
 
 Starter = Callable[..., Awaitable[ServiceRuntime]]
@@ -84,6 +85,79 @@ async def test_poison_event_is_dead_lettered_after_max_deliveries_while_others_f
         assert await list_dead_letters(js, "probe") == []
     finally:
         probe.healed.discard("poison")
+
+
+def _sender(js: JetStreamContext) -> Callable[[], Awaitable[None]]:
+    """Publishes the event a held consumer waits on, in a workspace of its own."""
+    body = connector_event("web", "elsewhere", display_name="elsewhere")
+    return lambda: publish_event(js, new_workspace(), "contact.seen", body)
+
+
+async def test_a_batch_applies_each_new_event_once_in_one_transaction(
+    start_service: Starter, js: JetStreamContext
+) -> None:
+    runtime = await start_probe(start_service)
+    assert runtime.pool is not None
+    ws = new_workspace()
+    before = connector_event("web", "v-before", display_name="before")
+    await publish_event(js, ws, "contact.seen", before)
+    await wait_for(lambda: _rows_if(runtime, ws, 1), what="first event applied")
+
+    twice = connector_event("web", "v-twice", display_name="twice")
+    fresh = [connector_event("web", f"v-{i}", display_name=f"fresh-{i}") for i in range(3)]
+    async with consumer_held(runtime.pool, _sender(js)):
+        # One fetch: an event applied already, one event twice, three new ones.
+        await publish_event(js, ws, "contact.seen", before, msg_id="before-again")
+        await publish_event(js, ws, "contact.seen", twice, msg_id="twice-1")
+        for body in fresh:
+            await publish_event(js, ws, "contact.seen", body)
+        await publish_event(js, ws, "contact.seen", twice, msg_id="twice-2")
+    await wait_for(lambda: _acked(js, 8), what="every delivery acknowledged")
+
+    rows = await runtime.pool.fetch(
+        "SELECT name, batch_size FROM applied WHERE workspace = $1 ORDER BY name", ws
+    )
+    # The first event alone went through `handle`; the batch handler got the four new ones once each.
+    assert [(r["name"], r["batch_size"]) for r in rows] == [
+        ("before", None),
+        ("fresh-0", 4),
+        ("fresh-1", 4),
+        ("fresh-2", 4),
+        ("twice", 4),
+    ]
+    assert (
+        await transactions_applying(runtime.pool, [twice["event_id"], *(b["event_id"] for b in fresh)]) == 1
+    )
+    announced = await runtime.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE payload -> 'data' ->> 'source_event_id' = ANY($1::text[])",
+        [before["event_id"], twice["event_id"], *(b["event_id"] for b in fresh)],
+    )
+    assert announced == 5
+
+
+async def test_a_failing_event_in_a_batch_is_dead_lettered_while_the_rest_is_applied(
+    start_service: Starter, js: JetStreamContext
+) -> None:
+    runtime = await start_probe(start_service)
+    assert runtime.pool is not None
+    ws = new_workspace()
+    async with consumer_held(runtime.pool, _sender(js)):
+        for name in ("ok-0", "ok-1", "poison", "ok-2", "ok-3"):
+            await publish_event(
+                js, ws, "contact.seen", connector_event("web", f"v-{name}", display_name=name)
+            )
+
+    letters = await wait_for(lambda: list_dead_letters(js, "probe"), what="poison dead-lettered")
+    assert [(letter.deliveries, letter.original_subject) for letter in letters] == [
+        (3, f"chat.v1.{ws}.contact.seen")
+    ]
+    assert "poison" in letters[0].reason
+    await wait_for(lambda: _acked(js, 6), what="every delivery acknowledged")
+    rows = await runtime.pool.fetch(
+        "SELECT name, batch_size FROM applied WHERE workspace = $1 ORDER BY name", ws
+    )
+    # The failed batch left nothing behind; each healthy event was then applied once, on its own.
+    assert [(r["name"], r["batch_size"]) for r in rows] == [(f"ok-{i}", None) for i in range(4)]
 
 
 async def test_invalid_events_are_dead_lettered_at_once(start_service: Starter, js: JetStreamContext) -> None:

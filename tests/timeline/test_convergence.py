@@ -3,22 +3,38 @@
 Each example publishes one generated history twice against the real service: in order, once
 each, to one workspace; shuffled and with duplicates to another. The stored state of the two
 workspaces must be the same (customer ids and event ids compared modulo their workspace).
+Half the examples are published while the consumer is held, so that both copies, duplicates
+included, are applied together as one batch.
 """
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nats.js import JetStreamContext
 
+from services.timeline.app import definition
+from services.timeline.config import Settings
 from shared.runtime import ServiceRuntime
+from tests.conftest import ServiceStarter
+from tests.shared.holding import consumer_held, transactions_applying
 from tests.support import connector_event, new_workspace, publish_event, wait_for
-from tests.timeline.helpers import at, consumer_settled, customer_of
+from tests.timeline.conftest import declare_bound_streams
+from tests.timeline.helpers import Connector, at, consumer_settled, customer_of
 
 USERS = [("whatsapp", "+971500000001"), ("web", "visitor-1"), ("instagram", "dana.k")]
+
+
+@pytest.fixture
+async def wide_timeline(start_service: ServiceStarter, js: JetStreamContext) -> ServiceRuntime:
+    """A timeline replica that fetches both copies of any generated history in one batch."""
+    await declare_bound_streams(js)
+    return await start_service(definition, Settings, retry_backoff=(0.05,), max_deliver=3, consumer_batch=500)
 
 
 @dataclass(frozen=True)
@@ -137,17 +153,30 @@ async def _state(pool: asyncpg.Pool, ws: str) -> dict[str, list[tuple[Any, ...]]
 )
 @given(data=st.data())
 async def test_any_order_with_duplicates_converges_to_in_order_state(
-    timeline_service: ServiceRuntime, js: JetStreamContext, data: st.DataObject
+    wide_timeline: ServiceRuntime, js: JetStreamContext, data: st.DataObject
 ) -> None:
     steps = data.draw(histories(), label="history")
     arrival = data.draw(arrivals(len(steps)), label="arrival")
+    held = data.draw(st.booleans(), label="applied as one batch")
     in_order, shuffled = new_workspace(), new_workspace()
-    await _publish(js, in_order, steps, [(i, False) for i in range(len(steps))])
-    await _publish(js, shuffled, steps, arrival.order)
-    await wait_for(lambda: consumer_settled(js), what="both copies applied")
-
-    pool = timeline_service.pool
+    pool = wide_timeline.pool
     assert pool is not None
+    elsewhere = Connector(js, new_workspace())
+    holding = consumer_held(pool, lambda: elsewhere.started("c", at(0))) if held else contextlib.nullcontext()
+    async with holding:
+        await _publish(js, in_order, steps, [(i, False) for i in range(len(steps))])
+        await _publish(js, shuffled, steps, arrival.order)
+    await wait_for(lambda: consumer_settled(js), what="both copies applied")
+    if held:
+        # One transaction: the batch path applied it all, without falling back event by event.
+        event_ids = [
+            f"{ws}:{i:03d}{suffix}"
+            for ws in (in_order, shuffled)
+            for i in range(len(steps))
+            for suffix in ("", ":resent")
+        ]
+        assert await transactions_applying(pool, event_ids) == 1
+
     expected = await _state(pool, in_order)
     assert await _state(pool, shuffled) == expected
     # The reference itself is right: one conversation each, every message once, started_at as specified.

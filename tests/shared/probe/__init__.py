@@ -15,17 +15,13 @@ POISON = {"poison"}
 healed: set[str] = set()
 
 
-async def apply_contact(conn: Connection, delivery: Delivery) -> None:
-    """Record the event (and announce it through the outbox) unless it is poison."""
+def _check(delivery: Delivery) -> None:
     name = delivery.event.display_name
     if name in POISON and name not in healed:
         raise RuntimeError("poison event")
-    await conn.execute(
-        "INSERT INTO applied (event_id, workspace, name) VALUES ($1, $2, $3)",
-        delivery.event_id,
-        delivery.workspace,
-        name,
-    )
+
+
+async def _announce(conn: Connection, delivery: Delivery) -> None:
     await enqueue(
         conn,
         service="probe",
@@ -33,6 +29,34 @@ async def apply_contact(conn: Connection, delivery: Delivery) -> None:
         event_type="contact.applied",
         data={"source_event_id": delivery.event_id},
     )
+
+
+async def apply_contact(conn: Connection, delivery: Delivery) -> None:
+    """Record the event (and announce it through the outbox) unless it is poison."""
+    _check(delivery)
+    await conn.execute(
+        "INSERT INTO applied (event_id, workspace, name) VALUES ($1, $2, $3)",
+        delivery.event_id,
+        delivery.workspace,
+        delivery.event.display_name,
+    )
+    await _announce(conn, delivery)
+
+
+async def apply_contacts(conn: Connection, deliveries: list[Delivery]) -> None:
+    """Record a batch with one statement, noting its size; a poison event fails the whole batch."""
+    for delivery in deliveries:
+        _check(delivery)
+    await conn.execute(
+        "INSERT INTO applied (event_id, workspace, name, batch_size) "
+        "SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), $4",
+        [d.event_id for d in deliveries],
+        [d.workspace for d in deliveries],
+        [d.event.display_name for d in deliveries],
+        len(deliveries),
+    )
+    for delivery in deliveries:
+        await _announce(conn, delivery)
 
 
 def build(deps: Deps) -> Wiring:
@@ -50,6 +74,7 @@ def build(deps: Deps) -> Wiring:
                 stream=CHAT_STREAM,
                 subjects=["chat.v1.*.contact.seen"],
                 handle=apply_contact,
+                handle_batch=apply_contacts,
             )
         ],
         routes=[RpcRoute(rpc_subject("probe", "echo"), echo)],
