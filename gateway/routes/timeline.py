@@ -1,7 +1,7 @@
 """GET /v1/customers/{id}/conversations and /escalations: the Conversations and Escalations tabs."""
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -18,6 +18,32 @@ PageCursors = Annotated[Cursors, Depends(Cursors)]
 Cursor = Annotated[str | None, Query(max_length=4096)]
 
 
+async def _page(
+    operation: str,
+    customer_id: str,
+    principal: CurrentPrincipal,
+    services: Services,
+    request_id: RequestId,
+    cursors: Cursors,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """One page of a timeline list, 404 unless the customer exists, with its next cursor sealed."""
+    customer = parse_customer_id(customer_id)
+    payload = {
+        "workspace": principal.workspace,
+        "customer_id": customer,
+        "limit": limit,
+        "cursor": cursors.open(cursor),
+    }
+    _, answer = await asyncio.gather(
+        ensure_customer(services, principal.workspace, customer, request_id),
+        services.call(timeline.SERVICE, operation, payload, request_id=request_id),
+    )
+    page: dict[str, Any] = answer
+    return {**page, "next_cursor": cursors.seal(page.get("next_cursor"))}
+
+
 @router.get("/{customer_id}/conversations", responses=problem_responses(404, 503))
 async def list_conversations(
     customer_id: str,
@@ -29,19 +55,10 @@ async def list_conversations(
     cursor: Cursor = None,
 ) -> timeline.ConversationPage:
     """The customer's conversations across platforms, newest first."""
-    customer = parse_customer_id(customer_id)
-    payload = {
-        "workspace": principal.workspace,
-        "customer_id": customer,
-        "limit": limit,
-        "cursor": cursors.open(cursor),
-    }
-    _, answer = await asyncio.gather(
-        ensure_customer(services, principal.workspace, customer, request_id),
-        services.call(timeline.SERVICE, timeline.OP_CONVERSATIONS_LIST, payload, request_id=request_id),
+    page = await _page(
+        timeline.OP_CONVERSATIONS_LIST, customer_id, principal, services, request_id, cursors, limit, cursor
     )
-    page = timeline.ConversationPage.model_validate(answer)
-    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+    return timeline.ConversationPage.model_validate(page)
 
 
 @router.get("/{customer_id}/escalations", responses=problem_responses(404, 503))
@@ -55,16 +72,7 @@ async def list_escalations(
     cursor: Cursor = None,
 ) -> timeline.EscalationPage:
     """The customer's escalations to humans, newest first."""
-    customer = parse_customer_id(customer_id)
-    payload = {
-        "workspace": principal.workspace,
-        "customer_id": customer,
-        "limit": limit,
-        "cursor": cursors.open(cursor),
-    }
-    _, answer = await asyncio.gather(
-        ensure_customer(services, principal.workspace, customer, request_id),
-        services.call(timeline.SERVICE, timeline.OP_ESCALATIONS_LIST, payload, request_id=request_id),
+    page = await _page(
+        timeline.OP_ESCALATIONS_LIST, customer_id, principal, services, request_id, cursors, limit, cursor
     )
-    page = timeline.EscalationPage.model_validate(answer)
-    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+    return timeline.EscalationPage.model_validate(page)
