@@ -21,6 +21,8 @@ class ServiceSettings(CommonSettings):
 
     service_database_url: str | None = None
     consumer_batch: int = 100
-    max_deliver: int = 5
+    # Generous on purpose: a dependency outage (PostgreSQL or another service restarting) also
+    # fails deliveries, and must not push valid events into the dead letters (~2.5 min of retries).
+    max_deliver: int = 10
     # Seconds between redeliveries of a failing event: one entry per retry, the last repeats.
-    retry_backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)
+    retry_backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)

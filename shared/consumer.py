@@ -93,8 +93,8 @@ class Consumer:
     nc: NATS
     js: JetStreamContext
     batch: int = 100
-    max_deliver: int = 5
-    backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)
+    max_deliver: int = 10
+    backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)
     _advisories: Any = field(default=None, init=False)
 
     def consumer_config(self) -> ConsumerConfig:
