@@ -5,6 +5,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -203,9 +204,12 @@ async def start_gateway(
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
+        deadline = time.monotonic() + 15
         while not server.started:
             if task.done():
                 task.result()
+            if time.monotonic() > deadline:
+                raise TimeoutError("the gateway did not start within 15 s")
             await asyncio.sleep(0.01)
         gateway = RunningGateway(server, task, f"http://127.0.0.1:{port}", app)
         gateways.append(gateway)
