@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from gateway.auth import TokenCache
 from gateway.cache import ViewCache
 from gateway.clients import ServiceClient
 from gateway.config import GatewaySettings
 from gateway.errors import install_error_handlers
 from gateway.live import LiveHub
 from gateway.middleware import GuardMiddleware
+from gateway.ratelimit import RateLimiter
 from gateway.routes import ROUTERS
 from shared.logging import configure_logging
 from shared.nats import connect
@@ -28,12 +30,15 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         )
         app.state.services = ServiceClient(app.state.nc, settings.service_timeout)
         app.state.view_cache = ViewCache(app.state.redis)
+        app.state.rate_limiter = RateLimiter(app.state.redis, settings.rate_limit_per_second)
+        app.state.rate_limiter.start()
         app.state.live = LiveHub(app.state.nc, app.state.view_cache)
         await app.state.live.start()
         try:
             yield
         finally:
             await app.state.live.stop()
+            await app.state.rate_limiter.stop()
             await app.state.redis.aclose()
             await app.state.nc.drain()
 
@@ -45,6 +50,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.tokens = TokenCache(settings.jwt_secret)
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:

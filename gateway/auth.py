@@ -2,13 +2,13 @@
 
 import time
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, Request
 
 from gateway.errors import Problem
-from gateway.ratelimit import seconds_until_allowed
+from gateway.ratelimit import RateLimiter
 from shared.subjects import WORKSPACE_PATTERN
 from shared.validation import no_nul
 
@@ -58,14 +58,22 @@ def _clean_text(value: object) -> str | None:
 
 def decode_token(secret: str, token: str) -> Principal:
     """The principal of a valid token; Problem(401) for anything else."""
+    return _principal_of(_verified_claims(secret, token))
+
+
+def _verified_claims(secret: str, token: str) -> dict[str, Any]:
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token, secret, algorithms=["HS256"], options={"require": ["sub", "workspace", "role", "exp"]}
         )
     except jwt.ExpiredSignatureError:
         raise Problem(401, "token expired", headers={"WWW-Authenticate": "Bearer"}) from None
     except jwt.InvalidTokenError:
         raise Problem(401, "invalid token", headers={"WWW-Authenticate": "Bearer"}) from None
+    return claims
+
+
+def _principal_of(claims: dict[str, Any]) -> Principal:
     workspace, role = claims.get("workspace"), claims.get("role")
     sub = _clean_text(claims.get("sub"))
     name = _clean_text(claims.get("name") or sub)
@@ -78,6 +86,34 @@ def decode_token(secret: str, token: str) -> Principal:
     ):
         raise Problem(401, "invalid token claims", headers={"WWW-Authenticate": "Bearer"})
     return Principal(user_id=sub, name=name, workspace=workspace, role=role)
+
+
+class TokenCache:
+    """Principals of recently seen tokens, so a token's signature is checked once, not per request.
+
+    A token is immutable, so its verified claims stay valid until it expires; expiry is checked
+    on every use. Bounded: the oldest entries go first.
+    """
+
+    def __init__(self, secret: str, size: int = 4096) -> None:
+        self.secret = secret
+        self.size = size
+        self._principals: dict[str, tuple[Principal, float]] = {}
+
+    def principal(self, token: str) -> Principal:
+        """The token's principal; Problem(401) if it is invalid or expired."""
+        known = self._principals.get(token)
+        if known is not None:
+            principal, expires_at = known
+            if time.time() < expires_at:
+                return principal
+            del self._principals[token]
+        claims = _verified_claims(self.secret, token)
+        principal = _principal_of(claims)
+        if len(self._principals) >= self.size:
+            del self._principals[next(iter(self._principals))]
+        self._principals[token] = (principal, float(claims["exp"]))
+        return principal
 
 
 def _bearer_token(request: Request) -> str:
@@ -93,18 +129,17 @@ def _bearer_token(request: Request) -> str:
 
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the authenticated principal of this request, within its rate limit."""
-    settings = request.app.state.settings
-    principal = decode_token(settings.jwt_secret, _bearer_token(request))
+    tokens: TokenCache = request.app.state.tokens
+    principal = tokens.principal(_bearer_token(request))
     request.state.principal = principal
-    wait = await seconds_until_allowed(
-        request.app.state.redis, principal.workspace, settings.rate_limit_per_second
-    )
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = await limiter.seconds_until_allowed(principal.workspace)
     if wait:
         raise Problem(429, "rate limit exceeded for this workspace", headers={"Retry-After": str(wait)})
     return principal
 
 
-def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """FastAPI dependency: an admin principal, else 403."""
     if not principal.is_admin:
         raise Problem(403, "admin role required")

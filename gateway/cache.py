@@ -27,31 +27,42 @@ def _ws_gen_key(workspace: str) -> str:
     return f"gen:{workspace}"
 
 
+# One round trip for a read: each section's key is built from the customer's and the
+# workspace's generation (missing = 0), then read. Returns key, value, key, value, ...
+_READ = """
+local gens = redis.call('HMGET', KEYS[1], unpack(ARGV, 2))
+local workspace_gens = redis.call('HMGET', KEYS[2], unpack(ARGV, 2))
+local out = {}
+for i = 2, #ARGV do
+  local key = ARGV[1] .. ARGV[i] .. ':' .. (workspace_gens[i - 1] or '0') .. ':' .. (gens[i - 1] or '0')
+  out[#out + 1] = key
+  out[#out + 1] = redis.call('GET', key)
+end
+return out
+"""
+
+
 class ViewCache:
     """Per-section cache of the profile view."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
+        self._read = redis.register_script(_READ)
 
     async def read(self, workspace: str, customer_id: str) -> tuple[dict[str, Any], dict[str, str]]:
         """(cached parts by section, key each section should be stored under); empty on Redis trouble."""
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hgetall(_gen_key(workspace, customer_id))
-                pipe.hgetall(_ws_gen_key(workspace))
-                gens, ws_gens = await pipe.execute()
-            keys = {
-                section: f"view:{workspace}:{customer_id}:{section}:"
-                f"{_gen(ws_gens, section)}:{_gen(gens, section)}"
-                for section in SECTIONS
-            }
-            values = await self.redis.mget(list(keys.values()))
+            reply = await self._read(
+                keys=[_gen_key(workspace, customer_id), _ws_gen_key(workspace)],
+                args=[f"view:{workspace}:{customer_id}:", *SECTIONS],
+            )
         except Exception as exc:
             log.warning("cache_unavailable", error=repr(exc))
             return {}, {}
+        keys = {section: key.decode() for section, key in zip(SECTIONS, reply[::2], strict=True)}
         parts = {
             section: orjson.loads(value)
-            for section, value in zip(SECTIONS, values, strict=True)
+            for section, value in zip(SECTIONS, reply[1::2], strict=True)
             if value is not None
         }
         return parts, keys
@@ -79,8 +90,3 @@ class ViewCache:
                 await pipe.execute()
         except Exception as exc:
             log.warning("cache_invalidation_failed", error=repr(exc))
-
-
-def _gen(gens: dict[bytes, bytes], section: str) -> str:
-    value = gens.get(section.encode())
-    return value.decode() if value else "0"

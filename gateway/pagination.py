@@ -5,7 +5,7 @@ import hashlib
 import hmac
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 
 from gateway.errors import Problem
 
@@ -55,3 +55,11 @@ class Cursors:
     def open(self, cursor: str | None) -> str | None:
         """Incoming cursor."""
         return open_cursor(self._secret, cursor)
+
+
+async def page_cursors(request: Request) -> Cursors:
+    """FastAPI dependency: the request's cursor sealer (async: no worker-thread hop)."""
+    return Cursors(request)
+
+
+PageCursors = Annotated[Cursors, Depends(page_cursors)]

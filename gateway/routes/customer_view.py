@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
 from gateway.routes.problems import problem_responses
-from gateway.view import assemble_view, etag_of, parse_customer_id
+from gateway.view import assemble_view, parse_customer_id, view_response
 from shared.events import InstagramInfo, Platform
 from shared.messages.insights import AiProfile, AverageSentiment
 from shared.messages.profile import Tag
@@ -85,8 +85,7 @@ async def get_customer_view(
     cache: Cache,
     request_id: RequestId,
     request: Request,
-    response: Response,
-) -> dict[str, object]:
+) -> Response:
     """The profile view, with ETag: "<version>"."""
     view = await assemble_view(
         services,
@@ -96,7 +95,4 @@ async def get_customer_view(
         cache=cache,
         timeout=request.app.state.settings.view_timeout,
     )
-    etag = etag_of(view)
-    if etag:
-        response.headers["ETag"] = etag
-    return view
+    return view_response(view)

@@ -4,15 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
-from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit
+from gateway.pagination import DEFAULT_LIMIT, Limit, PageCursors
 from gateway.routes.customer_view import VIEW_RESPONSE
 from gateway.routes.problems import problem_responses
-from gateway.view import assemble_view, etag_of, parse_customer_id
+from gateway.view import assemble_view, parse_customer_id, view_response
 from shared.events import Platform
 from shared.messages.profile import (
     OP_AGENT_CONTEXT,
@@ -107,7 +107,7 @@ async def list_customers(
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
-    cursors: Annotated[Cursors, Depends()],
+    cursors: PageCursors,
     q: Annotated[Text | None, Query(max_length=200)] = None,
     tag: Annotated[uuid.UUID | None, Query()] = None,
     platform: Annotated[Platform | None, Query()] = None,
@@ -142,9 +142,8 @@ async def edit_customer(
     cache: Cache,
     request_id: RequestId,
     request: Request,
-    response: Response,
     if_match: Annotated[str | None, Header()] = None,
-) -> dict[str, object]:
+) -> Response:
     """Edit profile fields; with If-Match, only at that version (else 412). Returns the profile view."""
     customer = parse_customer_id(customer_id)
     command = UpdateCustomer(
@@ -165,10 +164,7 @@ async def edit_customer(
         cache=cache,
         timeout=request.app.state.settings.view_timeout,
     )
-    etag = etag_of(view)
-    if etag:
-        response.headers["ETag"] = etag
-    return view
+    return view_response(view)
 
 
 @router.get("/v1/customers/{customer_id}/history", responses=problem_responses(404, 503))
@@ -177,7 +173,7 @@ async def customer_history(
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
-    cursors: Annotated[Cursors, Depends()],
+    cursors: PageCursors,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[Text | None, Query()] = None,
 ) -> HistoryPage:

@@ -4,13 +4,13 @@ import uuid
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
 from gateway.errors import Problem
-from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit
+from gateway.pagination import DEFAULT_LIMIT, Limit, PageCursors
 from gateway.routes.problems import problem_responses
 from gateway.view import parse_customer_id
 from shared.messages.notes import (
@@ -65,7 +65,7 @@ async def list_notes(
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
-    cursors: Annotated[Cursors, Depends()],
+    cursors: PageCursors,
     tz: Annotated[Text, Query()] = "UTC",
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[Text | None, Query()] = None,

@@ -3,18 +3,17 @@
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import RequestId, Services
-from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit
+from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit, PageCursors
 from gateway.routes.problems import problem_responses
 from gateway.view import ensure_customer, parse_customer_id
 from shared.messages import timeline
 
 router = APIRouter(prefix="/v1/customers", tags=["timeline"])
 
-PageCursors = Annotated[Cursors, Depends(Cursors)]
 Cursor = Annotated[str | None, Query(max_length=4096)]
 
 

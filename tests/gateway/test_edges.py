@@ -16,7 +16,7 @@ from services.profile.config import Settings as ProfileSettings
 from services.timeline.app import definition as timeline
 from services.timeline.config import Settings as TimelineSettings
 from tests.conftest import RunningGateway
-from tests.support import JWT_SECRET, auth, new_workspace, token
+from tests.support import JWT_SECRET, auth, new_workspace, token, wait_for
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
 
@@ -93,6 +93,19 @@ async def test_v1_requires_a_valid_token(start_gateway: GatewayStarter, header: 
     response = await gateway.client.get("/v1/reference/languages", headers=headers)
     assert_problem(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_token_stops_working_when_it_expires(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway()
+    headers = auth(new_workspace(), ttl_seconds=2)
+    assert (await gateway.client.get("/v1/reference/languages", headers=headers)).status_code == 200
+
+    async def refused() -> bool:
+        response = await gateway.client.get("/v1/reference/languages", headers=headers)
+        return response.status_code == 401 and response.json()["detail"] == "token expired"
+
+    # The gateway remembers verified tokens; it must still notice the expiry.
+    await wait_for(refused, timeout=10, interval=0.2, what="expired token refused")
 
 
 async def test_unknown_route_is_problem_json(start_gateway: GatewayStarter) -> None:

@@ -1,11 +1,14 @@
 """The assembled profile view on the real services: content, degradation, cache, limits, live updates."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import orjson
+import pytest
+import redis.asyncio as aioredis
 from nats.js import JetStreamContext
 
 from shared.ids import customer_id_for
@@ -243,6 +246,34 @@ async def test_rate_limit_is_hit_and_recovers(start_gateway: GatewayStarter) -> 
         return response.status_code == 200
 
     await wait_for(allowed_again, timeout=5, interval=0.25, what="limit window passed")
+
+
+async def test_rate_limit_is_shared_by_replicas(start_gateway: GatewayStarter, redis_url: str) -> None:
+    limit = 10
+    first = await start_gateway(rate_limit_per_second=limit)
+    second = await start_gateway(rate_limit_per_second=limit)
+    ws = new_workspace()
+    url, headers = "/v1/reference/languages", auth(ws)
+    redis = aioredis.from_url(redis_url)
+    try:
+        # The window is one wall-clock second: a run that straddles two windows proves nothing.
+        for _ in range(5):
+            window = int(time.time())
+            statuses = [(await first.client.get(url, headers=headers)).status_code for _ in range(limit)]
+
+            async def counted_in_redis(window: int = window) -> bool:
+                return int(await redis.get(f"rl:{ws}:{window}") or 0) >= limit
+
+            await wait_for(counted_in_redis, what="the first replica's count synced to Redis")
+            answer = await second.client.get(url, headers=headers)
+            if int(time.time()) == window:
+                assert statuses == [200] * limit, statuses
+                assert answer.status_code == 429
+                break
+        else:
+            pytest.fail("every attempt straddled a one-second window")
+    finally:
+        await redis.aclose()
 
 
 async def test_live_updates_deliver_another_users_changes(
