@@ -1,5 +1,9 @@
 """Settings of the gateway."""
 
+import os
+
+from pydantic import Field
+
 from shared.config import CommonSettings
 
 
@@ -9,7 +13,8 @@ class GatewaySettings(CommonSettings):
     jwt_secret: str
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
-    gateway_workers: int = 1
+    # One uvicorn worker process per core (up to 4): a worker is one Python thread's worth of CPU.
+    gateway_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=1)
     # Seconds a service has to answer one request before its part counts as unavailable.
     service_timeout: float = 2.0
     readiness_timeout: float = 1.0

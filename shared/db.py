@@ -60,10 +60,24 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: Connection) -> None:
+    """Pool reset beyond asyncpg's own (roll back, drop listeners): none.
+
+    Our connections keep no session state (settings are SET LOCAL, advisory locks are
+    transaction-scoped, whoever LISTENs unlistens), so asyncpg's default reset query would only
+    cost a database round trip on every release.
+    """
+
+
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections read and write jsonb as Python data."""
     pool = await asyncpg.create_pool(
-        url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_keep_session,
+        command_timeout=30,
     )
     assert pool is not None
     return pool
