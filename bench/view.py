@@ -178,19 +178,24 @@ async def open_loop(
     """(p50, p99) latency in ms at `rate` requests/s offered on schedule."""
     latencies: list[float] = []
     total = int(rate * seconds)
-    start = time.monotonic()
     if before_pass is not None:
         await before_pass()
 
-    async def one(n: int) -> None:
-        scheduled = start + n / rate
-        await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+    async def one(n: int, scheduled: float) -> None:
         status = await call(ids[n % len(ids)])
         if status != 200:
             raise RuntimeError(f"status {status}")
         latencies.append((time.monotonic() - scheduled) * 1000)
 
-    await asyncio.gather(*(one(n) for n in range(total)))
+    # One scheduler starts each request at its time: creating every request up front would make
+    # the first ones late by the time it takes to create the rest.
+    requests = []
+    start = time.monotonic()
+    for n in range(total):
+        scheduled = start + n / rate
+        await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+        requests.append(asyncio.create_task(one(n, scheduled)))
+    await asyncio.gather(*requests)
     latencies.sort()
     return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
 
