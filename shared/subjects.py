@@ -1,5 +1,6 @@
 """Every NATS subject and stream name, in one place."""
 
+import functools
 import re
 
 WORKSPACE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -22,6 +23,7 @@ def chat_subject(workspace: str, event_type: str) -> str:
     return f"chat.v1.{workspace}.{event_type}"
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_chat_subject(subject: str) -> tuple[str, str]:
     """(workspace, event type) of a connector subject; ValueError if it is not one."""
     parts = subject.split(".")
