@@ -1,6 +1,6 @@
 """Insights benchmark: embedded-analyser throughput and insight lag, beside the bare analyser.
 
-python -m bench.insights [--lag-closes 60] [--burst-closes 200]
+python -m bench.insights [--lag-closes 60] [--rate 20 --rate-seconds 30] [--burst-closes 200]
 
 Runs on real servers: embedded NATS and PostgreSQL (or NATS_URL / DATABASE_URL), one insights
 replica in this process with the embedded analyser. The timeline's transcript operation is
@@ -10,6 +10,8 @@ tests (the timeline service itself is not part of this measurement).
 - floor: the bare analyser call in this process (EmbeddedAnalyser.analyse_now), per call;
 - insight lag: `conversation.closed` published → `conversation.analysed` received, one close at a
   time (the analysis is stored in the same transaction that queues that event);
+- insight lag under load: closes offered at `--rate` per second for `--rate-seconds`, each on
+  schedule whether or not earlier ones are done; lag of each from its own publish;
 - throughput: a burst of closes, first publish → last `conversation.analysed` received.
 """
 
@@ -23,7 +25,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,7 +178,26 @@ class Bench:
         )
 
 
-async def run(lag_closes: int, burst_closes: int) -> list[tuple[str, float, float, str]]:
+async def lags_at_rate(
+    bench: Bench, conversation: Callable[[int], tuple[str, str, str]], first: int, rate: float, seconds: float
+) -> list[float]:
+    """Lag of each close offered at `rate` per second (open loop: on schedule, late or not)."""
+
+    async def one(n: int) -> float:
+        sent = time.perf_counter()
+        return await asyncio.wait_for(await bench.close(*conversation(first + n)), 60) - sent
+
+    started = time.perf_counter()
+    pending = []
+    for n in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+        pending.append(asyncio.create_task(one(n)))
+    return list(await asyncio.gather(*pending))
+
+
+async def run(
+    lag_closes: int, rate: float, rate_seconds: float, burst_closes: int
+) -> list[tuple[str, float, float, str]]:
     """Measure; rows of (measure, value, floor, unit)."""
     conversations = load_conversations()
     floor = measure_floor(conversations, max(lag_closes, burst_closes))
@@ -213,8 +234,11 @@ async def run(lag_closes: int, burst_closes: int) -> list[tuple[str, float, floa
                 sent = time.perf_counter()
                 lags.append(await asyncio.wait_for(await bench.close(*conversation(n)), 60) - sent)
 
+            loaded = await lags_at_rate(bench, conversation, lag_closes, rate, rate_seconds)
+            offset = lag_closes + len(loaded)
+
             first = time.perf_counter()
-            waiters = [await bench.close(*conversation(lag_closes + n)) for n in range(burst_closes)]
+            waiters = [await bench.close(*conversation(offset + n)) for n in range(burst_closes)]
             last = max(await asyncio.wait_for(asyncio.gather(*waiters), 600))
             burst_seconds = last - first
         finally:
@@ -235,6 +259,14 @@ async def run(lag_closes: int, burst_closes: int) -> list[tuple[str, float, floa
         ),
         ("insight lag p95", 1000 * percentile(lags, 0.95), 1000 * percentile(floor, 0.95), "ms"),
         ("insight lag mean", 1000 * statistics.fmean(lags), 1000 * statistics.fmean(floor), "ms"),
+        (
+            f"insight lag p50, {rate:g} closes/s for {rate_seconds:g} s",
+            1000 * percentile(loaded, 0.5),
+            1000 * percentile(floor, 0.5),
+            "ms",
+        ),
+        ("insight lag p95, same", 1000 * percentile(loaded, 0.95), 1000 * percentile(floor, 0.95), "ms"),
+        ("insight lag max, same", 1000 * max(loaded), 1000 * max(floor), "ms"),
     ]
 
 
@@ -253,10 +285,12 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m bench.insights", description=__doc__)
     parser.add_argument("--lag-closes", type=int, default=60)
+    parser.add_argument("--rate", type=float, default=20.0, help="closes per second offered")
+    parser.add_argument("--rate-seconds", type=float, default=30.0)
     parser.add_argument("--burst-closes", type=int, default=200)
     args = parser.parse_args()
     configure_logging("bench-insights", "WARNING")
-    print(render(asyncio.run(run(args.lag_closes, args.burst_closes))))
+    print(render(asyncio.run(run(args.lag_closes, args.rate, args.rate_seconds, args.burst_closes))))
 
 
 if __name__ == "__main__":
