@@ -17,6 +17,7 @@ from shared.db import Connection
 from shared.events import parse_connector_event, parse_internal_event
 from shared.jsonutil import loads
 from shared.logging import get_logger, log_context
+from shared.rpc import ServiceUnavailable
 from shared.subjects import dead_letter_subject
 
 log = get_logger(__name__)
@@ -83,6 +84,28 @@ class DeadLetterError(Exception):
     """Raised by a handler for an event that can never succeed: set aside without retries."""
 
 
+# Failures that say a dependency is down, not that the event is bad.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset: the database or NATS is not there
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    ServiceUnavailable,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc`, or what caused it, is a dependency being unavailable."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _OUTAGES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 @dataclass
 class Consumer:
     """Runs one ConsumerSpec of one service until stopped."""
@@ -96,6 +119,8 @@ class Consumer:
     max_deliver: int = 10
     backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)
     _advisories: Any = field(default=None, init=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _held: list[Msg] = field(default_factory=list, init=False)  # the batch being processed
 
     def consumer_config(self) -> ConsumerConfig:
         """The durable consumer this spec needs (created idempotently by every replica)."""
@@ -111,6 +136,7 @@ class Consumer:
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         """Fetch and apply batches until `stop` is set."""
+        self._stop = stop
         await self.js.add_consumer(self.spec.stream, self.consumer_config())
         sub = await self.js.pull_subscribe_bind(durable=self.spec.durable, stream=self.spec.stream)
         self._advisories = await self.nc.subscribe(
@@ -140,6 +166,7 @@ class Consumer:
 
     async def process(self, msgs: list[Msg]) -> None:
         """Apply a fetched batch: one transaction for all, or one by one if any of them fails."""
+        self._held = msgs
         deliveries: list[Delivery] = []
         for msg in msgs:
             try:
@@ -229,29 +256,59 @@ class Consumer:
 
     async def _process_one(self, delivery: Delivery) -> None:
         msg = delivery.msg
-        try:
-            if self.spec.prepare is not None:
-                if await self._already_applied(delivery):
-                    await msg.ack()
+        outage_rounds = 0
+        while True:
+            try:
+                await self._attempt(delivery)
+            except DeadLetterError as exc:
+                await self._dead_letter(msg, str(exc))
+                await msg.ack()
+                return
+            except Exception as exc:
+                if not is_outage(exc):
+                    await self._failed(delivery, exc)
                     return
-                await self._prepare(delivery)
-            async with self.pool.acquire() as conn, conn.transaction():
-                await self._apply(conn, delivery)
-        except DeadLetterError as exc:
-            await self._dead_letter(msg, str(exc))
+                if self._stop.is_set():
+                    # Shutting down mid-outage: leave it to redelivery, not to the retry budget.
+                    return
+                # Not the event's fault: keep it and wait here, so that an outage of any
+                # length cannot use up its deliveries and send a good event to dead letters.
+                outage_rounds += 1
+                await self._wait_out_outage(delivery, exc, outage_rounds)
+                continue
             await msg.ack()
             return
-        except Exception as exc:
-            attempt = msg.metadata.num_delivered or 1
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        if self.spec.prepare is not None:
+            if await self._already_applied(delivery):
+                return
+            await self._prepare(delivery)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._apply(conn, delivery)
+
+    async def _wait_out_outage(self, delivery: Delivery, exc: Exception, rounds: int) -> None:
+        if rounds == 1:
             with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
-                log.warning("event_failed", durable=self.spec.durable, attempt=attempt, error=repr(exc))
-            if attempt >= self.max_deliver:
-                await self._dead_letter(msg, f"failed {attempt} times: {exc!r}")
-                await msg.ack()
-            else:
-                await msg.nak(delay=self.backoff[min(attempt, len(self.backoff)) - 1])
-            return
-        await msg.ack()
+                log.warning("dependency_unavailable", durable=self.spec.durable, error=repr(exc))
+        # The whole fetched batch waits behind this event: keep all of it from redelivery.
+        for msg in self._held:
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+        pause = min(self.backoff[min(rounds, len(self.backoff)) - 1], self.spec.ack_wait_seconds / 3)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), pause)
+
+    async def _failed(self, delivery: Delivery, exc: Exception) -> None:
+        msg = delivery.msg
+        attempt = msg.metadata.num_delivered or 1
+        with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
+            log.warning("event_failed", durable=self.spec.durable, attempt=attempt, error=repr(exc))
+        if attempt >= self.max_deliver:
+            await self._dead_letter(msg, f"failed {attempt} times: {exc!r}")
+            await msg.ack()
+        else:
+            await msg.nak(delay=self.backoff[min(attempt, len(self.backoff)) - 1])
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         meta = msg.metadata

@@ -8,7 +8,10 @@ from nats.js import JetStreamContext
 
 from shared.config import ServiceSettings
 from shared.deadletter import list_dead_letters, replay
+from shared.nats import connect
+from shared.rpc import serve
 from shared.runtime import ServiceRuntime
+from shared.subjects import rpc_subject
 from tests.shared import probe
 from tests.shared.holding import consumer_held, transactions_applying
 from tests.support import connector_event, new_workspace, publish_event, wait_for
@@ -85,6 +88,37 @@ async def test_poison_event_is_dead_lettered_after_max_deliveries_while_others_f
         assert await list_dead_letters(js, "probe") == []
     finally:
         probe.healed.discard("poison")
+
+
+async def test_an_outage_of_a_dependency_does_not_use_up_deliveries(
+    start_service: Starter, js: JetStreamContext, nats_url: str
+) -> None:
+    runtime = await start_probe(start_service)
+    ws = new_workspace()
+    name = f"needs:{uuid.uuid4().hex[:8]}"
+    await publish_event(js, ws, "contact.seen", connector_event("web", "v-needy", display_name=name))
+    await publish_event(js, ws, "contact.seen", connector_event("web", "v-other", display_name="other"))
+
+    # The helper it needs is down for longer than max_deliver (3) attempts would last.
+    await wait_for(lambda: _at_least(probe.attempts[name], 6), what="attempts while the helper is down")
+    assert await list_dead_letters(js, "probe") == []
+
+    helper = await connect(nats_url, "helper")
+    try:
+        await serve(helper, rpc_subject("helper", name.removeprefix("needs:")), "helper", _nothing)
+        rows = await wait_for(lambda: _rows_if(runtime, ws, 2), what="applied once the helper is up")
+    finally:
+        await helper.drain()
+    assert sorted(r["name"] for r in rows) == sorted([name, "other"])
+    assert await list_dead_letters(js, "probe") == []
+
+
+async def _at_least(value: int, count: int) -> bool:
+    return value >= count
+
+
+async def _nothing(_payload: dict[str, object], _subject: str) -> dict[str, object]:
+    return {}
 
 
 def _sender(js: JetStreamContext) -> Callable[[], Awaitable[None]]:
