@@ -10,7 +10,7 @@ from services.insights import repository
 from services.insights.analysers import Analyser, AnalysisRequest
 from services.insights.config import Settings
 from services.insights.repository import AnalysisRecord
-from services.insights.service import average_sentiment, merge_profile
+from services.insights.service import average_sentiment, merge_profile, transcript_digest
 from shared.consumer import DeadLetterError, Delivery
 from shared.db import Connection
 from shared.events import Id, InternalEvent, utcnow
@@ -51,9 +51,15 @@ class InsightsHandlers:
         self.analyser = analyser
         self.settings = settings
 
-    async def prepare(self, delivery: Delivery) -> AnalysisRecord:
-        """Outside the transaction (the message kept alive): fetch the transcript and analyse it."""
+    async def prepare(self, delivery: Delivery) -> AnalysisRecord | None:
+        """Outside the transaction (the message kept alive): fetch the transcript and analyse it.
+
+        None for a close whose transcript is the one its stored analysis read: nothing new.
+        """
         event: InternalEvent = delivery.event
+        # Stamped before the transcript is read: of two analyses of one conversation, the one
+        # that read the later transcript is the newer, whichever finishes first.
+        analysed_at = utcnow()
         try:
             if event.type == timeline.CONVERSATION_CLOSED:
                 closed = timeline.ConversationClosed.model_validate(event.data)
@@ -73,6 +79,11 @@ class InsightsHandlers:
             raise DeadLetterError(
                 f"transcript of {conversation_id} belongs to another customer than the event says"
             )
+        digest = transcript_digest(transcript)
+        if event.type == timeline.CONVERSATION_CLOSED and digest == await repository.analysed_transcript(
+            self.pool, delivery.workspace, conversation_id
+        ):
+            return None
         existing = await repository.stored_profile(self.pool, delivery.workspace, customer_id)
         analysis = await self.analyser.analyse(
             AnalysisRequest(
@@ -102,9 +113,10 @@ class InsightsHandlers:
             platform=platform,
             analysis=analysis,
             source_event_id=delivery.event_id,
-            analysed_at=utcnow(),
+            analysed_at=analysed_at,
             closed_at=closed_at,
             transcript_truncated=transcript.truncated,
+            transcript_digest=digest,
         )
 
     async def transcript(self, workspace: str, conversation_id: str) -> timeline.Transcript:
@@ -128,7 +140,10 @@ class InsightsHandlers:
 
     async def handle(self, conn: Connection, delivery: Delivery) -> None:
         """In the inbox transaction: store the analysis, merge the AI profile, announce both."""
-        record: AnalysisRecord = delivery.prepared
+        record: AnalysisRecord | None = delivery.prepared
+        if record is None:
+            log.info("transcript_unchanged", event_id=delivery.event_id)
+            return
         workspace, customer_id = record.workspace, record.customer_id
         customer = await repository.lock_customer(conn, workspace, customer_id)
         if not await repository.store_analysis(conn, record):

@@ -26,6 +26,7 @@ class AnalysisRecord:
     analysed_at: datetime
     closed_at: datetime | None = None
     transcript_truncated: bool = False
+    transcript_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,9 @@ async def store_analysis(conn: Connection, record: AnalysisRecord) -> bool:
             workspace, conversation_id, customer_id, platform, summary, sentiment, sentiment_score,
             language, topics, profile_facts, analyser, model, degraded, prompt_tokens,
             completion_tokens, latency_ms, attempts, transcript_truncated, source_event_id,
-            closed_at, analysed_at
+            closed_at, analysed_at, transcript_digest
         ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                  $19, $20, $21)
+                  $19, $20, $21, $22)
         ON CONFLICT (workspace, conversation_id) DO UPDATE SET
             customer_id = EXCLUDED.customer_id, platform = EXCLUDED.platform,
             summary = EXCLUDED.summary, sentiment = EXCLUDED.sentiment,
@@ -116,7 +117,7 @@ async def store_analysis(conn: Connection, record: AnalysisRecord) -> bool:
             transcript_truncated = EXCLUDED.transcript_truncated,
             source_event_id = EXCLUDED.source_event_id,
             closed_at = COALESCE(EXCLUDED.closed_at, conversation_analyses.closed_at),
-            analysed_at = EXCLUDED.analysed_at
+            analysed_at = EXCLUDED.analysed_at, transcript_digest = EXCLUDED.transcript_digest
         WHERE conversation_analyses.analysed_at <= EXCLUDED.analysed_at
         RETURNING true
         """,
@@ -141,8 +142,20 @@ async def store_analysis(conn: Connection, record: AnalysisRecord) -> bool:
         record.source_event_id,
         record.closed_at,
         record.analysed_at,
+        record.transcript_digest,
     )
     return bool(applied)
+
+
+async def analysed_transcript(db: Executor, workspace: str, conversation_id: str) -> str | None:
+    """The digest of the transcript the conversation's stored analysis read, if it was not degraded."""
+    digest: str | None = await db.fetchval(
+        "SELECT transcript_digest FROM conversation_analyses "
+        "WHERE workspace = $1 AND conversation_id = $2 AND NOT degraded",
+        workspace,
+        conversation_id,
+    )
+    return digest
 
 
 async def sentiment_scores(conn: Connection, workspace: str, customer_id: str) -> list[float | None]:

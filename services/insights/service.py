@@ -3,13 +3,17 @@
 Plain functions over plain data: no NATS, no SQL.
 """
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from shared.messages.insights import AiProfile, AverageSentiment, SentimentLabel
+from shared.messages.timeline import Transcript
 
 POSITIVE_AT = 0.05
 NEGATIVE_AT = -0.05
@@ -24,6 +28,12 @@ MAX_ITEMS_PER_SECTION = 8
 MAX_ITEM_CHARS = 200
 # An item confirmed by many conversations keeps only the most recent ids, so a row stays bounded.
 MAX_CONVERSATIONS_PER_ITEM = 100
+
+
+def transcript_digest(transcript: Transcript) -> str:
+    """A fingerprint of what an analysis reads: equal digests, nothing new to analyse."""
+    messages = [message.model_dump(mode="json") for message in transcript.messages]
+    return hashlib.sha256(orjson.dumps([messages, transcript.truncated])).hexdigest()
 
 
 def sentiment_label(score: float | None) -> SentimentLabel | None:

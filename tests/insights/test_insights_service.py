@@ -213,6 +213,28 @@ async def test_a_redelivered_close_is_applied_once_and_a_new_close_replaces_the_
     assert "Has returned items" not in after["ai_profile"]["purchase_behavior"]
 
 
+async def test_a_close_announced_again_without_new_messages_is_not_analysed_again(
+    start_service: Starter, js: JetStreamContext, nc: NATS
+) -> None:
+    runtime, timeline = await start_insights(start_service, js, nc)
+    ws, customer = new_workspace(), "customer-dora"
+    timeline.add(ws, "conv-1", customer, labelled("pos-refund-confirmed"))
+    await publish_closed(js, closed_event(ws, "conv-1", customer))
+    await wait_for(lambda: acked(js, "TIMELINE", CLOSED_CONSUMER, 1), what="first close analysed")
+    [first] = await analyses(runtime, ws)
+
+    # The timeline announces the close again (a new event) but the transcript has not changed.
+    await publish_closed(js, closed_event(ws, "conv-1", customer))
+    await wait_for(lambda: acked(js, "TIMELINE", CLOSED_CONSUMER, 2), what="second close handled")
+    [again] = await analyses(runtime, ws)
+    assert (again["analysed_at"], again["source_event_id"]) == (
+        first["analysed_at"],
+        first["source_event_id"],
+    )
+    announced = await stream_events(js, "INSIGHTS", event_subject("insights", ws, CONVERSATION_ANALYSED))
+    assert len(announced) == 1
+
+
 async def _label_is(nc: NATS, ws: str, customer_id: str, label: str) -> dict[str, Any]:
     result = await insights_of(nc, ws, customer_id)
     return result if result["sentiment"]["label"] == label else {}
