@@ -15,6 +15,7 @@ _STATUS_OF_CODE = {
     "conflict": 409,
     "forbidden": 403,
     "precondition_failed": 412,
+    "unavailable": 503,
 }
 
 

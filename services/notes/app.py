@@ -10,7 +10,7 @@ from shared.subjects import event_stream
 
 def build(deps: Deps) -> Wiring:
     """Consumers and request handlers of the notes service."""
-    return Wiring(consumers=[customers_consumer()], routes=NoteOperations(deps.pool).routes())
+    return Wiring(consumers=[customers_consumer()], routes=NoteOperations(deps.pool, deps.nc).routes())
 
 
 definition = ServiceDefinition(

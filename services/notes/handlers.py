@@ -1,9 +1,11 @@
 """NATS side of the notes service: the customer.created consumer and the RPC operations."""
 
+import datetime as dt
 import uuid
 from typing import Any
 
 import asyncpg
+from nats.aio.client import Client as NATS
 from pydantic import ValidationError
 
 from services.notes import repository
@@ -37,7 +39,7 @@ from shared.messages.notes import (
     NotesPage,
 )
 from shared.outbox import enqueue
-from shared.rpc import RpcError
+from shared.rpc import RpcError, ServiceUnavailable, request
 from shared.runtime import RpcRoute
 from shared.subjects import event_stream, event_subject, rpc_subject
 
@@ -79,8 +81,38 @@ async def _announce(conn: Connection, workspace: str, event_type: str, change: N
 class NoteOperations:
     """The RPC operations, over the service's pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, nc: NATS, profile_timeout: float = 2.0) -> None:
         self.pool = pool
+        self.nc = nc
+        self.profile_timeout = profile_timeout
+
+    async def _customer_known(self, workspace: str, customer_id: uuid.UUID) -> bool:
+        """Whether the customer exists: from the local projection, else from the profile service.
+
+        The projection learns a customer when its customer.created event arrives; staff can open
+        a profile the moment it exists, before that. Asking the owner then (and remembering the
+        answer) keeps a note on a brand-new customer from being refused.
+        """
+        async with self.pool.acquire() as conn:
+            if await repository.customer_known(conn, workspace, customer_id):
+                return True
+        try:
+            found = await request(
+                self.nc,
+                rpc_subject(profile.SERVICE, profile.OP_CUSTOMER_GET),
+                {"workspace": workspace, "customer_id": str(customer_id)},
+                timeout=self.profile_timeout,
+            )
+        except RpcError as exc:
+            if exc.code == "not_found":
+                return False
+            raise
+        except ServiceUnavailable:
+            raise RpcError("unavailable", "the profile service did not answer") from None
+        created_at = dt.datetime.fromisoformat(found["header"]["created_at"])
+        async with self.pool.acquire() as conn:
+            await repository.record_customer(conn, workspace, customer_id, created_at)
+        return True
 
     async def add_note(self, payload: dict[str, Any], _subject: str) -> Note:
         """Store a note and announce it; not_found for a customer unknown in the workspace."""
@@ -89,6 +121,8 @@ class NoteOperations:
             text = note_text(request.text)
         except Rejected as exc:
             raise _invalid(exc) from None
+        if not await self._customer_known(request.workspace, request.customer_id):
+            raise RpcError("not_found", "customer not found")
         async with self.pool.acquire() as conn, conn.transaction():
             note = await repository.insert_note(
                 conn,
@@ -119,9 +153,9 @@ class NoteOperations:
             after = decode_cursor(request.cursor) if request.cursor else None
         except Rejected as exc:
             raise _invalid(exc) from None
+        if not await self._customer_known(request.workspace, request.customer_id):
+            raise RpcError("not_found", "customer not found")
         async with self.pool.acquire() as conn:
-            if not await repository.customer_known(conn, request.workspace, request.customer_id):
-                raise RpcError("not_found", "customer not found")
             # One extra row tells whether another page follows without a second query.
             notes = await repository.page_of_notes(
                 conn, request.workspace, request.customer_id, limit=request.limit + 1, after=after

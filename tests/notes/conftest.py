@@ -8,6 +8,8 @@ from nats.js import JetStreamContext
 
 from services.notes.app import definition
 from services.notes.config import Settings
+from services.profile.app import definition as profile_definition
+from services.profile.config import Settings as ProfileSettings
 from shared.messages import profile
 from shared.nats import StreamSpec, declare_stream
 from shared.runtime import ServiceRuntime
@@ -23,7 +25,11 @@ async def stack(
     nc: NATS,
     js: JetStreamContext,
 ) -> NotesStack:
-    """Notes and the gateway; the PROFILE stream is declared here as the profile service would."""
+    """Notes, the profile service it asks about customers it has not heard of yet, and the gateway.
+
+    Tests announce customers on the PROFILE stream themselves, as the profile service would.
+    """
     await declare_stream(js, StreamSpec(event_stream(profile.SERVICE), [event_subjects(profile.SERVICE)]))
+    await start_service(profile_definition, ProfileSettings)
     runtime = await start_service(definition, Settings)
     return NotesStack(runtime=runtime, gateway=await start_gateway(), nc=nc, js=js)

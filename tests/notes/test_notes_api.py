@@ -9,11 +9,13 @@ from typing import Any
 import httpx
 
 from shared.deadletter import list_dead_letters
+from shared.ids import customer_id_for
 from shared.jsonutil import loads
 from shared.messages.notes import NOTE_ADDED, NOTE_DELETED, NoteChanged
 from shared.subjects import event_subject
 from tests.notes.support import NotesStack, assert_problem, error_fields, notes_path
-from tests.support import auth, new_workspace, wait_for
+from tests.shared.holding import consumer_held
+from tests.support import auth, connector_event, new_workspace, publish_event, wait_for
 
 ARABIC = "ملاحظة"
 
@@ -207,3 +209,36 @@ async def test_customers_are_learnt_once_and_bad_announcements_set_aside(stack: 
     assert await stack.pool.fetchval("SELECT count(*) FROM customers WHERE workspace = $1", ws) == 2
     assert len(await list_dead_letters(stack.js, "notes")) == 1
     assert (await stack.gateway.client.get(notes_path(later), headers=auth(ws))).status_code == 200
+
+
+async def test_a_customer_the_profile_service_has_but_notes_not_yet_takes_notes(stack: NotesStack) -> None:
+    ws = new_workspace()
+    customer_id = customer_id_for(ws, "web", "brand-new")
+    # Hold notes' consumer of customer.created: it learns of the customer only from the profile
+    # service's answer, as when staff open a profile the moment it exists.
+    elsewhere = {
+        "customer_id": str(uuid.uuid4()),
+        "created_at": datetime.now().astimezone().isoformat(),
+        "platform": "web",
+        "platform_user_id": "elsewhere",
+    }
+    send_first = partial(stack.announce_customer, new_workspace(), elsewhere, uuid.uuid4().hex)
+    async with consumer_held(stack.pool, send_first):
+        await publish_event(
+            stack.js, ws, "contact.seen", connector_event("web", "brand-new", display_name="Ana")
+        )
+
+        async def profile_has_it() -> bool:
+            response = await stack.gateway.client.get(f"/v1/customers/{customer_id}", headers=auth(ws))
+            return response.status_code == 200
+
+        await wait_for(profile_has_it, what="customer created by the profile service")
+        assert not await stack.knows(ws, customer_id)
+        added = await stack.gateway.client.post(
+            notes_path(str(customer_id)), json={"text": "First!"}, headers=auth(ws)
+        )
+        assert added.status_code == 201, added.text
+        assert await stack.knows(ws, customer_id)
+        listed = await stack.gateway.client.get(notes_path(str(customer_id)), headers=auth(ws))
+        assert listed.status_code == 200
+        assert [n["text"] for day in listed.json()["days"] for n in day["notes"]] == ["First!"]
