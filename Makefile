@@ -47,8 +47,9 @@ bench: install
 	$(BIN)/python -m bench
 
 ## AsyncAPI documents of every service, from the message models.
-docs: install
+docs: install $(CHROMIUM)
 	$(BIN)/python -m shared.asyncapi docs/asyncapi
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
