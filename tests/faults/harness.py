@@ -174,7 +174,7 @@ class System:
         """Fault target → embedded server key, for the servers this stack started itself."""
         return {
             target: key
-            for target, key in (("nats-server", "nats"), ("postgres", "database"))
+            for target, key in (("nats-server", "nats"), ("postgres", "database"), ("redis", "redis"))
             if key in self.stack.servers
         }
 

@@ -4,7 +4,7 @@ The whole system runs as `make run` starts it (deploy.stack.LocalStack: embedded
 and Redis, each service and the gateway its own process). A connector-like publisher sends the
 scenario of tests/faults/model.py — duplicated, shuffled — while a killer, paced on the
 publisher's progress, SIGKILLs one target at a time (profile, notes, timeline, insights, the
-gateway, nats-server, PostgreSQL) and waits until it is restarted and everything is healthy; then
+gateway, nats-server, PostgreSQL, Redis) and waits until it is restarted and everything is healthy; then
 it stages a consumer killed between its database commit and its ack. Once every consumer has
 caught up and every outbox is drained, the final state of every service's own database must
 equal the model: nothing lost, nothing doubled.
@@ -33,7 +33,7 @@ from tests.support import new_workspace, token
 
 pytestmark = pytest.mark.faults
 
-TARGETS = (*SERVICES, "gateway", "nats-server", "postgres")
+TARGETS = (*SERVICES, "gateway", "nats-server", "postgres", "redis")
 CATCH_UP_DEADLINE = 420.0
 
 
