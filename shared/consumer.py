@@ -100,7 +100,12 @@ def is_outage(exc: BaseException) -> bool:
     """Whether `exc`, or what caused it, is a dependency being unavailable."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, _OUTAGES):
+        # A timeout (an OSError too) may as well be this event's own slow query: it keeps its
+        # bounded retries.
+        if isinstance(seen, _OUTAGES) and not isinstance(seen, TimeoutError):
+            return True
+        # asyncpg's word for a connection that died under a transaction (PostgreSQL killed).
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
