@@ -5,7 +5,6 @@ import contextlib
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from gateway.config import GatewaySettings
 from shared.db import database_url_for
 from shared.nats import connect
 from shared.runtime import ServiceDefinition, ServiceRuntime
-from tests.support import JWT_SECRET
+from tests.support import JWT_SECRET, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -204,13 +203,13 @@ async def start_gateway(
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
-        deadline = time.monotonic() + 15
-        while not server.started:
+
+        async def started() -> bool:
             if task.done():
-                task.result()
-            if time.monotonic() > deadline:
-                raise TimeoutError("the gateway did not start within 15 s")
-            await asyncio.sleep(0.01)
+                task.result()  # a gateway that failed to start raises here
+            return bool(server.started)
+
+        await wait_for(started, interval=0.01, what="the gateway started")
         gateway = RunningGateway(server, task, f"http://127.0.0.1:{port}", app)
         gateways.append(gateway)
         return gateway

@@ -86,16 +86,15 @@ class NoteOperations:
         self.nc = nc
         self.profile_timeout = profile_timeout
 
-    async def _customer_known(self, workspace: str, customer_id: uuid.UUID) -> bool:
+    async def _customer_known(self, conn: Connection, workspace: str, customer_id: uuid.UUID) -> bool:
         """Whether the customer exists: from the local projection, else from the profile service.
 
         The projection learns a customer when its customer.created event arrives; staff can open
         a profile the moment it exists, before that. Asking the owner then (and remembering the
         answer) keeps a note on a brand-new customer from being refused.
         """
-        async with self.pool.acquire() as conn:
-            if await repository.customer_known(conn, workspace, customer_id):
-                return True
+        if await repository.customer_known(conn, workspace, customer_id):
+            return True
         try:
             found = await request(
                 self.nc,
@@ -110,8 +109,7 @@ class NoteOperations:
         except ServiceUnavailable:
             raise RpcError("unavailable", "the profile service did not answer") from None
         created_at = dt.datetime.fromisoformat(found["header"]["created_at"])
-        async with self.pool.acquire() as conn:
-            await repository.record_customer(conn, workspace, customer_id, created_at)
+        await repository.record_customer(conn, workspace, customer_id, created_at)
         return True
 
     async def add_note(self, payload: dict[str, Any], _subject: str) -> Note:
@@ -121,28 +119,29 @@ class NoteOperations:
             text = note_text(request.text)
         except Rejected as exc:
             raise _invalid(exc) from None
-        if not await self._customer_known(request.workspace, request.customer_id):
-            raise RpcError("not_found", "customer not found")
-        async with self.pool.acquire() as conn, conn.transaction():
-            note = await repository.insert_note(
-                conn,
-                workspace=request.workspace,
-                customer_id=request.customer_id,
-                note_id=uuid.uuid4(),
-                text=text,
-                author=request.author,
-                created_at=utcnow(),
-            )
-            if note is None:
+        async with self.pool.acquire() as conn:
+            if not await self._customer_known(conn, request.workspace, request.customer_id):
                 raise RpcError("not_found", "customer not found")
-            await _announce(
-                conn,
-                request.workspace,
-                NOTE_ADDED,
-                NoteChanged(
-                    customer_id=str(note.customer_id), note_id=str(note.id), author_id=note.author.id
-                ),
-            )
+            async with conn.transaction():
+                note = await repository.insert_note(
+                    conn,
+                    workspace=request.workspace,
+                    customer_id=request.customer_id,
+                    note_id=uuid.uuid4(),
+                    text=text,
+                    author=request.author,
+                    created_at=utcnow(),
+                )
+                if note is None:
+                    raise RpcError("not_found", "customer not found")
+                await _announce(
+                    conn,
+                    request.workspace,
+                    NOTE_ADDED,
+                    NoteChanged(
+                        customer_id=str(note.customer_id), note_id=str(note.id), author_id=note.author.id
+                    ),
+                )
         return note
 
     async def list_notes(self, payload: dict[str, Any], _subject: str) -> NotesPage:
@@ -153,9 +152,9 @@ class NoteOperations:
             after = decode_cursor(request.cursor) if request.cursor else None
         except Rejected as exc:
             raise _invalid(exc) from None
-        if not await self._customer_known(request.workspace, request.customer_id):
-            raise RpcError("not_found", "customer not found")
         async with self.pool.acquire() as conn:
+            if not await self._customer_known(conn, request.workspace, request.customer_id):
+                raise RpcError("not_found", "customer not found")
             # One extra row tells whether another page follows without a second query.
             notes = await repository.page_of_notes(
                 conn, request.workspace, request.customer_id, limit=request.limit + 1, after=after

@@ -190,12 +190,15 @@ class System:
     async def _await_writing_transaction(self, service: str, *, timeout: float) -> bool:
         conn = await asyncpg.connect(database_url_for(self.env["DATABASE_URL"], "postgres"), timeout=5)
         try:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if await self.writing_transactions(conn, service):
-                    return True
-                await asyncio.sleep(0.002)
-            return False
+            await wait_for(
+                lambda: self.writing_transactions(conn, service),
+                timeout=timeout,
+                interval=0.002,
+                what=f"{service} inside a writing transaction",
+            )
+            return True
+        except AssertionError:
+            return False  # killed outside a transaction, then: still a crash worth having
         finally:
             await conn.close()
 
