@@ -6,6 +6,11 @@ STAMP  := $(VENV)/.installed-stamp
 
 CHROMIUM := /usr/bin/chromium
 
+# JavaScript tools the checks run (no lock file: exact versions here), in an ignored folder.
+NODE_TOOLS    := .tools/node
+NODE_STAMP    := $(NODE_TOOLS)/.installed-stamp
+NODE_PACKAGES := @asyncapi/parser@3.6.3
+
 .PHONY: install run test test-faults lint format bench docs clean
 
 $(STAMP): pyproject.toml
@@ -13,6 +18,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(NODE_STAMP): Makefile
+	@command -v npm >/dev/null || { if [ "$$(id -u)" -eq 0 ]; then apt-get update && apt-get install -y nodejs npm; \
+	else echo "npm is missing: sudo apt-get update && sudo apt-get install -y nodejs npm" >&2; exit 1; fi; }
+	mkdir -p $(NODE_TOOLS)
+	npm install --prefix $(NODE_TOOLS) --no-package-lock --no-save --no-audit --no-fund --loglevel=error $(NODE_PACKAGES)
+	touch $@
 
 install: $(STAMP)
 
@@ -33,7 +45,7 @@ test: lint $(CHROMIUM)
 test-faults: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -s -m faults tests/faults
 
-lint: install
+lint: install $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services gateway deploy tests bench
@@ -52,4 +64,4 @@ docs: install $(CHROMIUM)
 	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .run .pytest_cache .mypy_cache .ruff_cache

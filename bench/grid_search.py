@@ -38,8 +38,7 @@ from services.profile.service import parse_grid_cursor, search_document, search_
 from shared.db import create_pool, database_url_for, ensure_database, migrate
 from shared.ids import customer_id_for
 from shared.nats import connect
-from shared.rpc import ServiceUnavailable, request
-from shared.subjects import rpc_subject
+from shared.rpc import Empty, ServiceUnavailable, call, ping_operation
 
 WORKSPACE = "bench"
 NOISE_WORKSPACE = "bench-noise"
@@ -258,7 +257,7 @@ async def measure(
 
     async def profile_answers() -> bool:
         try:
-            await request(nc, rpc_subject("profile", "ping"), {}, timeout=1)
+            await call(nc, ping_operation("profile"), Empty(), timeout=1)
         except ServiceUnavailable:
             return False
         return True

@@ -44,6 +44,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
+from pydantic import BaseModel
 
 from deploy.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServer
 from services.profile.handlers import CHAT_DURABLE as PROFILE_DURABLE
@@ -56,7 +57,7 @@ from shared.jsonutil import dumps
 from shared.logging import configure_logging
 from shared.messages import insights, timeline
 from shared.nats import StreamSpec, connect, declare_stream
-from shared.rpc import request
+from shared.rpc import call
 from shared.runtime import ServiceRuntime
 from shared.subjects import (
     CHAT_STREAM,
@@ -64,7 +65,6 @@ from shared.subjects import (
     chat_subject,
     event_stream,
     event_subjects,
-    rpc_subject,
 )
 
 WORKSPACE = "bench"
@@ -608,21 +608,41 @@ async def measure_long_conversation(
         )
         await _until(closed, 60, "close applied")
         timings.append(("close (publish → committed)", (time.perf_counter() - started) * 1000))
-        for label, operation, payload in (
-            ("list conversations", timeline.OP_CONVERSATIONS_LIST, {"customer_id": customer_id}),
-            ("counts", timeline.OP_CUSTOMER_COUNTS, {"customer_id": customer_id}),
+        operations: list[tuple[str, Callable[[], Awaitable[BaseModel]]]] = [
+            (
+                "list conversations",
+                lambda: call(
+                    nc,
+                    timeline.LIST_CONVERSATIONS,
+                    timeline.ListConversations(workspace=WORKSPACE, customer_id=customer_id),
+                    timeout=10,
+                ),
+            ),
+            (
+                "counts",
+                lambda: call(
+                    nc,
+                    timeline.COUNT_TIMELINE,
+                    timeline.CountTimeline(workspace=WORKSPACE, customer_id=customer_id),
+                    timeout=10,
+                ),
+            ),
             (
                 "transcript, 60,000 chars",
-                timeline.OP_TRANSCRIPT,
-                {"conversation_id": "long", "max_chars": 60_000},
+                lambda: call(
+                    nc,
+                    timeline.GET_TRANSCRIPT,
+                    timeline.GetTranscript(workspace=WORKSPACE, conversation_id="long", max_chars=60_000),
+                    timeout=10,
+                ),
             ),
-        ):
-            subject = rpc_subject(timeline.SERVICE, operation)
-            await request(nc, subject, {"workspace": WORKSPACE, **payload}, timeout=10)
+        ]
+        for label, operation in operations:
+            await operation()
             rounds = 20
             started = time.perf_counter()
             for _ in range(rounds):
-                await request(nc, subject, {"workspace": WORKSPACE, **payload}, timeout=10)
+                await operation()
             timings.append((label, (time.perf_counter() - started) * 1000 / rounds))
     finally:
         await runtime.stop()

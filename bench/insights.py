@@ -40,14 +40,15 @@ from services.insights.analysers.base import AnalysisRequest
 from services.insights.app import definition
 from services.insights.config import Settings
 from shared.db import database_url_for
-from shared.jsonutil import dumps, loads
+from shared.errors import NotFound
+from shared.jsonutil import loads
 from shared.logging import configure_logging
 from shared.messages import timeline
-from shared.messages.insights import CONVERSATION_ANALYSED, SERVICE
+from shared.messages.insights import CONVERSATION_ANALYSED
 from shared.nats import StreamSpec, connect, declare_stream
-from shared.rpc import RpcError, serve
+from shared.outbox import publish_now
+from shared.rpc import serve
 from shared.runtime import ServiceRuntime
-from shared.subjects import event_subject, rpc_subject
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "insights" / "data" / "conversations.json"
 CUSTOMERS = 20
@@ -128,11 +129,11 @@ class Bench:
         self.transcripts: dict[str, timeline.Transcript] = {}
         self.waiting: dict[str, asyncio.Future[float]] = {}
 
-    async def transcript(self, payload: dict[str, Any], _subject: str) -> timeline.Transcript:
+    async def transcript(self, request: timeline.GetTranscript) -> timeline.Transcript:
         """The timeline's transcript operation, answered from memory."""
-        found = self.transcripts.get(str(payload["conversation_id"]))
+        found = self.transcripts.get(request.conversation_id)
         if found is None:
-            raise RpcError("not_found", "no such conversation")
+            raise NotFound("no such conversation")
         return found
 
     async def on_analysed(self, msg: Msg) -> None:
@@ -148,22 +149,14 @@ class Bench:
         waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.waiting[conversation_id] = waiter
         event_id = uuid.uuid4().hex
-        envelope = {
-            "event_id": event_id,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "workspace": self.workspace,
-            "type": timeline.CONVERSATION_CLOSED,
-            "data": timeline.ConversationClosed(
-                conversation_id=conversation_id,
-                customer_id=customer_id,
-                platform=platform,
-                closed_at=datetime.now(UTC),
-            ).model_dump(mode="json"),
-        }
-        await self.nc.jetstream().publish(
-            event_subject(timeline.SERVICE, self.workspace, timeline.CONVERSATION_CLOSED),
-            dumps(envelope),
-            headers={"Nats-Msg-Id": event_id},
+        closed = timeline.ConversationClosed(
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            platform=platform,
+            closed_at=datetime.now(UTC),
+        )
+        await publish_now(
+            self.nc.jetstream(), timeline.CONVERSATION_CLOSED, self.workspace, closed, event_id=event_id
         )
         return waiter
 
@@ -217,10 +210,8 @@ async def run(
             await declare_stream(nc.jetstream(), StreamSpec("TIMELINE", ["timeline.v1.>"]))
             workspace = f"bench-{uuid.uuid4().hex[:8]}"
             bench = Bench(nc, workspace)
-            await serve(
-                nc, rpc_subject(timeline.SERVICE, timeline.OP_TRANSCRIPT), "timeline", bench.transcript
-            )
-            await nc.subscribe(event_subject(SERVICE, workspace, CONVERSATION_ANALYSED), cb=bench.on_analysed)
+            await serve(nc, timeline.GET_TRANSCRIPT, bench.transcript)
+            await nc.subscribe(CONVERSATION_ANALYSED.subject(workspace), cb=bench.on_analysed)
             await runtime.start()
 
             def conversation(n: int) -> tuple[str, str, str]:

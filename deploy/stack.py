@@ -19,8 +19,8 @@ from deploy.embedded import (
     kill_process_group,
 )
 from gateway.auth import issue_token
+from shared.registry import SERVICE_NAMES
 
-SERVICES = ("profile", "notes", "timeline", "insights")
 DEV_TOKEN_TTL = 30 * 24 * 3600
 
 
@@ -45,7 +45,6 @@ class Process:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
 
     def start(self) -> None:
         """Start the process, appending its output to its log file."""
@@ -139,7 +138,7 @@ class LocalStack:
         }
         logs = self.run_dir / "logs"
         logs.mkdir(exist_ok=True)
-        for name in SERVICES:
+        for name in SERVICE_NAMES:
             self.processes[name] = Process(name, f"services.{name}", env, logs / f"{name}.log")
         self.processes["gateway"] = Process("gateway", "gateway", env, logs / "gateway.log")
         for process in self.processes.values():
@@ -198,7 +197,6 @@ class LocalStack:
                 if process.proc is not None:
                     # Children a dead process left behind (uvicorn workers) would hold its port.
                     kill_process_group(process.proc)
-                process.restarts += 1
                 process.start()
                 restarted.append(process.name)
         return restarted
@@ -207,7 +205,7 @@ class LocalStack:
         """Stop the gateway, then the services, then the servers we started."""
         if "gateway" in self.processes:
             self.processes["gateway"].stop()
-        for name in SERVICES:
+        for name in SERVICE_NAMES:
             if name in self.processes:
                 self.processes[name].stop()
         for server in reversed(list(self.servers.values())):

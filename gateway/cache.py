@@ -12,10 +12,12 @@ import orjson
 import redis.asyncio as aioredis
 
 from shared.logging import get_logger
+from shared.registry import SERVICE_NAMES
 
 log = get_logger(__name__)
 
-SECTIONS = ("profile", "notes", "timeline", "insights")
+# One section of the view per service.
+SECTIONS = SERVICE_NAMES
 TTL_SECONDS = 300
 
 

@@ -1,28 +1,18 @@
-"""Calls from the gateway to the services over NATS request/reply, with deadlines."""
+"""Calls from the gateway to the services over NATS request/reply, with deadlines.
 
-from typing import Any
+A failure a service reports arrives as its ServiceError, a silent service as ServiceUnavailable;
+gateway/errors.py answers both as problem+json, and the profile view degrades on the second.
+"""
+
+from typing import TypeVar
 
 from nats.aio.client import Client as NATS
 from pydantic import BaseModel
 
-from gateway.errors import Problem
-from shared.rpc import RpcError, ServiceUnavailable, request
-from shared.subjects import rpc_subject
+from shared.rpc import Operation, call, request_headers
 
-_STATUS_OF_CODE = {
-    "not_found": 404,
-    "invalid": 422,
-    "conflict": 409,
-    "forbidden": 403,
-    "precondition_failed": 412,
-    "unavailable": 503,
-}
-
-
-def problem_from_rpc(exc: RpcError) -> Problem:
-    """The HTTP answer for a failure a service reported."""
-    status = _STATUS_OF_CODE.get(exc.code, 502)
-    return Problem(status, exc.detail or exc.code, errors=exc.errors)
+Req = TypeVar("Req", bound=BaseModel)
+Rep = TypeVar("Rep", bound=BaseModel)
 
 
 class ServiceClient:
@@ -34,44 +24,17 @@ class ServiceClient:
 
     async def call(
         self,
-        service: str,
-        operation: str,
-        payload: dict[str, Any] | BaseModel,
+        operation: Operation[Req, Rep],
+        request: Req,
         *,
         request_id: str | None = None,
         timeout: float | None = None,
-    ) -> Any:
-        """Call an operation; Problem(4xx) for what it reports, Problem(503) if it does not answer."""
-        try:
-            return await request(
-                self.nc,
-                rpc_subject(service, operation),
-                payload,
-                timeout=timeout or self.timeout,
-                request_id=request_id,
-            )
-        except RpcError as exc:
-            raise problem_from_rpc(exc) from None
-        except ServiceUnavailable:
-            raise Problem(503, f"the {service} service did not answer") from None
-
-    async def try_call(
-        self,
-        service: str,
-        operation: str,
-        payload: dict[str, Any] | BaseModel,
-        *,
-        request_id: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        """Like call, but a silent service gives ServiceUnavailable to the caller to degrade on."""
-        try:
-            return await request(
-                self.nc,
-                rpc_subject(service, operation),
-                payload,
-                timeout=timeout or self.timeout,
-                request_id=request_id,
-            )
-        except RpcError as exc:
-            raise problem_from_rpc(exc) from None
+    ) -> Rep:
+        """Call an operation within the deadline; its reply."""
+        return await call(
+            self.nc,
+            operation,
+            request,
+            timeout=timeout or self.timeout,
+            headers=request_headers(request_id),
+        )

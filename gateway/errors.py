@@ -1,5 +1,6 @@
 """Every error as application/problem+json (CONTRACT.md §3); bad input never becomes a 500."""
 
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -8,11 +9,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.errors import FieldError, ServiceError
 from shared.logging import get_logger
+from shared.rpc import ServiceUnavailable
 
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+# What a service's reported failure means over HTTP.
+_STATUS_OF_CODE = {
+    "not_found": 404,
+    "invalid": 422,
+    "conflict": 409,
+    "forbidden": 403,
+    "precondition_failed": 412,
+    "unavailable": 503,
+}
 
 
 class Problem(Exception):
@@ -23,21 +36,29 @@ class Problem(Exception):
         status: int,
         detail: str = "",
         *,
-        errors: list[dict[str, str]] | None = None,
+        errors: Sequence[FieldError] = (),
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
-        self.errors = errors or []
+        self.errors = list(errors)
         self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def field_error(field: str, message: str) -> list[FieldError]:
+    """The error list of a problem with one field."""
+    return [FieldError(field=field, message=message)]
 
 
 def problem_response(
     status: int,
     detail: str = "",
-    errors: list[dict[str, str]] | None = None,
+    errors: Sequence[FieldError] = (),
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     """A problem+json response."""
     title = HTTPStatus(status).phrase
@@ -46,7 +67,8 @@ def problem_response(
         "title": title,
         "status": status,
         "detail": detail or title,
-        "errors": errors or [],
+        "errors": [error.model_dump() for error in errors],
+        **(extra or {}),
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -58,17 +80,17 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def validation_errors(errors: Any) -> list[dict[str, str]]:
-    """[{"field", "message"}] from pydantic/FastAPI validation errors."""
+def validation_errors(errors: Any) -> list[FieldError]:
+    """The field list of pydantic/FastAPI validation errors."""
     out = []
     for err in errors:
         message = str(err.get("msg", "invalid"))
         if err.get("type") == "json_invalid":
-            out.append({"field": "body", "message": "malformed JSON"})
+            out.append(FieldError(field="body", message="malformed JSON"))
             continue
         if err.get("type") == "extra_forbidden":
             message = "is not editable" if err["loc"][0] == "body" else "is not allowed"
-        out.append({"field": _field(err.get("loc", ())), "message": message})
+        out.append(FieldError(field=_field(err.get("loc", ())), message=message))
     return out
 
 
@@ -77,7 +99,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def on_problem(_request: Request, exc: Problem) -> Response:
-        return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+        return problem_response(exc.status, exc.detail, exc.errors, exc.headers, exc.extra)
+
+    @app.exception_handler(ServiceError)
+    async def on_service_error(_request: Request, exc: ServiceError) -> Response:
+        return problem_response(_STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, exc.errors)
+
+    @app.exception_handler(ServiceUnavailable)
+    async def on_silent_service(_request: Request, exc: ServiceUnavailable) -> Response:
+        return problem_response(503, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
@@ -87,9 +117,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:
             # FastAPI's only 400: a body it could not decode (e.g. not UTF-8). Bad input is a 422 here.
-            return problem_response(
-                422, "the request is not valid", [{"field": "body", "message": "malformed JSON"}]
-            )
+            return problem_response(422, "the request is not valid", field_error("body", "malformed JSON"))
         return problem_response(exc.status_code, str(exc.detail or ""), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

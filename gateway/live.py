@@ -9,18 +9,15 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from pydantic import ValidationError
 
 from gateway.cache import ViewCache
-from shared.events import parse_internal_event
 from shared.logging import get_logger
+from shared.registry import SERVICE_NAMES, event_type
 from shared.subjects import event_subjects
 
 log = get_logger(__name__)
 
-# Services whose events change a section of the profile view (section name = service name).
-WATCHED = ("profile", "notes", "timeline", "insights")
-# Events that change every customer of the workspace (a tag is embedded in many profiles).
-WORKSPACE_WIDE = {("profile", "tag.updated"), ("profile", "tag.deleted")}
 QUEUE_SIZE = 100
 
 
@@ -36,8 +33,8 @@ class LiveHub:
     _subscriptions: list[Subscription] = field(default_factory=list)
 
     async def start(self) -> None:
-        """Subscribe to every watched service's events."""
-        for service in WATCHED:
+        """Subscribe to every service's events: each changes that service's section of the view."""
+        for service in SERVICE_NAMES:
             self._subscriptions.append(await self.nc.subscribe(event_subjects(service), cb=self._on_event))
 
     async def stop(self) -> None:
@@ -47,14 +44,18 @@ class LiveHub:
                 await sub.unsubscribe()
 
     async def _on_event(self, msg: Msg) -> None:
+        service, _, workspace_and_type = msg.subject.partition(".v1.")
+        kind = event_type(service, workspace_and_type.partition(".")[2])
+        if kind is None:
+            log.warning("unknown_event", subject=msg.subject)
+            return
         try:
-            event = parse_internal_event(msg.data)
-        except ValueError:
+            event = kind.decode(msg.data)
+        except (ValidationError, ValueError):
             log.warning("unreadable_event", subject=msg.subject)
             return
-        service = msg.subject.split(".", 1)[0]
-        customer_id = event.data.get("customer_id")
-        if (service, event.type) in WORKSPACE_WIDE or not isinstance(customer_id, str):
+        customer_id = getattr(event.data, "customer_id", None)
+        if kind.workspace_wide or not isinstance(customer_id, str):
             await self.cache.invalidate(event.workspace, None, service)
             return
         await self.cache.invalidate(event.workspace, customer_id, service)
@@ -65,7 +66,7 @@ class LiveHub:
                 "type": f"{service}.{event.type}",
                 "customer_id": customer_id,
                 "occurred_at": event.occurred_at.isoformat(),
-                "data": event.data,
+                "data": event.data.model_dump(mode="json"),
             },
         )
 

@@ -8,7 +8,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.exceptions import HTTPException
 
-from gateway.errors import problem_response
+from gateway.errors import field_error, problem_response
 from shared.logging import log_context
 
 Scope = MutableMapping[str, Any]
@@ -46,7 +46,7 @@ class GuardMiddleware:
                 await problem_response(
                     422,
                     "the request is not valid",
-                    [{"field": "query", "message": "must not contain U+0000"}],
+                    field_error("query", "must not contain U+0000"),
                 )(scope, receive, send_with_id)
                 return
             length = headers.get("content-length")

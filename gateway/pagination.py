@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from gateway.errors import Problem
+from gateway.errors import Problem, field_error
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 DEFAULT_LIMIT = 25
@@ -33,13 +33,11 @@ def open_cursor(secret: str, cursor: str | None) -> str | None:
     body, _, tag = cursor.partition(".")
     expected = hmac.new(_key(secret), body.encode(), hashlib.sha256).hexdigest()[:24]
     if not tag or not hmac.compare_digest(tag, expected):
-        raise Problem(
-            422, "invalid cursor", errors=[{"field": "cursor", "message": "not a cursor this server issued"}]
-        )
+        raise Problem(422, "invalid cursor", errors=field_error("cursor", "not a cursor this server issued"))
     try:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
     except ValueError:
-        raise Problem(422, "invalid cursor", errors=[{"field": "cursor", "message": "malformed"}]) from None
+        raise Problem(422, "invalid cursor", errors=field_error("cursor", "malformed")) from None
 
 
 class Cursors:

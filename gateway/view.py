@@ -5,27 +5,29 @@ import uuid
 from typing import Any
 
 from fastapi import Response
+from pydantic import BaseModel
 
 from gateway.cache import ViewCache
 from gateway.clients import ServiceClient
 from gateway.errors import Problem
+from shared.errors import NotFound
 from shared.jsonutil import dumps
 from shared.messages import insights, notes, profile, timeline
-from shared.rpc import ServiceUnavailable
+from shared.rpc import Operation, ServiceUnavailable
 
-# Section name → (service, operation) answering it.
-PARTS = {
-    "profile": (profile.SERVICE, profile.OP_CUSTOMER_GET),
-    "notes": (notes.SERVICE, notes.OP_NOTES_COUNT),
-    "timeline": (timeline.SERVICE, timeline.OP_CUSTOMER_COUNTS),
-    "insights": (insights.SERVICE, insights.OP_CUSTOMER_GET),
+# Section name (the service answering it) → the operation whose reply is that section's part.
+PARTS: dict[str, Operation[Any, Any]] = {
+    profile.SERVICE: profile.GET_CUSTOMER,
+    notes.SERVICE: notes.COUNT_NOTES,
+    timeline.SERVICE: timeline.COUNT_TIMELINE,
+    insights.SERVICE: insights.GET_INSIGHTS,
 }
 
 
-def parse_customer_id(value: str) -> str:
-    """The canonical customer id; 404 for anything that cannot be one (it exists nowhere)."""
+def parse_customer_id(value: str) -> uuid.UUID:
+    """The customer id; 404 for anything that cannot be one (it exists nowhere)."""
     try:
-        return str(uuid.UUID(value))
+        return uuid.UUID(value)
     except ValueError:
         raise Problem(404, "customer not found") from None
 
@@ -33,51 +35,56 @@ def parse_customer_id(value: str) -> str:
 async def _part(
     services: ServiceClient,
     section: str,
-    payload: dict[str, Any],
+    workspace: str,
+    customer_id: uuid.UUID,
     request_id: str,
     timeout: float | None,
-) -> Any:
-    """A service's part, or None if it did not answer (not_found counts as an answer: empty)."""
-    service, operation = PARTS[section]
+) -> dict[str, Any] | None:
+    """A service's part as JSON data, or None if it did not answer (not_found counts: empty)."""
+    operation = PARTS[section]
+    request: BaseModel = operation.request.model_validate(
+        {"workspace": workspace, "customer_id": str(customer_id)}
+    )
     try:
-        return await services.try_call(service, operation, payload, request_id=request_id, timeout=timeout)
+        reply: BaseModel = await services.call(operation, request, request_id=request_id, timeout=timeout)
     except ServiceUnavailable:
         return None
-    except Problem as problem:
-        if problem.status == 404 and section != "profile":
-            return {}
-        raise
+    except NotFound:
+        if section == profile.SERVICE:
+            raise
+        return {}
+    return reply.model_dump(mode="json")
 
 
 async def assemble_view(
     services: ServiceClient,
     workspace: str,
-    customer_id: str,
+    customer_id: uuid.UUID,
     request_id: str,
     *,
     cache: ViewCache | None = None,
     timeout: float | None = None,
 ) -> dict[str, Any]:
-    """The profile view of CONTRACT.md §4; Problem(404) if the customer is not in the workspace."""
-    payload = {"workspace": workspace, "customer_id": customer_id}
-    parts, keys = await cache.read(workspace, customer_id) if cache else ({}, {})
+    """The profile view of CONTRACT.md §4; NotFound if the customer is not in the workspace."""
+    customer = str(customer_id)
+    parts, keys = await cache.read(workspace, customer) if cache else ({}, {})
     missing = [section for section in PARTS if section not in parts]
     fetched = await asyncio.gather(
-        *(_part(services, section, payload, request_id, timeout) for section in missing)
+        *(_part(services, section, workspace, customer_id, request_id, timeout) for section in missing)
     )
     fresh = {section: part for section, part in zip(missing, fetched, strict=True) if part is not None}
     if cache:
         await cache.store(keys, fresh)
     parts.update(fresh)
-    return render_view(customer_id, parts)
+    return render_view(customer, parts)
 
 
 def render_view(customer_id: str, parts: dict[str, Any]) -> dict[str, Any]:
     """The view's JSON from the parts that answered; absent parts are null/zero and `unavailable`."""
-    profile_part = parts.get("profile")
-    insights_part = parts.get("insights")
-    counts_notes = parts.get("notes") or {}
-    counts_timeline = parts.get("timeline") or {}
+    profile_part = parts.get(profile.SERVICE)
+    insights_part = parts.get(insights.SERVICE)
+    counts_notes = parts.get(notes.SERVICE) or {}
+    counts_timeline = parts.get(timeline.SERVICE) or {}
     header = None
     if profile_part is not None:
         sentiment = insights_part.get("sentiment") if insights_part is not None else None
@@ -96,16 +103,17 @@ def render_view(customer_id: str, parts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def ensure_customer(services: ServiceClient, workspace: str, customer_id: str, request_id: str) -> None:
-    """Problem(404) unless the profile service knows the customer; a silent profile service passes.
+async def ensure_customer(
+    services: ServiceClient, workspace: str, customer_id: uuid.UUID, request_id: str
+) -> None:
+    """NotFound unless the profile service knows the customer; a silent profile service passes.
 
     For lists served by services that cannot tell an unknown customer from one with nothing yet.
     """
     try:
-        await services.try_call(
-            profile.SERVICE,
-            profile.OP_CUSTOMER_GET,
-            {"workspace": workspace, "customer_id": customer_id},
+        await services.call(
+            profile.GET_CUSTOMER,
+            profile.GetCustomer(workspace=workspace, customer_id=customer_id),
             request_id=request_id,
         )
     except ServiceUnavailable:

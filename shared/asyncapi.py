@@ -1,288 +1,206 @@
-"""AsyncAPI 3.0 documents of every service, generated from the message models.
+"""AsyncAPI 3.0 documents of every service, generated from what its definition registers.
 
     python -m shared.asyncapi [docs/asyncapi]
 
-One JSON document per service: the events it publishes (with the envelope every outbox event
-has), the events it consumes, and the request/reply operations it answers. `make docs` writes
-them; a test keeps the committed copies in step with the code.
+One JSON document per service of the registry: the events it emits (in the envelope every outbox
+event has), the events its consumers read, and the request/reply operations it answers, as
+FastStream documents its subscribers. Every schema sits under `components/schemas`. `make docs`
+writes them; tests keep the committed copies current and valid.
 """
 
 import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-from shared.events import EVENT_MODELS, InternalEvent
-from shared.messages import insights, notes, profile, timeline
-from shared.subjects import AGENT_CONTEXT_SUBSCRIPTION
+from shared.consumer import Channel
+from shared.errors import FieldError
+from shared.events import EventKind
+from shared.registry import definitions
+from shared.rpc import OperationInfo
+from shared.runtime import Deployable
 
-Schema = type[BaseModel] | None
-
-
-@dataclass(frozen=True)
-class Operation:
-    """A request/reply operation on rpc.<service>.<name>."""
-
-    name: str
-    request: Schema
-    reply: Schema
-    summary: str
+REF = "#/components/schemas/{model}"
+Mode = Literal["validation", "serialization"]
 
 
-@dataclass(frozen=True)
-class Service:
-    """What one service says and hears on NATS."""
+class _Schemas:
+    """Collects model schemas under components/schemas and hands out references to them."""
 
-    name: str
-    description: str
-    publishes: dict[str, Schema] = field(default_factory=dict)
-    consumes: dict[str, Schema] = field(default_factory=dict)
-    operations: list[Operation] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.models: dict[tuple[type[BaseModel], Mode], None] = {}
 
+    def ref(self, model: type[BaseModel], mode: Mode) -> dict[str, Any]:
+        """A reference to `model`'s schema (requests are read, replies and events written)."""
+        self.models[(model, mode)] = None
+        return {"$ref": f"@{id(model)}@{mode}"}
 
-_CONNECTOR: dict[str, Schema] = {
-    f"chat.v1.{{workspace}}.{kind}": model for kind, model in EVENT_MODELS.items()
-}
+    def resolve(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The document with its references pointing into components/schemas, and those schemas."""
+        keys, defs = models_json_schema(list(self.models), ref_template=REF)
+        refs = {f"@{id(model)}@{mode}": ref for (model, mode), ref in keys.items()}
 
-SERVICES = [
-    Service(
-        "profile",
-        "Who the customer is: customers, platform identities, editable profile, tags, agent context. "
-        "Declares the connector stream CHAT.",
-        publishes={
-            profile.CUSTOMER_CREATED: profile.CustomerCreated,
-            profile.CUSTOMER_UPDATED: profile.CustomerUpdated,
-            profile.TAG_CREATED: profile.Tag,
-            profile.TAG_UPDATED: profile.Tag,
-            profile.TAG_DELETED: None,
-        },
-        consumes=_CONNECTOR,
-        operations=[
-            Operation(
-                profile.OP_CUSTOMER_GET, profile.CustomerRef, None, "header and profile parts of the view"
-            ),
-            Operation(profile.OP_CUSTOMER_UPDATE, profile.UpdateCustomer, None, "edit profile fields"),
-            Operation(profile.OP_CUSTOMERS_LIST, profile.ListCustomers, None, "the customer grid"),
-            Operation(profile.OP_CUSTOMER_HISTORY, profile.CustomerHistory, None, "change history"),
-            Operation(profile.OP_TAGS_LIST, profile.WorkspaceRef, None, "the tag catalog"),
-            Operation(profile.OP_TAGS_CREATE, profile.CreateTag, profile.Tag, "create a tag"),
-            Operation(profile.OP_TAGS_UPDATE, profile.UpdateTag, profile.Tag, "rename or recolour a tag"),
-            Operation(profile.OP_TAGS_DELETE, profile.TagRef, None, "delete a tag everywhere"),
-            Operation(
-                profile.OP_AGENT_CONTEXT,
-                profile.AgentContextRequest,
-                profile.AgentContext,
-                "agent context through the gateway",
-            ),
-        ],
-    ),
-    Service(
-        "notes",
-        "Internal notes of the team on a customer.",
-        publishes={notes.NOTE_ADDED: notes.NoteChanged, notes.NOTE_DELETED: notes.NoteChanged},
-        consumes={f"profile.v1.{{workspace}}.{profile.CUSTOMER_CREATED}": profile.CustomerCreated},
-        operations=[
-            Operation(notes.OP_NOTES_LIST, notes.ListNotes, notes.NotesPage, "notes grouped by day"),
-            Operation(notes.OP_NOTES_ADD, notes.AddNote, notes.Note, "add a note"),
-            Operation(notes.OP_NOTES_DELETE, notes.DeleteNote, None, "author-only soft delete"),
-            Operation(notes.OP_NOTES_COUNT, notes.CountNotes, None, "note count for the view"),
-        ],
-    ),
-    Service(
-        "timeline",
-        "Conversations, messages and escalations from connector events; stores analyses.",
-        publishes={
-            timeline.CONVERSATION_STARTED: timeline.ConversationStarted,
-            timeline.CONVERSATION_CLOSED: timeline.ConversationClosed,
-            timeline.CONVERSATION_UPDATED: timeline.ConversationUpdated,
-            timeline.ESCALATION_CHANGED: timeline.EscalationChanged,
-        },
-        consumes={
-            **{k: v for k, v in _CONNECTOR.items() if ".contact." not in k},
-            f"insights.v1.{{workspace}}.{insights.CONVERSATION_ANALYSED}": insights.ConversationAnalysed,
-        },
-        operations=[
-            Operation(
-                timeline.OP_CONVERSATIONS_LIST,
-                timeline.CustomerPageRequest,
-                timeline.ConversationPage,
-                "conversations tab",
-            ),
-            Operation(
-                timeline.OP_ESCALATIONS_LIST,
-                timeline.CustomerPageRequest,
-                timeline.EscalationPage,
-                "escalations tab",
-            ),
-            Operation(
-                timeline.OP_CUSTOMER_COUNTS,
-                timeline.CustomerCountsRequest,
-                timeline.CustomerCounts,
-                "counts for the view",
-            ),
-            Operation(
-                timeline.OP_TRANSCRIPT,
-                timeline.TranscriptRequest,
-                timeline.Transcript,
-                "most recent part of a transcript, for insights",
-            ),
-        ],
-    ),
-    Service(
-        "insights",
-        "Summaries, sentiment, topics, AI profile and average sentiment of closed conversations.",
-        publishes={
-            insights.CONVERSATION_ANALYSED: insights.ConversationAnalysed,
-            insights.CUSTOMER_INSIGHTS_UPDATED: insights.CustomerInsightsUpdated,
-            insights.REANALYSIS_REQUESTED: insights.ReanalysisRequested,
-        },
-        consumes={
-            f"timeline.v1.{{workspace}}.{timeline.CONVERSATION_CLOSED}": timeline.ConversationClosed,
-            f"insights.v1.{{workspace}}.{insights.REANALYSIS_REQUESTED}": insights.ReanalysisRequested,
-        },
-        operations=[
-            Operation(
-                insights.OP_CUSTOMER_GET, None, insights.CustomerInsights, "AI profile and average sentiment"
-            ),
-        ],
-    ),
-]
+        def fix(node: Any) -> Any:
+            if isinstance(node, dict):
+                if set(node) == {"$ref"} and node["$ref"] in refs:
+                    return refs[node["$ref"]]
+                return {key: fix(value) for key, value in node.items()}
+            if isinstance(node, list):
+                return [fix(item) for item in node]
+            return node
 
-
-def _schema(model: Schema) -> dict[str, Any]:
-    if model is None:
-        return {"type": "object"}
-    return TypeAdapter(model).json_schema(mode="serialization")
+        resolved: dict[str, Any] = fix(document)
+        resolved.setdefault("components", {})["schemas"] = defs.get("$defs", {})
+        return resolved
 
 
 def _key(address: str) -> str:
-    return address.replace(".", "_").replace("{workspace}", "ws")
+    return address.replace(".", "_").replace("{workspace}", "ws").replace("*", "ws").replace(">", "all")
 
 
-def document(service: Service) -> dict[str, Any]:
+_WORKSPACE = {"workspace": {"description": "tenant id"}}
+
+
+def _envelope(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The outbox envelope around an event's data."""
+    return {
+        "type": "object",
+        "required": ["event_id", "occurred_at", "workspace", "type", "data"],
+        "properties": {
+            "event_id": {"type": "string"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "workspace": {"type": "string"},
+            "type": {"const": name},
+            "data": data,
+        },
+    }
+
+
+def _emitted(schemas: _Schemas, kind: EventKind) -> dict[str, Any]:
+    return {
+        "address": kind.subject("{workspace}"),
+        "parameters": _WORKSPACE,
+        "messages": {
+            "event": {
+                "name": kind.name,
+                "summary": kind.summary,
+                "payload": _envelope(kind.name, schemas.ref(kind.data, "serialization")),
+                "headers": {"type": "object", "properties": {"Nats-Msg-Id": {"type": "string"}}},
+            }
+        },
+    }
+
+
+def _consumed(schemas: _Schemas, channel: Channel) -> dict[str, Any]:
+    data = schemas.ref(channel.model, "validation")
+    name = channel.address.rsplit("{workspace}.", 1)[-1]
+    return {
+        "address": channel.address,
+        "parameters": _WORKSPACE,
+        "messages": {"event": {"payload": _envelope(name, data) if channel.enveloped else data}},
+    }
+
+
+def _answered(schemas: _Schemas, operation: OperationInfo) -> dict[str, Any]:
+    reply = schemas.ref(operation.reply, "serialization")
+    failure = schemas.ref(FieldError, "serialization")
+    error = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string"},
+            "detail": {"type": "string"},
+            "errors": {"type": "array", "items": failure},
+        },
+    }
+    request = schemas.ref(operation.request, "validation")
+    channel: dict[str, Any] = {
+        "address": operation.subject.replace("*", "{workspace}"),
+        "messages": {
+            "request": {"payload": request},
+            "reply": {
+                "payload": {"oneOf": [reply, error]}
+                if operation.public
+                else {"oneOf": [{"type": "object", "required": ["ok"], "properties": {"ok": reply}}, error]}
+            },
+        },
+    }
+    if operation.public:
+        channel["parameters"] = _WORKSPACE
+        channel["description"] = "The workspace is the subject's; a `workspace` in the body is ignored."
+    return channel
+
+
+def document(definition: Deployable) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of one service."""
+    schemas = _Schemas()
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    envelope = _schema(InternalEvent)
-    workspace = {"workspace": {"description": "tenant id"}}
+    interface = definition.interface
 
-    for kind, model in service.publishes.items():
-        address = f"{service.name}.v1.{{workspace}}.{kind}"
-        payload = json.loads(json.dumps(envelope))
-        payload["properties"]["data"] = _schema(model)
-        channels[_key(address)] = {
-            "address": address,
-            "parameters": workspace,
-            "messages": {
-                "event": {
-                    "name": kind,
-                    "payload": payload,
-                    "headers": {"type": "object", "properties": {"Nats-Msg-Id": {"type": "string"}}},
-                }
-            },
-        }
-        operations[f"publish_{_key(kind)}"] = {
+    for kind in interface.emits:
+        key = _key(kind.subject("{workspace}"))
+        channels[key] = _emitted(schemas, kind)
+        operations[f"publish_{_key(kind.name)}"] = {
             "action": "send",
-            "channel": {"$ref": f"#/channels/{_key(address)}"},
-            "summary": "published through the outbox",
+            "channel": {"$ref": f"#/channels/{key}"},
+            "summary": f"{kind.summary} (published through the outbox)",
         }
-    for address, model in service.consumes.items():
-        payload = _schema(model)
-        if not address.startswith("chat."):
-            wrapped = json.loads(json.dumps(envelope))
-            wrapped["properties"]["data"] = payload
-            payload = wrapped
-        channels[_key(address)] = {
-            "address": address,
-            "parameters": workspace,
-            "messages": {"event": {"payload": payload}},
-        }
-        operations[f"consume_{_key(address)}"] = {
-            "action": "receive",
-            "channel": {"$ref": f"#/channels/{_key(address)}"},
-            "summary": "durable pull consumer: inbox dedup, retries with back-off, dead letters",
-        }
-    for op in service.operations:
-        address = f"rpc.{service.name}.{op.name}"
-        key = _key(address)
-        channels[key] = {
-            "address": address,
-            "messages": {
-                "request": {"payload": _schema(op.request)},
-                "reply": {
-                    "payload": {
-                        "oneOf": [
-                            {"type": "object", "properties": {"ok": _schema(op.reply)}, "required": ["ok"]},
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "error": {"type": "string"},
-                                    "detail": {"type": "string"},
-                                    "errors": {"type": "array"},
-                                },
-                                "required": ["error"],
-                            },
-                        ]
-                    }
-                },
-            },
-        }
-        operations[f"rpc_{_key(op.name)}"] = {
+    for spec in definition.consumers:
+        for channel in spec.channels:
+            key = _key(channel.address)
+            channels[key] = _consumed(schemas, channel)
+            operations[f"consume_{_key(spec.durable)}_{key}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{key}"},
+                "summary": f"durable consumer {spec.durable}: inbox dedup, retries with back-off, "
+                "dead letters",
+            }
+    for served in definition.routes:
+        operation = served.operation
+        key = _key(operation.subject)
+        channels[key] = _answered(schemas, operation)
+        operations[f"rpc_{_key(operation.name)}"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{key}"},
-            "summary": op.summary,
+            "summary": operation.summary,
             "messages": [{"$ref": f"#/channels/{key}/messages/request"}],
             "reply": {
                 "channel": {"$ref": f"#/channels/{key}"},
                 "messages": [{"$ref": f"#/channels/{key}/messages/reply"}],
             },
         }
-    if service.name == "profile":
-        channels["agent_context"] = {
-            "address": AGENT_CONTEXT_SUBSCRIPTION.replace("*", "{workspace}"),
-            "parameters": workspace,
-            "messages": {
-                "request": {"payload": _schema(profile.AgentContextQuery)},
-                "reply": {
-                    "payload": {
-                        "oneOf": [
-                            _schema(profile.AgentContext),
-                            {"type": "object", "properties": {"error": {"const": "not_found"}}},
-                        ]
-                    }
-                },
+    return schemas.resolve(
+        {
+            "asyncapi": "3.0.0",
+            "info": {
+                "title": f"{interface.name} service",
+                "version": "1",
+                "description": interface.description,
             },
+            "defaultContentType": "application/json",
+            "channels": channels,
+            "operations": operations,
         }
-        operations["agent_context"] = {
-            "action": "receive",
-            "channel": {"$ref": "#/channels/agent_context"},
-            "summary": "customer context for the AI chat agent (CONTRACT.md §6)",
-            "reply": {"channel": {"$ref": "#/channels/agent_context"}},
-        }
-    return {
-        "asyncapi": "3.0.0",
-        "info": {"title": f"{service.name} service", "version": "1", "description": service.description},
-        "defaultContentType": "application/json",
-        "channels": channels,
-        "operations": operations,
-    }
+    )
 
 
-def render(service: Service) -> str:
+def render(definition: Deployable) -> str:
     """The document as stable, pretty JSON."""
-    return json.dumps(document(service), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(document(definition), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def main() -> None:
     """Write docs/asyncapi/<service>.json for every service."""
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/asyncapi")
     target.mkdir(parents=True, exist_ok=True)
-    for service in SERVICES:
-        (target / f"{service.name}.json").write_text(render(service))
-        print(f"wrote {target / f'{service.name}.json'}")
+    for definition in definitions():
+        path = target / f"{definition.name}.json"
+        path.write_text(render(definition))
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -2,58 +2,124 @@
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, Protocol, TypeVar
 
 import asyncpg
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import BaseModel
 
 from shared.db import Connection
-from shared.events import parse_connector_event, parse_internal_event
+from shared.events import EVENT_MODELS, ConnectorEvent, Event, EventType, InvalidEvent, parse_connector_event
 from shared.jsonutil import loads
 from shared.logging import get_logger, log_context
 from shared.rpc import ServiceUnavailable
-from shared.subjects import dead_letter_subject
+from shared.subjects import CHAT_STREAM, chat_subject, dead_letter_subject, event_stream
 
 log = get_logger(__name__)
 
+C = TypeVar("C")
+C_contra = TypeVar("C_contra", contravariant=True)
+E = TypeVar("E")
+D = TypeVar("D", bound=BaseModel)
+
 
 @dataclass
-class Delivery:
-    """One event handed to a handler: the validated event and where it came from."""
+class Delivery(Generic[E]):
+    """One event handed to a handler: the validated event and where it came from.
+
+    `prepared` holds what the spec's `prepare` step returned for it (None without one).
+    """
 
     msg: Msg
     workspace: str
     event_id: str
-    event: Any
-    prepared: Any = None
+    event: E
+    prepared: object = None
 
 
-Parser = Callable[[str, bytes], tuple[str, str, Any]]
-Handler = Callable[[Connection, Delivery], Awaitable[None]]
-BatchHandler = Callable[[Connection, list[Delivery]], Awaitable[None]]
-Prepare = Callable[[Delivery], Awaitable[Any]]
+# (workspace, event id, event) of a message; raises for one that is not valid.
+Decoder = Callable[[str, bytes], tuple[str, str, E]]
+Handler = Callable[[C, Connection, Delivery[E]], Awaitable[None]]
+BatchHandler = Callable[[C, Connection, list[Delivery[E]]], Awaitable[None]]
+Prepare = Callable[[C, Delivery[E]], Awaitable[object]]
 
 
-def parse_connector(subject: str, data: bytes) -> tuple[str, str, Any]:
-    """Parser for connector events (chat.v1.*)."""
+def decode_connector(subject: str, data: bytes) -> tuple[str, str, ConnectorEvent]:
+    """Decoder of connector events (chat.v1.*)."""
     workspace, event = parse_connector_event(subject, data)
     return workspace, event.event_id, event
 
 
-def parse_internal(subject: str, data: bytes) -> tuple[str, str, Any]:
-    """Parser for events a service published through its outbox."""
-    event = parse_internal_event(data)
-    return event.workspace, event.event_id, event
+@dataclass(frozen=True)
+class Channel:
+    """What a consumer reads from one subject, for the service's AsyncAPI document."""
+
+    address: str
+    model: type[BaseModel]
+    # Internal events come wrapped in the outbox envelope; connector events do not.
+    enveloped: bool
 
 
 @dataclass(frozen=True)
-class ConsumerSpec:
+class ConsumerEnv:
+    """What every consumer of a replica runs with."""
+
+    service: str
+    pool: asyncpg.Pool
+    nc: NATS
+    js: JetStreamContext
+    batch: int = 100
+    max_deliver: int = 10
+    backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)
+
+
+class Runnable(Protocol):
+    """A consumer ready to run until stopped."""
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        """Fetch and apply until `stop` is set; `ready` once bound."""
+
+
+class SubscriptionInfo(Protocol):
+    """What documents and permissions need of a consumer: where it reads, under which name."""
+
+    @property
+    def durable(self) -> str: ...
+
+    @property
+    def stream(self) -> str: ...
+
+    @property
+    def subjects(self) -> tuple[str, ...]: ...
+
+    @property
+    def channels(self) -> tuple[Channel, ...]: ...
+
+
+class Subscribing(SubscriptionInfo, Protocol[C_contra]):
+    """What the runtime needs of a consumer spec, whatever its event type."""
+
+    def consumer(self, ctx: C_contra, env: ConsumerEnv) -> Runnable:
+        """A consumer of this spec over the replica's context."""
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How many events a consumer fetches at once, and how long one may go unacknowledged."""
+
+    batch: int | None = None
+    ack_wait_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class ConsumerSpec(Generic[C, E]):
     """A durable consumer of one stream: what it reads and how it applies each event.
 
     `handle` runs inside the transaction that records the event id in the inbox, so an event
@@ -70,14 +136,66 @@ class ConsumerSpec:
 
     durable: str
     stream: str
-    subjects: list[str]
-    handle: Handler
-    parse: Parser = parse_connector
-    prepare: Prepare | None = None
-    handle_batch: BatchHandler | None = None
-    batch: int | None = None
-    ack_wait_seconds: float = 30.0
+    subjects: tuple[str, ...]
+    channels: tuple[Channel, ...]
+    decode: Decoder[E]
+    handle: Handler[C, E]
+    prepare: Prepare[C, E] | None = None
+    handle_batch: BatchHandler[C, E] | None = None
+    # Fetch size and seconds without an ack before redelivery, if the context decides them.
+    tuning: Callable[[C], "Tuning"] | None = None
     max_ack_pending: int = 10_000
+
+    def consumer(self, ctx: C, env: ConsumerEnv) -> "Consumer[C, E]":
+        """A consumer of this spec over the replica's context."""
+        return Consumer(spec=self, ctx=ctx, env=env)
+
+
+def connector_consumer(
+    durable: str,
+    types: Sequence[str],
+    handle: Handler[C, ConnectorEvent],
+    *,
+    handle_batch: BatchHandler[C, ConnectorEvent] | None = None,
+) -> ConsumerSpec[C, ConnectorEvent]:
+    """A consumer of these connector event types of every workspace (CONTRACT.md §5)."""
+    return ConsumerSpec(
+        durable=durable,
+        stream=CHAT_STREAM,
+        subjects=tuple(chat_subject("*", kind) for kind in types),
+        channels=tuple(
+            Channel(chat_subject("{workspace}", kind), EVENT_MODELS[kind], enveloped=False) for kind in types
+        ),
+        decode=decode_connector,
+        handle=handle,
+        handle_batch=handle_batch,
+    )
+
+
+def event_consumer(
+    durable: str,
+    event_type: EventType[D],
+    handle: Handler[C, Event[D]],
+    *,
+    prepare: Prepare[C, Event[D]] | None = None,
+    tuning: Callable[[C], Tuning] | None = None,
+) -> ConsumerSpec[C, Event[D]]:
+    """A consumer of one internal event type of every workspace, on its publisher's stream."""
+
+    def decode(_subject: str, data: bytes) -> tuple[str, str, Event[D]]:
+        event = event_type.decode(data)
+        return event.workspace, event.event_id, event
+
+    return ConsumerSpec(
+        durable=durable,
+        stream=event_stream(event_type.service),
+        subjects=(event_type.subjects,),
+        channels=(Channel(event_type.subject("{workspace}"), event_type.data, enveloped=True),),
+        decode=decode,
+        handle=handle,
+        prepare=prepare,
+        tuning=tuning,
+    )
 
 
 class DeadLetterError(Exception):
@@ -112,29 +230,49 @@ def is_outage(exc: BaseException) -> bool:
 
 
 @dataclass
-class Consumer:
-    """Runs one ConsumerSpec of one service until stopped."""
+class Consumer(Generic[C, E]):
+    """Runs one ConsumerSpec of one service replica until stopped."""
 
-    service: str
-    spec: ConsumerSpec
-    pool: asyncpg.Pool
-    nc: NATS
-    js: JetStreamContext
-    batch: int = 100
-    max_deliver: int = 10
-    backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)
-    _advisories: Any = field(default=None, init=False)
+    spec: ConsumerSpec[C, E]
+    ctx: C
+    env: ConsumerEnv
+    _advisories: Subscription | None = field(default=None, init=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _held: list[Msg] = field(default_factory=list, init=False)  # the batch being processed
+    _tuning: Tuning = field(default_factory=Tuning, init=False)
+
+    def __post_init__(self) -> None:
+        if self.spec.tuning is not None:
+            self._tuning = self.spec.tuning(self.ctx)
+
+    @property
+    def service(self) -> str:
+        """The service this consumer belongs to."""
+        return self.env.service
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The service's database."""
+        return self.env.pool
+
+    @property
+    def js(self) -> JetStreamContext:
+        """JetStream of the service's connection."""
+        return self.env.js
+
+    @property
+    def max_deliver(self) -> int:
+        """Deliveries of a failing event before it is set aside."""
+        return self.env.max_deliver
 
     def consumer_config(self) -> ConsumerConfig:
         """The durable consumer this spec needs (created idempotently by every replica)."""
         return ConsumerConfig(
             durable_name=self.spec.durable,
-            filter_subjects=self.spec.subjects,
+            filter_subjects=list(self.spec.subjects),
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=self.spec.ack_wait_seconds,
+            ack_wait=self._tuning.ack_wait_seconds,
             max_deliver=self.max_deliver,
             max_ack_pending=self.spec.max_ack_pending,
         )
@@ -144,14 +282,14 @@ class Consumer:
         self._stop = stop
         await self.js.add_consumer(self.spec.stream, self.consumer_config())
         sub = await self.js.pull_subscribe_bind(durable=self.spec.durable, stream=self.spec.stream)
-        self._advisories = await self.nc.subscribe(
+        self._advisories = await self.env.nc.subscribe(
             f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.spec.stream}.{self.spec.durable}",
             queue=f"{self.service}-{self.spec.durable}-dlq",
             cb=self._on_max_deliveries,
         )
         if ready is not None:
             ready.set()
-        batch = self.spec.batch or self.batch
+        batch = self._tuning.batch or self.env.batch
         try:
             while not stop.is_set():
                 try:
@@ -165,19 +303,22 @@ class Consumer:
                 await self.process(msgs)
         finally:
             with contextlib.suppress(Exception):
-                await self._advisories.unsubscribe()
+                if self._advisories is not None:
+                    await self._advisories.unsubscribe()
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
     async def process(self, msgs: list[Msg]) -> None:
         """Apply a fetched batch: one transaction for all, or one by one if any of them fails."""
         self._held = msgs
-        deliveries: list[Delivery] = []
+        deliveries: list[Delivery[E]] = []
         for msg in msgs:
             try:
-                workspace, event_id, event = self.spec.parse(msg.subject, msg.data)
+                workspace, event_id, event = self.spec.decode(msg.subject, msg.data)
             except Exception as exc:
-                await self._dead_letter(msg, f"invalid event: {exc}")
+                await self._dead_letter(
+                    msg, str(exc) if isinstance(exc, InvalidEvent) else f"invalid event: {exc}"
+                )
                 await msg.ack()
                 continue
             deliveries.append(Delivery(msg=msg, workspace=workspace, event_id=event_id, event=event))
@@ -207,7 +348,7 @@ class Consumer:
         for delivery in deliveries:
             await delivery.msg.ack()
 
-    async def _apply(self, conn: Connection, delivery: Delivery) -> None:
+    async def _apply(self, conn: Connection, delivery: Delivery[E]) -> None:
         with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
             first_time = await conn.fetchval(
                 "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) "
@@ -216,9 +357,9 @@ class Consumer:
                 delivery.event_id,
             )
             if first_time:
-                await self.spec.handle(conn, delivery)
+                await self.spec.handle(self.ctx, conn, delivery)
 
-    async def _apply_batch(self, conn: Connection, deliveries: list[Delivery]) -> None:
+    async def _apply_batch(self, conn: Connection, deliveries: list[Delivery[E]]) -> None:
         assert self.spec.handle_batch is not None
         # Sorted: replicas recording overlapping ids then wait on each other instead of deadlocking.
         ids = sorted({delivery.event_id for delivery in deliveries})
@@ -229,15 +370,15 @@ class Consumer:
             ids,
         )
         fresh = {row["event_id"] for row in rows}
-        first_copies: list[Delivery] = []
+        first_copies: list[Delivery[E]] = []
         for delivery in deliveries:
             if delivery.event_id in fresh:
                 fresh.discard(delivery.event_id)
                 first_copies.append(delivery)
         if first_copies:
-            await self.spec.handle_batch(conn, first_copies)
+            await self.spec.handle_batch(self.ctx, conn, first_copies)
 
-    async def _already_applied(self, delivery: Delivery) -> bool:
+    async def _already_applied(self, delivery: Delivery[E]) -> bool:
         async with self.pool.acquire() as conn:
             return bool(
                 await conn.fetchval(
@@ -247,19 +388,19 @@ class Consumer:
                 )
             )
 
-    async def _prepare(self, delivery: Delivery) -> None:
+    async def _prepare(self, delivery: Delivery[E]) -> None:
         assert self.spec.prepare is not None
-        task = asyncio.ensure_future(self.spec.prepare(delivery))
+        task = asyncio.ensure_future(self.spec.prepare(self.ctx, delivery))
         # Slow work: tell JetStream we are alive so it does not redeliver to another replica.
         while True:
-            done, _ = await asyncio.wait({task}, timeout=self.spec.ack_wait_seconds / 3)
+            done, _ = await asyncio.wait({task}, timeout=self._tuning.ack_wait_seconds / 3)
             if done:
                 delivery.prepared = task.result()
                 return
             with contextlib.suppress(Exception):
                 await delivery.msg.in_progress()
 
-    async def _process_one(self, delivery: Delivery) -> None:
+    async def _process_one(self, delivery: Delivery[E]) -> None:
         msg = delivery.msg
         outage_rounds = 0
         while True:
@@ -284,7 +425,7 @@ class Consumer:
             await msg.ack()
             return
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery[E]) -> None:
         if self.spec.prepare is not None:
             if await self._already_applied(delivery):
                 return
@@ -292,7 +433,7 @@ class Consumer:
         async with self.pool.acquire() as conn, conn.transaction():
             await self._apply(conn, delivery)
 
-    async def _wait_out_outage(self, delivery: Delivery, exc: Exception, rounds: int) -> None:
+    async def _wait_out_outage(self, delivery: Delivery[E], exc: Exception, rounds: int) -> None:
         if rounds == 1:
             with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
                 log.warning("dependency_unavailable", durable=self.spec.durable, error=repr(exc))
@@ -300,11 +441,12 @@ class Consumer:
         for msg in self._held:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
-        pause = min(self.backoff[min(rounds, len(self.backoff)) - 1], self.spec.ack_wait_seconds / 3)
+        backoff = self.env.backoff
+        pause = min(backoff[min(rounds, len(backoff)) - 1], self._tuning.ack_wait_seconds / 3)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), pause)
 
-    async def _failed(self, delivery: Delivery, exc: Exception) -> None:
+    async def _failed(self, delivery: Delivery[E], exc: Exception) -> None:
         msg = delivery.msg
         attempt = msg.metadata.num_delivered or 1
         with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
@@ -313,7 +455,8 @@ class Consumer:
             await self._dead_letter(msg, f"failed {attempt} times: {exc!r}")
             await msg.ack()
         else:
-            await msg.nak(delay=self.backoff[min(attempt, len(self.backoff)) - 1])
+            backoff = self.env.backoff
+            await msg.nak(delay=backoff[min(attempt, len(backoff)) - 1])
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         meta = msg.metadata

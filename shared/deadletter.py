@@ -10,14 +10,14 @@ import sys
 from dataclasses import asdict, dataclass
 
 from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
 from shared.config import CommonSettings
 from shared.jsonutil import dumps
 from shared.nats import connect
+from shared.registry import SERVICE_NAMES
 from shared.subjects import dead_letter_stream
-
-SERVICES = ("profile", "notes", "timeline", "insights")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,20 @@ class DeadLetter:
     data: str
 
 
+def _letter(service: str, seq: int, raw: RawStreamMsg) -> DeadLetter:
+    headers = raw.headers or {}
+    return DeadLetter(
+        service=service,
+        seq=seq,
+        consumer=headers.get("Dlq-Consumer", ""),
+        original_subject=headers.get("Dlq-Original-Subject", ""),
+        original_stream_seq=int(headers.get("Dlq-Stream-Seq", "0")),
+        deliveries=int(headers.get("Dlq-Deliveries", "0")),
+        reason=headers.get("Dlq-Reason", ""),
+        data=(raw.data or b"").decode("utf-8", "replace"),
+    )
+
+
 async def list_dead_letters(js: JetStreamContext, service: str) -> list[DeadLetter]:
     """Every dead letter a service holds, oldest first."""
     stream = dead_letter_stream(service)
@@ -46,22 +60,9 @@ async def list_dead_letters(js: JetStreamContext, service: str) -> list[DeadLett
         return letters
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         try:
-            raw = await js.get_msg(stream, seq)
+            letters.append(_letter(service, seq, await js.get_msg(stream, seq)))
         except NotFoundError:
             continue
-        headers = raw.headers or {}
-        letters.append(
-            DeadLetter(
-                service=service,
-                seq=seq,
-                consumer=headers.get("Dlq-Consumer", ""),
-                original_subject=headers.get("Dlq-Original-Subject", ""),
-                original_stream_seq=int(headers.get("Dlq-Stream-Seq", "0")),
-                deliveries=int(headers.get("Dlq-Deliveries", "0")),
-                reason=headers.get("Dlq-Reason", ""),
-                data=(raw.data or b"").decode("utf-8", "replace"),
-            )
-        )
     return letters
 
 
@@ -69,22 +70,15 @@ async def replay(js: JetStreamContext, service: str, seq: int) -> DeadLetter:
     """Publish a dead letter back to its original subject, then remove it from the dead letters."""
     stream = dead_letter_stream(service)
     raw = await js.get_msg(stream, seq)
-    headers = raw.headers or {}
-    subject = headers["Dlq-Original-Subject"]
+    letter = _letter(service, seq, raw)
     # A fresh Nats-Msg-Id: the original one may still be inside the stream's dedup window.
-    # Consumers that already applied the event skip it through their inbox.
-    await js.publish(subject, raw.data or b"", headers={"Nats-Msg-Id": f"replay:{stream}:{seq}"})
-    await js.delete_msg(stream, seq)
-    return DeadLetter(
-        service=service,
-        seq=seq,
-        consumer=headers.get("Dlq-Consumer", ""),
-        original_subject=subject,
-        original_stream_seq=int(headers.get("Dlq-Stream-Seq", "0")),
-        deliveries=int(headers.get("Dlq-Deliveries", "0")),
-        reason=headers.get("Dlq-Reason", ""),
-        data=(raw.data or b"").decode("utf-8", "replace"),
+    # Consumers that already applied the event skip it through their inbox. The bytes go back
+    # as they came, even ones that are not text.
+    await js.publish(
+        letter.original_subject, raw.data or b"", headers={"Nats-Msg-Id": f"replay:{stream}:{seq}"}
     )
+    await js.delete_msg(stream, seq)
+    return letter
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -92,7 +86,7 @@ async def _main(args: argparse.Namespace) -> int:
     nc = await connect(settings.nats_url, "deadletter-cli")
     js = nc.jetstream()
     try:
-        services = [args.service] if args.service else list(SERVICES)
+        services = [args.service] if args.service else list(SERVICE_NAMES)
         if args.command == "list":
             for service in services:
                 for letter in await list_dead_letters(js, service):
@@ -116,7 +110,7 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m shared.deadletter", description=__doc__)
     parser.add_argument("command", choices=["list", "replay"])
-    parser.add_argument("--service", choices=SERVICES)
+    parser.add_argument("--service", choices=SERVICE_NAMES)
     parser.add_argument("--seq", type=int, action="append")
     parser.add_argument("--all", action="store_true")
     sys.exit(asyncio.run(_main(parser.parse_args())))

@@ -1,17 +1,17 @@
-"""Connector events of CONTRACT.md §5 as pydantic models, and the envelope of internal events."""
+"""Connector events of CONTRACT.md §5 as pydantic models; internal event types and their envelope."""
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Generic, Literal, Protocol, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.ids import customer_id_for
-from shared.subjects import parse_chat_subject
+from shared.subjects import event_subject, parse_chat_subject
 from shared.validation import Text
 
 Platform = Literal["whatsapp", "instagram", "web"]
-PLATFORMS: tuple[Platform, ...] = ("whatsapp", "instagram", "web")
 
 
 Id = Annotated[Text, Field(min_length=1, max_length=256)]
@@ -122,13 +122,24 @@ EVENT_MODELS: dict[str, type[ConnectorEvent]] = {
 }
 
 
+class InvalidEvent(ValueError):
+    """A message that is not a valid event of its subject: it can never be applied."""
+
+
 def parse_connector_event(subject: str, data: bytes) -> tuple[str, ConnectorEvent]:
-    """(workspace, event) from a connector message; ValueError/ValidationError if invalid."""
-    workspace, event_type = parse_chat_subject(subject)
-    return workspace, EVENT_MODELS[event_type].model_validate_json(data)
+    """(workspace, event) from a connector message; InvalidEvent if it is not one."""
+    try:
+        workspace, event_type = parse_chat_subject(subject)
+        return workspace, EVENT_MODELS[event_type].model_validate_json(data)
+    except ValueError as exc:
+        raise InvalidEvent(f"invalid event: {exc}") from None
 
 
-class InternalEvent(BaseModel):
+T_co = TypeVar("T_co", covariant=True)
+D = TypeVar("D", bound=BaseModel)
+
+
+class Event(BaseModel, Generic[T_co]):
     """Envelope of every event a service publishes through its outbox."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -137,15 +148,87 @@ class InternalEvent(BaseModel):
     occurred_at: AwareDatetime
     workspace: Id
     type: Id
-    data: dict[str, Any]
+    data: T_co
 
 
-_internal_adapter = TypeAdapter(InternalEvent)
+# An event before its data is read as its type's model.
+_Envelope = Event[dict[str, object]]
 
 
-def parse_internal_event(data: bytes) -> InternalEvent:
-    """The envelope of an internal event; ValidationError if malformed."""
-    return _internal_adapter.validate_json(data)
+@dataclass(frozen=True)
+class EventType(Generic[D]):
+    """One kind of internal event: who publishes it, under what name, with which data."""
+
+    service: str
+    name: str
+    data: type[D]
+    summary: str
+    # The event changes every customer of the workspace (a tag shown on many profiles).
+    workspace_wide: bool = False
+
+    def subject(self, workspace: str) -> str:
+        """Subject of this event in one workspace."""
+        return event_subject(self.service, workspace, self.name)
+
+    @property
+    def subjects(self) -> str:
+        """Subject filter of this event in every workspace."""
+        return event_subject(self.service, "*", self.name)
+
+    def decode(self, data: bytes) -> Event[D]:
+        """The event in a message; InvalidEvent if the envelope or its data is malformed."""
+        try:
+            envelope = _Envelope.model_validate_json(data)
+            if envelope.type != self.name:
+                raise ValueError(f"it is a {envelope.type!r} event")
+            content = self.data.model_validate(envelope.data)
+        except ValueError as exc:
+            raise InvalidEvent(f"invalid {self.name} event: {exc}") from None
+        return Event(
+            event_id=envelope.event_id,
+            occurred_at=envelope.occurred_at,
+            workspace=envelope.workspace,
+            type=envelope.type,
+            data=content,
+        )
+
+
+class EventKind(Protocol):
+    """What the registry, the gateway and the documents need of an event type, whatever its data."""
+
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def data(self) -> type[BaseModel]: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def workspace_wide(self) -> bool: ...
+
+    def subject(self, workspace: str) -> str:
+        """Subject of this event in one workspace."""
+
+    def decode(self, data: bytes) -> Event[BaseModel]:
+        """The event in a message."""
+
+
+@dataclass(frozen=True)
+class ServiceInterface:
+    """What crosses a service's boundary besides its operations: its name and the events it emits."""
+
+    name: str
+    description: str
+    emits: tuple[EventKind, ...]
+
+    def event_type(self, name: str) -> EventKind | None:
+        """The event type this service emits under `name`."""
+        return next((kind for kind in self.emits if kind.name == name), None)
 
 
 def utcnow() -> datetime:

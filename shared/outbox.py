@@ -3,48 +3,69 @@
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import asyncpg
 from nats.js import JetStreamContext
+from pydantic import BaseModel
 
 from shared.db import Connection
-from shared.events import utcnow
+from shared.events import EventType, utcnow
 from shared.jsonutil import dumps
 from shared.logging import get_logger
-from shared.subjects import event_subject
 
 log = get_logger(__name__)
 
 
-async def enqueue(
-    conn: Connection,
-    *,
-    service: str,
-    workspace: str,
-    event_type: str,
-    data: dict[str, Any],
-    event_id: str | None = None,
-    occurred_at: datetime | None = None,
-    headers: dict[str, str] | None = None,
-) -> str:
-    """Record an event in the caller's transaction; it is published only if that transaction commits."""
-    event_id = event_id or str(uuid.uuid4())
-    payload = {
+D = TypeVar("D", bound=BaseModel)
+
+
+def envelope(
+    event_type: EventType[D], workspace: str, data: D, *, event_id: str, occurred_at: datetime | None = None
+) -> dict[str, object]:
+    """The JSON of an internal event as the relay publishes it."""
+    return {
         "event_id": event_id,
         "occurred_at": (occurred_at or utcnow()).isoformat(),
         "workspace": workspace,
-        "type": event_type,
-        "data": data,
+        "type": event_type.name,
+        "data": data.model_dump(mode="json"),
     }
+
+
+async def publish_now(
+    js: JetStreamContext, event_type: EventType[D], workspace: str, data: D, *, event_id: str
+) -> None:
+    """Publish an event straight to its stream, for a tool with no state change to commit with it.
+
+    JetStream acknowledges it before this returns; a retry with the same id is not stored twice.
+    """
+    body = envelope(event_type, workspace, data, event_id=event_id)
+    await js.publish(event_type.subject(workspace), dumps(body), headers={"Nats-Msg-Id": event_id})
+
+
+async def enqueue(
+    conn: Connection,
+    event_type: EventType[D],
+    workspace: str,
+    data: D,
+    *,
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """Record an event in the caller's transaction; it is published only if that transaction commits."""
+    event_id = event_id or str(uuid.uuid4())
+    payload = envelope(event_type, workspace, data, event_id=event_id, occurred_at=occurred_at)
     await conn.execute(
         "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (event_id) DO NOTHING",
         event_id,
-        event_subject(service, workspace, event_type),
+        event_type.subject(workspace),
         payload,
-        headers or {},
+        dict(headers or {}),
     )
     return event_id
 

@@ -1,8 +1,14 @@
-"""Request/reply over core NATS: one way to serve an operation and one way to call it."""
+"""Request/reply over core NATS: typed operations, one way to serve them and one way to call them.
+
+An operation names its subject, request model and reply model. The serving side validates the
+request once, hands the handler a model and encodes its model reply; the calling side gets the
+reply as that model, or the ServiceError the service raised.
+"""
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -11,89 +17,158 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel, ValidationError
 
+from shared.errors import FieldError, Rejected, ServiceError, error_from_wire
 from shared.jsonutil import dumps, loads
 from shared.logging import get_logger, log_context
+from shared.subjects import rpc_subject
 
 log = get_logger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
 
-# Called with the request body and the subject it arrived on.
-RpcHandler = Callable[[dict[str, Any], str], Awaitable[Any]]
+Req = TypeVar("Req", bound=BaseModel)
+Rep = TypeVar("Rep", bound=BaseModel)
 
 
-class RpcError(Exception):
-    """A failure a service reports to its caller: a code (not_found, invalid, ...) and detail."""
+class Empty(BaseModel):
+    """A request or reply with nothing to say."""
 
-    def __init__(self, code: str, detail: str = "", errors: list[dict[str, str]] | None = None) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-        self.errors = errors or []
+
+class Ping(BaseModel):
+    """Reply of every service's `ping`: which service answered."""
+
+    service: str
+
+
+@dataclass(frozen=True)
+class Operation(Generic[Req, Rep]):
+    """A request/reply operation of a service: its subject and the models on either side.
+
+    Internal operations live on rpc.<service>.<name> and reply {"ok": reply} or an error. A public
+    one (CONTRACT.md §6) has a subject of its own, takes the workspace from the subject's
+    `workspace_token`-th token and replies the bare result, or {"error": code}.
+    """
+
+    service: str
+    name: str
+    request: type[Req]
+    reply: type[Rep]
+    summary: str
+    subject: str = ""
+    workspace_token: int | None = None
+    queue: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.subject:
+            object.__setattr__(self, "subject", rpc_subject(self.service, self.name))
+        if not self.queue:
+            object.__setattr__(self, "queue", self.service)
+
+    @property
+    def public(self) -> bool:
+        """Whether callers outside the system use it (bare replies)."""
+        return self.workspace_token is not None
+
+
+class OperationInfo(Protocol):
+    """What documents and permissions need of an operation, whatever its models."""
+
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def request(self) -> type[BaseModel]: ...
+
+    @property
+    def reply(self) -> type[BaseModel]: ...
+
+    @property
+    def public(self) -> bool: ...
+
+
+def ping_operation(service: str) -> Operation[Empty, Ping]:
+    """The liveness operation every service answers."""
+    return Operation(service, "ping", Empty, Ping, "which service answers")
 
 
 class ServiceUnavailable(Exception):
     """The service did not answer in time, or no replica is running."""
 
+    def __init__(self, service: str) -> None:
+        super().__init__(f"the {service} service did not answer")
+        self.service = service
 
-def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        FieldError(field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"])
         for err in exc.errors(include_url=False)
     ]
 
 
-def _to_jsonable(result: Any) -> Any:
-    if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
-    return result
+def decode_request(operation: Operation[Req, Rep], subject: str, data: bytes) -> Req:
+    """The request model of a message; Rejected naming each bad field."""
+    try:
+        if operation.workspace_token is None:
+            return operation.request.model_validate_json(data or b"{}")
+        body = loads(data) if data else {}
+        if not isinstance(body, dict):
+            raise Rejected.field("body", "must be a JSON object")
+        body["workspace"] = subject.split(".")[operation.workspace_token]
+        return operation.request.model_validate(body)
+    except ValidationError as exc:
+        raise Rejected(_field_errors(exc), "invalid request") from None
 
 
-async def _answer(handler: RpcHandler, msg: Msg, envelope: bool) -> None:
+def _failure(exc: ServiceError, envelope: bool) -> bytes:
+    if not envelope:
+        return dumps({"error": exc.code})
+    return dumps({"error": exc.code, "detail": exc.detail, "errors": [e.model_dump() for e in exc.errors]})
+
+
+async def _answer(operation: Operation[Req, Rep], handler: Callable[[Req], Awaitable[Rep]], msg: Msg) -> None:
     request_id = (msg.headers or {}).get(REQUEST_ID_HEADER)
     with log_context(request_id=request_id, subject=msg.subject):
-        reply: dict[str, Any]
+        envelope = not operation.public
         try:
-            payload = loads(msg.data) if msg.data else {}
-            if not isinstance(payload, dict):
-                raise RpcError("invalid", "request must be a JSON object")
-            result = _to_jsonable(await handler(payload, msg.subject))
-            reply = {"ok": result} if envelope else result
-        except RpcError as exc:
-            reply = {"error": exc.code, "detail": exc.detail, "errors": exc.errors}
-        except ValidationError as exc:
-            reply = {"error": "invalid", "detail": "invalid request", "errors": _validation_errors(exc)}
+            reply = await handler(decode_request(operation, msg.subject, msg.data))
+            body = reply.model_dump_json().encode()
+            data = b'{"ok":' + body + b"}" if envelope else body
+        except ServiceError as exc:
+            data = _failure(exc, envelope)
         except ValueError as exc:
-            reply = {"error": "invalid", "detail": str(exc), "errors": []}
+            # Parsing the caller's values (ids, times) failed below the request model.
+            data = _failure(Rejected([], str(exc)), envelope)
         except Exception as exc:
             log.exception("rpc_failed", error=repr(exc))
-            reply = {"error": "internal", "detail": "internal error", "errors": []}
-        if not envelope and "error" in reply:
-            reply = {"error": reply["error"]}
+            data = _failure(ServiceError("internal error"), envelope)
         if msg.reply:
-            await msg.respond(dumps(reply))
+            await msg.respond(data)
 
 
 async def serve(
     nc: NATS,
-    subject: str,
-    queue: str,
-    handler: RpcHandler,
+    operation: Operation[Req, Rep],
+    handler: Callable[[Req], Awaitable[Rep]],
     *,
-    envelope: bool = True,
     concurrency: int = 64,
 ) -> Subscription:
-    """Answer requests on `subject` in queue group `queue`, many at once.
-
-    With `envelope` the reply is {"ok": result} or {"error", "detail", "errors"}; without, the
-    bare result or {"error": code} (the public agent-context shape).
-    """
+    """Answer `operation` in its queue group, many requests at once."""
     limit = asyncio.Semaphore(concurrency)
     tasks: set[asyncio.Task[None]] = set()
 
     async def bounded(msg: Msg) -> None:
         async with limit:
-            await _answer(handler, msg, envelope)
+            await _answer(operation, handler, msg)
 
     async def on_request(msg: Msg) -> None:
         # NATS calls back one message at a time; answer each in its own task.
@@ -101,24 +176,36 @@ async def serve(
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    return await nc.subscribe(subject, queue=queue, cb=on_request)
+    return await nc.subscribe(operation.subject, queue=operation.queue, cb=on_request)
 
 
-async def request(
+async def call(
     nc: NATS,
-    subject: str,
-    payload: dict[str, Any] | BaseModel,
+    operation: Operation[Req, Rep],
+    request: Req,
     *,
     timeout: float,
-    request_id: str | None = None,
-) -> Any:
-    """Call an operation; its result, RpcError for a reported failure, ServiceUnavailable if none."""
-    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    headers: Mapping[str, str] | None = None,
+) -> Rep:
+    """Call an operation: its reply, the ServiceError it reports, ServiceUnavailable if none answers."""
+    # Only what the caller set: a field left out and one set to null mean different things.
+    data = request.model_dump_json(exclude_unset=True).encode()
     try:
-        msg = await nc.request(subject, dumps(payload), timeout=timeout, headers=headers)
+        msg = await nc.request(operation.subject, data, timeout=timeout, headers=dict(headers or {}) or None)
     except (NatsTimeoutError, TimeoutError, NoRespondersError) as exc:
-        raise ServiceUnavailable(subject) from exc
-    body = loads(msg.data)
+        raise ServiceUnavailable(operation.service) from exc
+    return operation.reply.model_validate(reply_data(msg.data, envelope=not operation.public))
+
+
+def reply_data(data: bytes, *, envelope: bool = True) -> object:
+    """The JSON result of a reply; the ServiceError it reports instead."""
+    body = loads(data)
     if isinstance(body, dict) and "error" in body:
-        raise RpcError(body["error"], body.get("detail", ""), body.get("errors") or [])
-    return body["ok"]
+        errors = [FieldError.model_validate(e) for e in body.get("errors") or []]
+        raise error_from_wire(str(body["error"]), str(body.get("detail", "")), errors)
+    return body["ok"] if envelope else body
+
+
+def request_headers(request_id: str | None) -> dict[str, str]:
+    """Headers that carry a request's id to the services it causes work in."""
+    return {REQUEST_ID_HEADER: request_id} if request_id else {}

@@ -3,75 +3,180 @@
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Generic, Protocol, TypeVar
 
 import asyncpg
 import uvloop
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
+from pydantic import BaseModel
 
 from shared.config import ServiceSettings
-from shared.consumer import Consumer, ConsumerSpec
-from shared.db import create_pool, database_url_for, ensure_database, migrate
+from shared.consumer import ConsumerEnv, Runnable, Subscribing, SubscriptionInfo
+from shared.db import Connection, create_pool, database_url_for, ensure_database, migrate
+from shared.events import ServiceInterface
 from shared.logging import configure_logging, get_logger
 from shared.nats import StreamSpec, connect, declare_stream, wait_for_stream
 from shared.outbox import OutboxRelay
-from shared.rpc import RpcHandler, serve
-from shared.subjects import (
-    dead_letter_stream,
-    dead_letter_subjects,
-    event_stream,
-    event_subjects,
-    rpc_queue,
-    rpc_subject,
-)
+from shared.rpc import Empty, Operation, OperationInfo, Ping, ping_operation, serve
+from shared.subjects import dead_letter_stream, dead_letter_subjects, event_stream, event_subjects
 
 log = get_logger(__name__)
 
-
-@dataclass(frozen=True)
-class RpcRoute:
-    """One request/reply operation a service answers."""
-
-    subject: str
-    handler: RpcHandler
-    envelope: bool = True
-    queue: str | None = None
+S = TypeVar("S", bound=ServiceSettings)
+C = TypeVar("C")
+Req = TypeVar("Req", bound=BaseModel)
+Rep = TypeVar("Rep", bound=BaseModel)
 
 
 @dataclass(frozen=True)
-class Deps:
-    """What handlers are built with: the service's pool, NATS and settings."""
+class Deps(Generic[S]):
+    """What a replica's handlers work with: its pool, NATS and settings."""
 
     pool: asyncpg.Pool
     nc: NATS
     js: JetStreamContext
-    settings: Any
+    settings: S
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside a transaction that commits when the block ends without error."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection for reads."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
+
+class RouteInfo(Protocol):
+    """What documents and permissions need of a route."""
+
+    @property
+    def operation(self) -> OperationInfo: ...
+
+
+@dataclass(frozen=True)
+class Route(Generic[C]):
+    """One operation a service answers, with the handler that answers it."""
+
+    operation: OperationInfo
+    serve: Callable[[NATS, C], Awaitable[Subscription]]
+
+
+def route(operation: Operation[Req, Rep], handler: Callable[[C, Req], Awaitable[Rep]]) -> Route[C]:
+    """Answer `operation` with `handler(context, request)`."""
+
+    async def start(nc: NATS, ctx: C) -> Subscription:
+        async def answer(request: Req) -> Rep:
+            return await handler(ctx, request)
+
+        return await serve(nc, operation, answer)
+
+    return Route(operation, start)
 
 
 @dataclass(frozen=True)
 class Wiring:
-    """What a service consumes and answers, built once its dependencies exist."""
+    """A replica's routes and consumers, bound to its context."""
 
-    consumers: list[ConsumerSpec] = field(default_factory=list)
-    routes: list[RpcRoute] = field(default_factory=list)
+    routes: Sequence[Callable[[NATS], Awaitable[Subscription]]]
+    consumers: Sequence[Callable[[ConsumerEnv], Runnable]]
 
 
 @dataclass(frozen=True)
-class ServiceDefinition:
+class ServiceDefinition(Generic[S, C]):
     """Everything the runtime needs to know about one service."""
 
-    name: str
+    interface: ServiceInterface
+    settings: type[S]
     migrations: Path
-    build: Callable[[Deps], Wiring]
+    # The handlers' context, built once per replica from its dependencies.
+    context: Callable[[Deps[S]], C]
+    routes: Sequence[Route[C]] = ()
+    consumers: Sequence[Subscribing[C]] = ()
     # Streams of other services (or the connector stream) this service consumes.
     binds: tuple[str, ...] = ()
     # Streams this service declares besides its own event and dead-letter streams.
     declares: tuple[StreamSpec, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The service's name: its database, streams, subjects and queue group."""
+        return self.interface.name
+
+    def wire(self, pool: asyncpg.Pool, nc: NATS, js: JetStreamContext, settings: ServiceSettings) -> Wiring:
+        """The replica's routes (ping first) and consumers over one context."""
+        if not isinstance(settings, self.settings):
+            raise TypeError(f"{self.name} runs with {self.settings.__name__}, not {type(settings).__name__}")
+        ctx = self.context(Deps(pool=pool, nc=nc, js=js, settings=settings))
+        name = self.name
+
+        async def ping(_ctx: C, _request: Empty) -> Ping:
+            return Ping(service=name)
+
+        return Wiring(
+            routes=[
+                _bound_route(served, ctx) for served in [route(ping_operation(name), ping), *self.routes]
+            ],
+            consumers=[_bound_consumer(spec, ctx) for spec in self.consumers],
+        )
+
+
+def _bound_route(served: Route[C], ctx: C) -> Callable[[NATS], Awaitable[Subscription]]:
+    async def start(nc: NATS) -> Subscription:
+        return await served.serve(nc, ctx)
+
+    return start
+
+
+def _bound_consumer(spec: Subscribing[C], ctx: C) -> Callable[[ConsumerEnv], Runnable]:
+    def build(env: ConsumerEnv) -> Runnable:
+        return spec.consumer(ctx, env)
+
+    return build
+
+
+class Deployable(Protocol):
+    """A service definition as the runtime and the tooling see it, whatever its context type."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def interface(self) -> ServiceInterface: ...
+
+    @property
+    def settings(self) -> type[ServiceSettings]: ...
+
+    @property
+    def migrations(self) -> Path: ...
+
+    @property
+    def binds(self) -> tuple[str, ...]: ...
+
+    @property
+    def declares(self) -> tuple[StreamSpec, ...]: ...
+
+    @property
+    def routes(self) -> Sequence[RouteInfo]: ...
+
+    @property
+    def consumers(self) -> Sequence[SubscriptionInfo]: ...
+
+    def wire(self, pool: asyncpg.Pool, nc: NATS, js: JetStreamContext, settings: ServiceSettings) -> Wiring:
+        """The replica's routes and consumers."""
+
+
+def plain_context(deps: Deps[S]) -> Deps[S]:
+    """The context of a service whose handlers need nothing beyond its dependencies."""
+    return deps
 
 
 def own_streams(name: str) -> list[StreamSpec]:
@@ -85,7 +190,7 @@ def own_streams(name: str) -> list[StreamSpec]:
 class ServiceRuntime:
     """Starts and stops one replica of a service."""
 
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    def __init__(self, definition: Deployable, settings: ServiceSettings) -> None:
         self.definition = definition
         self.settings = settings
         self.stop_event = asyncio.Event()
@@ -101,7 +206,7 @@ class ServiceRuntime:
             self.settings.database_url, self.definition.name
         )
 
-    async def start(self) -> Deps:
+    async def start(self) -> None:
         """Bring the replica up; returns once it consumes and answers."""
         name = self.definition.name
         await ensure_database(self.database_url)
@@ -113,43 +218,28 @@ class ServiceRuntime:
             await declare_stream(js, stream_spec)
         for stream in self.definition.binds:
             await wait_for_stream(js, stream, self.settings.stream_wait_seconds)
-        deps = Deps(pool=self.pool, nc=self.nc, js=js, settings=self.settings)
-        wiring = self.definition.build(deps)
-
-        async def ping(_payload: dict[str, Any], _subject: str) -> dict[str, str]:
-            return {"service": name}
-
-        for route in [RpcRoute(rpc_subject(name, "ping"), ping), *wiring.routes]:
-            self._subscriptions.append(
-                await serve(
-                    self.nc,
-                    route.subject,
-                    route.queue or rpc_queue(name),
-                    route.handler,
-                    envelope=route.envelope,
-                )
-            )
+        wiring = self.definition.wire(self.pool, self.nc, js, self.settings)
+        for start_route in wiring.routes:
+            self._subscriptions.append(await start_route(self.nc))
+        env = ConsumerEnv(
+            service=name,
+            pool=self.pool,
+            nc=self.nc,
+            js=js,
+            batch=self.settings.consumer_batch,
+            max_deliver=self.settings.max_deliver,
+            backoff=self.settings.retry_backoff,
+        )
         ready: list[asyncio.Event] = []
-        for spec in wiring.consumers:
-            consumer = Consumer(
-                service=name,
-                spec=spec,
-                pool=self.pool,
-                nc=self.nc,
-                js=js,
-                batch=self.settings.consumer_batch,
-                max_deliver=self.settings.max_deliver,
-                backoff=self.settings.retry_backoff,
-            )
+        for build in wiring.consumers:
             event = asyncio.Event()
             ready.append(event)
-            self._tasks.append(asyncio.create_task(consumer.run(self.stop_event, event)))
+            self._tasks.append(asyncio.create_task(build(env).run(self.stop_event, event)))
         relay = OutboxRelay(self.pool, js)
         self._tasks.append(asyncio.create_task(relay.run(self.stop_event)))
         for event in ready:
             await event.wait()
         log.info("service_started", database=self.definition.name)
-        return deps
 
     async def stop(self) -> None:
         """Stop consuming and answering, finish in-flight work, close connections."""
@@ -179,8 +269,9 @@ class ServiceRuntime:
         await self.stop()
 
 
-def run_service(definition: ServiceDefinition, settings: ServiceSettings) -> None:
-    """Entry point body of `python -m services.<name>`."""
+def run_service(definition: Deployable) -> None:
+    """Entry point body of `python -m services.<name>`: settings from the environment."""
+    settings = definition.settings()
     configure_logging(definition.name, settings.log_level)
     # uvloop: the event loop and its sockets in C, a third less CPU per event than asyncio's.
     uvloop.run(ServiceRuntime(definition, settings).run_until_signalled())

@@ -67,14 +67,6 @@ def event_subject(service: str, workspace: str, event_type: str) -> str:
     return f"{service}.v1.{workspace}.{event_type}"
 
 
-def parse_event_subject(subject: str) -> tuple[str, str, str]:
-    """(service, workspace, type) of an internal event subject."""
-    parts = subject.split(".")
-    if len(parts) < 4 or parts[1] != "v1":
-        raise ValueError(f"not an event subject: {subject!r}")
-    return parts[0], parts[2], ".".join(parts[3:])
-
-
 # Request/reply: rpc.<service>.<operation>, served in queue group <service>.
 def rpc_subject(service: str, operation: str) -> str:
     """Subject of one request/reply operation of a service."""

@@ -17,3 +17,13 @@ def no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(no_nul)]
+
+
+def trimmed(value: str, max_chars: int) -> str:
+    """`value` without surrounding white space: 1 to `max_chars` characters (code points, not bytes)."""
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > max_chars:
+        raise ValueError(f"must be at most {max_chars} characters")
+    return text

@@ -23,7 +23,7 @@ from gateway.app import create_app
 from gateway.config import GatewaySettings
 from shared.db import database_url_for
 from shared.nats import connect
-from shared.runtime import ServiceDefinition, ServiceRuntime
+from shared.runtime import Deployable, ServiceRuntime
 from tests.support import JWT_SECRET, wait_for
 
 
@@ -137,7 +137,7 @@ async def start_service(
     runtimes: list[ServiceRuntime] = []
 
     async def start(
-        definition: ServiceDefinition, settings_cls: Any, *, database_url: str | None = None, **overrides: Any
+        definition: Deployable, settings_cls: Any, *, database_url: str | None = None, **overrides: Any
     ) -> ServiceRuntime:
         url = database_url or await fresh_database(definition.name)
         settings = settings_cls(
@@ -224,25 +224,13 @@ async def start_all_services(
     start_service: ServiceStarter,
 ) -> Callable[..., Awaitable[dict[str, ServiceRuntime]]]:
     """Factory that starts one replica of every service, together (they bind each other's streams)."""
-    from services.insights.app import definition as insights
-    from services.insights.config import Settings as InsightsSettings
-    from services.notes.app import definition as notes
-    from services.notes.config import Settings as NotesSettings
-    from services.profile.app import definition as profile
-    from services.profile.config import Settings as ProfileSettings
-    from services.timeline.app import definition as timeline
-    from services.timeline.config import Settings as TimelineSettings
+    from shared.registry import definitions
 
     async def start(**overrides: Any) -> dict[str, ServiceRuntime]:
-        pairs = [
-            (profile, ProfileSettings),
-            (notes, NotesSettings),
-            (timeline, TimelineSettings),
-            (insights, InsightsSettings),
-        ]
+        every = definitions()
         runtimes = await asyncio.gather(
-            *(start_service(definition, settings, **overrides) for definition, settings in pairs)
+            *(start_service(definition, definition.settings, **overrides) for definition in every)
         )
-        return {definition.name: runtime for (definition, _), runtime in zip(pairs, runtimes, strict=True)}
+        return {definition.name: runtime for definition, runtime in zip(every, runtimes, strict=True)}
 
     return start

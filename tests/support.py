@@ -7,10 +7,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from pydantic import BaseModel
 
 from gateway.auth import Role, issue_token
+from shared.events import EventType
 from shared.jsonutil import dumps
+from shared.outbox import publish_now
+from shared.rpc import OperationInfo, reply_data
 from shared.subjects import chat_subject
 
 T = TypeVar("T")
@@ -83,3 +88,21 @@ def token(
 def auth(workspace: str, **kwargs: Any) -> dict[str, str]:
     """Authorization header for `token(...)`."""
     return {"Authorization": f"Bearer {token(workspace, **kwargs)}"}
+
+
+async def call_json(nc: NATS, operation: OperationInfo, payload: dict[str, Any]) -> Any:
+    """Call an operation with a JSON body as any client could; its JSON result, or its ServiceError."""
+    msg = await nc.request(operation.subject, dumps(payload), timeout=5)
+    return reply_data(msg.data)
+
+
+D = TypeVar("D", bound=BaseModel)
+
+
+async def publish_internal(
+    js: JetStreamContext, event_type: EventType[D], workspace: str, data: D, *, event_id: str | None = None
+) -> str:
+    """Publish an internal event as its service's outbox relay would; its event id."""
+    event_id = event_id or uuid.uuid4().hex
+    await publish_now(js, event_type, workspace, data, event_id=event_id)
+    return event_id

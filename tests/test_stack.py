@@ -7,10 +7,11 @@ import asyncpg
 import httpx
 
 from deploy.embedded import free_port
-from deploy.stack import SERVICES, LocalStack
+from deploy.stack import LocalStack
 from gateway.auth import decode_token
 from shared.db import database_url_for
 from shared.nats import connect
+from shared.registry import SERVICE_NAMES
 from tests.support import connector_event, publish_event
 
 
@@ -35,8 +36,8 @@ async def test_stack_comes_up_ready_and_keeps_its_data_across_restarts(tmp_path:
                 "/v1/reference/countries", headers={"Authorization": f"Bearer {env['DEV_TOKEN']}"}
             )
             assert answered.status_code == 200
-        assert all(stack.processes[name].alive() for name in (*SERVICES, "gateway"))
-        for name in SERVICES:
+        assert all(stack.processes[name].alive() for name in (*SERVICE_NAMES, "gateway"))
+        for name in SERVICE_NAMES:
             conn = await asyncpg.connect(database_url_for(env["DATABASE_URL"], name))
             assert await conn.fetchval("SELECT count(*) FROM inbox") == 0
             await conn.close()

@@ -1,7 +1,6 @@
 """GET /v1/customers/{id}: the assembled profile view."""
 
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
@@ -11,46 +10,18 @@ from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
 from gateway.routes.problems import problem_responses
 from gateway.view import assemble_view, parse_customer_id, view_response
-from shared.events import InstagramInfo, Platform
 from shared.messages.insights import AiProfile, AverageSentiment
-from shared.messages.profile import Tag
+from shared.messages.profile import CustomerHeader, CustomerProfile
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
 # The view's shape for the OpenAPI (CONTRACT.md §4). Documentation only: gateway/view.py renders the
 # view from the services' parts, and the schemathesis suite checks every answer against this.
-class PlatformLink(BaseModel):
-    """A platform identity of the customer and where its chat opens."""
-
-    platform: Platform
-    platform_user_id: str
-    chat_url: str
-
-
-class ViewHeader(BaseModel):
+class ViewHeader(CustomerHeader):
     """The header card; `sentiment` is null when insights did not answer."""
 
-    name: str
-    avatar_url: str | None
-    platforms: list[PlatformLink]
-    instagram: InstagramInfo | None
-    created_at: datetime
     sentiment: AverageSentiment | None
-
-
-class ViewProfile(BaseModel):
-    """The editable profile; `version` is the ETag."""
-
-    name: str
-    phone: str | None
-    email: str | None
-    language: str | None
-    country: str | None
-    location: str | None
-    tags: list[Tag]
-    agent_instructions: str | None
-    version: int
 
 
 class ViewCounts(BaseModel):
@@ -66,7 +37,7 @@ class ProfileView(BaseModel):
 
     id: uuid.UUID
     header: ViewHeader | None
-    profile: ViewProfile | None
+    profile: CustomerProfile | None
     ai_profile: AiProfile | None
     counts: ViewCounts
     unavailable: list[Literal["profile", "notes", "timeline", "insights"]]

@@ -1,11 +1,9 @@
 """The customer grid, profile edits and their history, and the AI agent's customer context."""
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
@@ -14,76 +12,10 @@ from gateway.routes.customer_view import VIEW_RESPONSE
 from gateway.routes.problems import problem_responses
 from gateway.view import assemble_view, parse_customer_id, view_response
 from shared.events import Platform
-from shared.messages.profile import (
-    OP_AGENT_CONTEXT,
-    OP_CUSTOMER_HISTORY,
-    OP_CUSTOMER_UPDATE,
-    OP_CUSTOMERS_LIST,
-    SERVICE,
-    Actor,
-    AgentContext,
-    AgentContextRequest,
-    CustomerHistory,
-    ListCustomers,
-    Tag,
-    UpdateCustomer,
-)
+from shared.messages import profile
 from shared.validation import Text
 
 router = APIRouter(tags=["customers"])
-
-
-class CustomerEdit(BaseModel):
-    """Body of PATCH /v1/customers/{id}: any subset of the editable fields; null clears all but name.
-
-    The profile service applies the rules of each field; any other field is not editable.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Text | None = None
-    phone: Text | None = None
-    email: Text | None = None
-    language: Text | None = None
-    country: Text | None = None
-    location: Text | None = None
-    tag_ids: list[Text] | None = None
-    agent_instructions: Text | None = None
-
-
-class GridItem(BaseModel):
-    """One row of the customer grid."""
-
-    id: uuid.UUID
-    name: str
-    avatar_url: str | None
-    platforms: list[Platform]
-    tags: list[Tag]
-    created_at: datetime
-    last_contact_at: datetime
-
-
-class CustomersPage(BaseModel):
-    """A page of the customer grid, newest first."""
-
-    items: list[GridItem]
-    next_cursor: str | None
-
-
-class Change(BaseModel):
-    """One edit of a customer: who made it and each field's old and new value."""
-
-    version: int
-    changed_at: datetime
-    actor: Actor | None
-    changes: dict[str, dict[str, Any]]
-
-
-class HistoryPage(BaseModel):
-    """A page of a customer's edits, newest first."""
-
-    items: list[Change]
-    next_cursor: str | None
 
 
 def parse_if_match(header: str | None) -> list[int] | None:
@@ -113,9 +45,9 @@ async def list_customers(
     platform: Annotated[Platform | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[Text | None, Query()] = None,
-) -> CustomersPage:
+) -> profile.CustomersPage:
     """The customer grid: `q` matches name, phone, email and platform ids; filters by tag and platform."""
-    query = ListCustomers(
+    query = profile.ListCustomers(
         workspace=principal.workspace,
         q=q,
         tag=tag,
@@ -123,9 +55,7 @@ async def list_customers(
         limit=limit,
         cursor=cursors.open(cursor),
     )
-    page = CustomersPage.model_validate(
-        await services.call(SERVICE, OP_CUSTOMERS_LIST, query, request_id=request_id)
-    )
+    page = await services.call(profile.LIST_CUSTOMERS, query, request_id=request_id)
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
@@ -136,7 +66,7 @@ async def list_customers(
 )
 async def edit_customer(
     customer_id: str,
-    body: CustomerEdit,
+    body: profile.ProfileEdit,
     principal: CurrentPrincipal,
     services: Services,
     cache: Cache,
@@ -146,16 +76,16 @@ async def edit_customer(
 ) -> Response:
     """Edit profile fields; with If-Match, only at that version (else 412). Returns the profile view."""
     customer = parse_customer_id(customer_id)
-    command = UpdateCustomer(
+    command = profile.UpdateCustomer(
         workspace=principal.workspace,
-        customer_id=uuid.UUID(customer),
-        fields=body.model_dump(include=body.model_fields_set),
+        customer_id=customer,
+        edit=body,
         if_match=parse_if_match(if_match),
-        actor=Actor(id=principal.user_id, name=principal.name),
+        actor=profile.Actor(id=principal.user_id, name=principal.name),
     )
-    await services.call(SERVICE, OP_CUSTOMER_UPDATE, command, request_id=request_id)
+    await services.call(profile.UPDATE_CUSTOMER, command, request_id=request_id)
     # Read your own write: the cached profile part must not outlive the edit until its event arrives.
-    await cache.invalidate(principal.workspace, customer, "profile")
+    await cache.invalidate(principal.workspace, str(customer), profile.SERVICE)
     view = await assemble_view(
         services,
         principal.workspace,
@@ -176,17 +106,15 @@ async def customer_history(
     cursors: PageCursors,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[Text | None, Query()] = None,
-) -> HistoryPage:
+) -> profile.HistoryPage:
     """Who changed which profile fields, old and new values, newest first."""
-    query = CustomerHistory(
+    query = profile.ListHistory(
         workspace=principal.workspace,
-        customer_id=uuid.UUID(parse_customer_id(customer_id)),
+        customer_id=parse_customer_id(customer_id),
         limit=limit,
         cursor=cursors.open(cursor),
     )
-    page = HistoryPage.model_validate(
-        await services.call(SERVICE, OP_CUSTOMER_HISTORY, query, request_id=request_id)
-    )
+    page = await services.call(profile.LIST_HISTORY, query, request_id=request_id)
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
@@ -197,11 +125,9 @@ async def agent_context(
     request_id: RequestId,
     platform: Annotated[Platform, Query()],
     platform_user_id: Annotated[Text, Query(min_length=1, max_length=256)],
-) -> AgentContext:
+) -> profile.AgentContext:
     """What the AI chat agent reads about the customer of a platform identity; 404 if unknown."""
-    query = AgentContextRequest(
+    query = profile.GetAgentContext(
         workspace=principal.workspace, platform=platform, platform_user_id=platform_user_id
     )
-    return AgentContext.model_validate(
-        await services.call(SERVICE, OP_AGENT_CONTEXT, query, request_id=request_id)
-    )
+    return await services.call(profile.GET_AGENT_CONTEXT, query, request_id=request_id)

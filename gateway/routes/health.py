@@ -7,12 +7,11 @@ from fastapi.responses import Response
 
 from gateway.errors import problem_response
 from gateway.routes.problems import problem_responses
-from shared.rpc import RpcError, ServiceUnavailable, request
-from shared.subjects import rpc_subject
+from shared.errors import FieldError, ServiceError
+from shared.registry import SERVICE_NAMES
+from shared.rpc import Empty, ServiceUnavailable, call, ping_operation
 
 router = APIRouter(tags=["health"])
-
-SERVICES = ("profile", "notes", "timeline", "insights")
 
 
 @router.get("/healthz")
@@ -23,13 +22,13 @@ async def healthz() -> dict[str, str]:
 
 async def _service_answers(request_: Request, service: str) -> bool:
     try:
-        await request(
+        await call(
             request_.app.state.nc,
-            rpc_subject(service, "ping"),
-            {},
+            ping_operation(service),
+            Empty(),
             timeout=request_.app.state.settings.readiness_timeout,
         )
-    except (ServiceUnavailable, RpcError):
+    except (ServiceUnavailable, ServiceError):
         return False
     return True
 
@@ -51,14 +50,16 @@ async def readyz(request: Request) -> dict[str, str] | Response:
     down: list[str] = []
     if not request.app.state.nc.is_connected:
         down.append("nats")
-    checks = await asyncio.gather(_redis_answers(request), *(_service_answers(request, s) for s in SERVICES))
+    checks = await asyncio.gather(
+        _redis_answers(request), *(_service_answers(request, s) for s in SERVICE_NAMES)
+    )
     if not checks[0]:
         down.append("redis")
-    down += [s for s, ok in zip(SERVICES, checks[1:], strict=True) if not ok]
+    down += [s for s, ok in zip(SERVICE_NAMES, checks[1:], strict=True) if not ok]
     if down:
         return problem_response(
             503,
             "not ready: " + ", ".join(down),
-            [{"field": name, "message": "did not answer"} for name in down],
+            [FieldError(field=name, message="did not answer") for name in down],
         )
     return {"status": "ready"}

@@ -41,12 +41,11 @@ async def customer_events(
     """
     customer = parse_customer_id(customer_id)
     await services.call(
-        profile.SERVICE,
-        profile.OP_CUSTOMER_GET,
-        {"workspace": principal.workspace, "customer_id": customer},
+        profile.GET_CUSTOMER,
+        profile.GetCustomer(workspace=principal.workspace, customer_id=customer),
         request_id=request_id,
     )
-    queue = live.listen(principal.workspace, customer)
+    queue = live.listen(principal.workspace, str(customer))
 
     async def stream() -> AsyncIterator[bytes]:
         try:
@@ -59,7 +58,7 @@ async def customer_events(
                     continue
                 yield b"event: " + update["type"].encode() + b"\ndata: " + orjson.dumps(update) + b"\n\n"
         finally:
-            live.unlisten(principal.workspace, customer, queue)
+            live.unlisten(principal.workspace, str(customer), queue)
 
     return StreamingResponse(
         stream(),

@@ -3,51 +3,14 @@
 import uuid
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict
 
 from gateway.auth import AdminPrincipal, CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
 from gateway.errors import Problem
 from gateway.routes.problems import problem_responses
-from shared.messages.profile import (
-    OP_TAGS_CREATE,
-    OP_TAGS_DELETE,
-    OP_TAGS_LIST,
-    OP_TAGS_UPDATE,
-    SERVICE,
-    CreateTag,
-    Tag,
-    TagRef,
-    UpdateTag,
-    WorkspaceRef,
-)
-from shared.validation import Text
+from shared.messages import profile
 
 router = APIRouter(prefix="/v1/tags", tags=["tags"])
-
-
-class NewTag(BaseModel):
-    """Body of POST /v1/tags: a name (1–50 characters, unique in any case) and a #RRGGBB colour."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Text
-    color: Text
-
-
-class TagEdit(BaseModel):
-    """Body of PATCH /v1/tags/{id}: a new name and/or colour."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Text | None = None
-    color: Text | None = None
-
-
-class TagList(BaseModel):
-    """The tag catalog, by name."""
-
-    items: list[Tag]
 
 
 def parse_tag_id(value: str) -> uuid.UUID:
@@ -59,42 +22,36 @@ def parse_tag_id(value: str) -> uuid.UUID:
 
 
 @router.get("", responses=problem_responses(503))
-async def list_tags(principal: CurrentPrincipal, services: Services, request_id: RequestId) -> TagList:
+async def list_tags(
+    principal: CurrentPrincipal, services: Services, request_id: RequestId
+) -> profile.TagList:
     """Every tag of the workspace."""
-    query = WorkspaceRef(workspace=principal.workspace)
-    return TagList.model_validate(await services.call(SERVICE, OP_TAGS_LIST, query, request_id=request_id))
+    query = profile.ListTags(workspace=principal.workspace)
+    return await services.call(profile.LIST_TAGS, query, request_id=request_id)
 
 
 @router.post("", status_code=201, responses=problem_responses(403, 409, 413, 503))
 async def create_tag(
-    body: NewTag, principal: AdminPrincipal, services: Services, request_id: RequestId
-) -> Tag:
+    body: profile.TagFields, principal: AdminPrincipal, services: Services, request_id: RequestId
+) -> profile.Tag:
     """Add a tag (admins only); 409 if the name exists in any case."""
-    command = CreateTag(workspace=principal.workspace, name=body.name, color=body.color)
-    return Tag.model_validate(await services.call(SERVICE, OP_TAGS_CREATE, command, request_id=request_id))
+    command = profile.CreateTag(workspace=principal.workspace, tag=body)
+    return await services.call(profile.CREATE_TAG, command, request_id=request_id)
 
 
 @router.patch("/{tag_id}", responses=problem_responses(403, 404, 409, 413, 503))
 async def update_tag(
     tag_id: str,
-    body: TagEdit,
+    body: profile.TagEdit,
     principal: AdminPrincipal,
     services: Services,
     cache: Cache,
     request_id: RequestId,
-) -> Tag:
-    """Rename and/or recolour a tag (admins only)."""
-    command = UpdateTag.model_validate(
-        {
-            "workspace": principal.workspace,
-            "tag_id": parse_tag_id(tag_id),
-            **body.model_dump(include=body.model_fields_set),
-        }
-    )
-    # Only the fields the caller sent: an absent one stays, a null one is refused.
-    payload = command.model_dump(mode="json", exclude_unset=True)
-    tag = Tag.model_validate(await services.call(SERVICE, OP_TAGS_UPDATE, payload, request_id=request_id))
-    await cache.invalidate(principal.workspace, None, "profile")
+) -> profile.Tag:
+    """Rename and/or recolour a tag (admins only); an absent field stays, a null one is refused."""
+    command = profile.UpdateTag(workspace=principal.workspace, tag_id=parse_tag_id(tag_id), edit=body)
+    tag = await services.call(profile.UPDATE_TAG, command, request_id=request_id)
+    await cache.invalidate(principal.workspace, None, profile.SERVICE)
     return tag
 
 
@@ -107,7 +64,7 @@ async def delete_tag(
     request_id: RequestId,
 ) -> Response:
     """Delete a tag (admins only); it comes off every customer that had it."""
-    command = TagRef(workspace=principal.workspace, tag_id=parse_tag_id(tag_id))
-    await services.call(SERVICE, OP_TAGS_DELETE, command, request_id=request_id)
-    await cache.invalidate(principal.workspace, None, "profile")
+    command = profile.DeleteTag(workspace=principal.workspace, tag_id=parse_tag_id(tag_id))
+    await services.call(profile.DELETE_TAG, command, request_id=request_id)
+    await cache.invalidate(principal.workspace, None, profile.SERVICE)
     return Response(status_code=204)

@@ -1,7 +1,7 @@
 """GET /v1/customers/{id}/conversations and /escalations: the Conversations and Escalations tabs."""
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query
 
@@ -11,14 +11,17 @@ from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit, PageCursors
 from gateway.routes.problems import problem_responses
 from gateway.view import ensure_customer, parse_customer_id
 from shared.messages import timeline
+from shared.rpc import Operation
 
 router = APIRouter(prefix="/v1/customers", tags=["timeline"])
 
 Cursor = Annotated[str | None, Query(max_length=4096)]
+Page = TypeVar("Page", timeline.ConversationPage, timeline.EscalationPage)
+Request = TypeVar("Request", bound=timeline.ListConversations)
 
 
 async def _page(
-    operation: str,
+    operation: Operation[Request, Page],
     customer_id: str,
     principal: CurrentPrincipal,
     services: Services,
@@ -26,21 +29,17 @@ async def _page(
     cursors: Cursors,
     limit: int,
     cursor: str | None,
-) -> dict[str, Any]:
+) -> Page:
     """One page of a timeline list, 404 unless the customer exists, with its next cursor sealed."""
     customer = parse_customer_id(customer_id)
-    payload = {
-        "workspace": principal.workspace,
-        "customer_id": customer,
-        "limit": limit,
-        "cursor": cursors.open(cursor),
-    }
-    _, answer = await asyncio.gather(
-        ensure_customer(services, principal.workspace, customer, request_id),
-        services.call(timeline.SERVICE, operation, payload, request_id=request_id),
+    request = operation.request(
+        workspace=principal.workspace, customer_id=customer, limit=limit, cursor=cursors.open(cursor)
     )
-    page: dict[str, Any] = answer
-    return {**page, "next_cursor": cursors.seal(page.get("next_cursor"))}
+    _, page = await asyncio.gather(
+        ensure_customer(services, principal.workspace, customer, request_id),
+        services.call(operation, request, request_id=request_id),
+    )
+    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
 @router.get("/{customer_id}/conversations", responses=problem_responses(404, 503))
@@ -54,10 +53,9 @@ async def list_conversations(
     cursor: Cursor = None,
 ) -> timeline.ConversationPage:
     """The customer's conversations across platforms, newest first."""
-    page = await _page(
-        timeline.OP_CONVERSATIONS_LIST, customer_id, principal, services, request_id, cursors, limit, cursor
+    return await _page(
+        timeline.LIST_CONVERSATIONS, customer_id, principal, services, request_id, cursors, limit, cursor
     )
-    return timeline.ConversationPage.model_validate(page)
 
 
 @router.get("/{customer_id}/escalations", responses=problem_responses(404, 503))
@@ -71,7 +69,6 @@ async def list_escalations(
     cursor: Cursor = None,
 ) -> timeline.EscalationPage:
     """The customer's escalations to humans, newest first."""
-    page = await _page(
-        timeline.OP_ESCALATIONS_LIST, customer_id, principal, services, request_id, cursors, limit, cursor
+    return await _page(
+        timeline.LIST_ESCALATIONS, customer_id, principal, services, request_id, cursors, limit, cursor
     )
-    return timeline.EscalationPage.model_validate(page)

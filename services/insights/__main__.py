@@ -1,8 +1,7 @@
 """python -m services.insights"""
 
 from services.insights.app import definition
-from services.insights.config import Settings
 from shared.runtime import run_service
 
 if __name__ == "__main__":
-    run_service(definition, Settings())
+    run_service(definition)

@@ -2,57 +2,19 @@
 
 from pathlib import Path
 
-from services.insights.analysers import build_analyser
 from services.insights.config import Settings
-from services.insights.handlers import InsightsHandlers
-from shared.consumer import ConsumerSpec, parse_internal
+from services.insights.handlers import CONSUMERS, ROUTES, Context, context
 from shared.messages import timeline
-from shared.messages.insights import OP_CUSTOMER_GET, REANALYSIS_REQUESTED, SERVICE
-from shared.runtime import Deps, RpcRoute, ServiceDefinition, Wiring
-from shared.subjects import event_stream, event_subject, rpc_subject
+from shared.messages.insights import INTERFACE
+from shared.runtime import ServiceDefinition
+from shared.subjects import event_stream
 
-CLOSED_CONSUMER = "insights-conversation-closed"
-REANALYSIS_CONSUMER = "insights-reanalysis"
-
-
-def build(deps: Deps) -> Wiring:
-    """Consumers and request handlers of the insights service."""
-    settings: Settings = deps.settings
-    handlers = InsightsHandlers(deps.pool, deps.nc, build_analyser(settings), settings)
-
-    def analysis_consumer(durable: str, stream: str, subject: str) -> ConsumerSpec:
-        return ConsumerSpec(
-            durable=durable,
-            stream=stream,
-            subjects=[subject],
-            handle=handlers.handle,
-            parse=parse_internal,
-            prepare=handlers.prepare,
-            # Analyses of a batch run concurrently (LLM calls wait on the network, not the CPU).
-            batch=settings.analysis_concurrency,
-            ack_wait_seconds=settings.analysis_ack_wait_seconds,
-        )
-
-    return Wiring(
-        consumers=[
-            analysis_consumer(
-                CLOSED_CONSUMER,
-                event_stream(timeline.SERVICE),
-                event_subject(timeline.SERVICE, "*", timeline.CONVERSATION_CLOSED),
-            ),
-            analysis_consumer(
-                REANALYSIS_CONSUMER,
-                event_stream(SERVICE),
-                event_subject(SERVICE, "*", REANALYSIS_REQUESTED),
-            ),
-        ],
-        routes=[RpcRoute(rpc_subject(SERVICE, OP_CUSTOMER_GET), handlers.customer_get)],
-    )
-
-
-definition = ServiceDefinition(
-    name=SERVICE,
+definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
+    interface=INTERFACE,
+    settings=Settings,
     migrations=Path(__file__).parent / "migrations",
-    build=build,
+    context=context,
+    routes=ROUTES,
+    consumers=CONSUMERS,
     binds=(event_stream(timeline.SERVICE),),
 )

@@ -26,10 +26,10 @@ from services.insights import repository
 from services.insights.config import Settings
 from shared.db import create_pool, database_url_for
 from shared.events import utcnow
-from shared.jsonutil import dumps
 from shared.messages.insights import REANALYSIS_REQUESTED, SERVICE, ReanalysisRequested
 from shared.nats import connect
-from shared.subjects import WORKSPACE_PATTERN, event_subject
+from shared.outbox import publish_now
+from shared.subjects import WORKSPACE_PATTERN
 
 Progress = Callable[[str, int, int], None]
 
@@ -64,25 +64,18 @@ async def request_reanalysis(
         if pause > 0:
             await asyncio.sleep(pause)
         next_at = max(next_at, time.monotonic()) + interval
-        event_id = f"reanalysis:{run}:{conversation.conversation_id}"
         data = ReanalysisRequested(
             conversation_id=conversation.conversation_id,
             customer_id=conversation.customer_id,
             platform=conversation.platform,
             requested_at=utcnow(),
         )
-        envelope = {
-            "event_id": event_id,
-            "occurred_at": utcnow().isoformat(),
-            "workspace": workspace,
-            "type": REANALYSIS_REQUESTED,
-            "data": data.model_dump(mode="json"),
-        }
-        # Nats-Msg-Id: a publish retried after a lost ack is not queued twice.
-        await js.publish(
-            event_subject(SERVICE, workspace, REANALYSIS_REQUESTED),
-            dumps(envelope),
-            headers={"Nats-Msg-Id": event_id},
+        await publish_now(
+            js,
+            REANALYSIS_REQUESTED,
+            workspace,
+            data,
+            event_id=f"reanalysis:{run}:{conversation.conversation_id}",
         )
         if progress is not None:
             progress("requested", done, len(selected))

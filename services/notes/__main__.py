@@ -1,8 +1,7 @@
 """python -m services.notes"""
 
 from services.notes.app import definition
-from services.notes.config import Settings
 from shared.runtime import run_service
 
 if __name__ == "__main__":
-    run_service(definition, Settings())
+    run_service(definition)

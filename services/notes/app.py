@@ -2,20 +2,19 @@
 
 from pathlib import Path
 
-from services.notes.handlers import NoteOperations, customers_consumer
+from services.notes.config import Settings
+from services.notes.handlers import CUSTOMERS_CONSUMER, ROUTES, Context
 from shared.messages import profile
-from shared.runtime import Deps, ServiceDefinition, Wiring
+from shared.messages.notes import INTERFACE
+from shared.runtime import ServiceDefinition, plain_context
 from shared.subjects import event_stream
 
-
-def build(deps: Deps) -> Wiring:
-    """Consumers and request handlers of the notes service."""
-    return Wiring(consumers=[customers_consumer()], routes=NoteOperations(deps.pool, deps.nc).routes())
-
-
-definition = ServiceDefinition(
-    name="notes",
+definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
+    interface=INTERFACE,
+    settings=Settings,
     migrations=Path(__file__).parent / "migrations",
-    build=build,
+    context=plain_context,
+    routes=ROUTES,
+    consumers=[CUSTOMERS_CONSUMER],
     binds=(event_stream(profile.SERVICE),),
 )

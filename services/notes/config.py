@@ -11,3 +11,5 @@ class Settings(ServiceSettings):
     service_database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("NOTES_DATABASE_URL", "service_database_url")
     )
+    # Seconds the profile service has to say whether a customer the projection misses exists.
+    profile_timeout_seconds: float = 2.0

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from shared.cursors import END_OF_TIME
 from shared.db import Connection
 from shared.messages.notes import Author, Note
 
@@ -90,28 +91,19 @@ async def page_of_notes(
     limit: int,
     after: tuple[dt.datetime, uuid.UUID] | None,
 ) -> list[Note]:
-    """Up to `limit` live notes, newest first (created_at desc, id desc), after `after`."""
-    if after is None:
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM notes "
-            "WHERE workspace = $1 AND customer_id = $2 AND deleted_at IS NULL "
-            "ORDER BY created_at DESC, id DESC LIMIT $3",
-            workspace,
-            customer_id,
-            limit,
-        )
-    else:
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM notes "
-            "WHERE workspace = $1 AND customer_id = $2 AND deleted_at IS NULL "
-            "AND (created_at, id) < ($3, $4) "
-            "ORDER BY created_at DESC, id DESC LIMIT $5",
-            workspace,
-            customer_id,
-            after[0],
-            after[1],
-            limit,
-        )
+    """Up to `limit` live notes, newest first (created_at desc, id desc), after `after` (None: all)."""
+    after = after or (END_OF_TIME, uuid.UUID(int=0))
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM notes "
+        "WHERE workspace = $1 AND customer_id = $2 AND deleted_at IS NULL "
+        "AND (created_at, id) < ($3, $4) "
+        "ORDER BY created_at DESC, id DESC LIMIT $5",
+        workspace,
+        customer_id,
+        after[0],
+        after[1],
+        limit,
+    )
     return [_note(row) for row in rows]
 
 

@@ -5,40 +5,32 @@ import uuid
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.cursors import decode_cursor
+from shared.errors import Rejected
 from shared.messages.notes import Note, NoteDay
+from shared.validation import trimmed
 
 MAX_TEXT_CHARS = 2000
 _MAX_ZONE_NAME = 64
 
 
-class Rejected(Exception):
-    """Input the domain refuses, naming the field and why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 def note_text(raw: str) -> str:
     """The text to store: trimmed, 1 to 2,000 characters (code points, not bytes)."""
-    text = raw.strip()
-    if not text:
-        raise Rejected("text", "must not be empty")
-    if len(text) > MAX_TEXT_CHARS:
-        raise Rejected("text", f"must be at most {MAX_TEXT_CHARS} characters")
-    return text
+    try:
+        return trimmed(raw, MAX_TEXT_CHARS)
+    except ValueError as exc:
+        raise Rejected.field("text", str(exc)) from None
 
 
 def time_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`; Rejected for anything that is not one."""
     if len(name) > _MAX_ZONE_NAME:
-        raise Rejected("tz", "not a known IANA time zone")
+        raise Rejected.field("tz", "not a known IANA time zone")
     try:
         return ZoneInfo(name)
     # ZoneInfo refuses paths with ValueError and unreadable entries with OSError.
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise Rejected("tz", "not a known IANA time zone") from None
+        raise Rejected.field("tz", "not a known IANA time zone") from None
 
 
 def group_by_day(notes: Sequence[Note], zone: ZoneInfo) -> list[NoteDay]:
@@ -53,22 +45,18 @@ def group_by_day(notes: Sequence[Note], zone: ZoneInfo) -> list[NoteDay]:
     return days
 
 
-def encode_cursor(created_at: dt.datetime, note_id: uuid.UUID) -> str:
+def note_position(note: Note) -> tuple[dt.datetime, str]:
     """The position just after a note in (created_at desc, id desc) order."""
-    return f"{created_at.isoformat()}|{note_id}"
+    return note.created_at, str(note.id)
 
 
-def decode_cursor(raw: str) -> tuple[dt.datetime, uuid.UUID]:
-    """The position a cursor names; Rejected if it is not one `encode_cursor` made."""
-    stamp, _, note_id = raw.partition("|")
+def parse_note_cursor(raw: str) -> tuple[dt.datetime, uuid.UUID]:
+    """The position a cursor names; Rejected if `note_cursor` did not make it."""
+    created_at, key = decode_cursor(raw)
     try:
-        created_at = dt.datetime.fromisoformat(stamp)
-        position = uuid.UUID(note_id)
+        return created_at, uuid.UUID(key)
     except ValueError:
-        raise Rejected("cursor", "malformed") from None
-    if created_at.tzinfo is None:
-        raise Rejected("cursor", "malformed")
-    return created_at, position
+        raise Rejected.field("cursor", "malformed") from None
 
 
 def may_delete(author_id: str, actor_id: str) -> bool:

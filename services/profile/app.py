@@ -2,22 +2,20 @@
 
 from pathlib import Path
 
-from services.profile.handlers import ProfileOperations, chat_consumer
+from services.profile.config import Settings
+from services.profile.handlers import CHAT_CONSUMER, ROUTES, Context
+from shared.messages.profile import INTERFACE
 from shared.nats import StreamSpec
-from shared.runtime import Deps, ServiceDefinition, Wiring
+from shared.runtime import ServiceDefinition, plain_context
 from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS
 
-
-def build(deps: Deps) -> Wiring:
-    """Consumers and request handlers of the profile service."""
-    operations = ProfileOperations(deps.pool, deps.nc, deps.settings.insights_timeout_seconds)
-    return Wiring(consumers=[chat_consumer()], routes=operations.routes())
-
-
-definition = ServiceDefinition(
-    name="profile",
+definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
+    interface=INTERFACE,
+    settings=Settings,
     migrations=Path(__file__).parent / "migrations",
-    build=build,
+    context=plain_context,
+    routes=ROUTES,
+    consumers=[CHAT_CONSUMER],
     # The system owns the connector stream (CONTRACT.md §5); profile is its one declarer.
     declares=(StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]),),
 )

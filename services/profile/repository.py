@@ -7,8 +7,9 @@ from typing import Any
 
 import asyncpg
 
-from services.profile.service import Contact, NewCustomer, like_pattern
+from services.profile.service import Contact, EditPlan, NewCustomer, like_pattern
 from shared.db import Connection
+from shared.messages.profile import Actor, Tag
 
 _CUSTOMER_COLUMNS = (
     "c.id, c.platform, c.platform_user_id, c.name, c.phone, c.email, c.language, c.country, "
@@ -138,17 +139,18 @@ async def existing_tags(conn: Connection, workspace: str, tag_ids: list[str]) ->
 _EDIT_COLUMNS = ("name", "phone", "email", "language", "country", "location", "agent_instructions")
 
 
-async def update_customer(
-    conn: Connection,
-    workspace: str,
-    customer_id: uuid.UUID,
-    values: dict[str, Any],
-    *,
-    name_edited: bool,
-    search: str,
-    version: int,
-) -> None:
-    """Write edited fields, the search document and the new version."""
+async def customer_exists(conn: Connection, workspace: str, customer_id: uuid.UUID) -> bool:
+    """Whether the workspace has this customer."""
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM customers WHERE workspace = $1 AND id = $2", workspace, customer_id
+        )
+    )
+
+
+async def update_customer(conn: Connection, workspace: str, customer_id: uuid.UUID, plan: EditPlan) -> None:
+    """Write an edit's fields, the search document and the new version."""
+    values = plan.values
     columns = [c for c in _EDIT_COLUMNS if c in values]
     assignments = [f"{column} = ${i}" for i, column in enumerate(columns, start=3)]
     n = len(columns) + 3
@@ -158,9 +160,9 @@ async def update_customer(
         workspace,
         customer_id,
         *(values[c] for c in columns),
-        name_edited,
-        search,
-        version,
+        plan.name_edited,
+        plan.search,
+        plan.version,
     )
     if "tag_ids" in values:
         await conn.execute(
@@ -181,7 +183,7 @@ async def record_change(
     workspace: str,
     customer_id: uuid.UUID,
     version: int,
-    actor: dict[str, str] | None,
+    actor: Actor | None,
     changes: dict[str, Any],
     changed_at: datetime,
 ) -> None:
@@ -192,7 +194,7 @@ async def record_change(
         customer_id,
         version,
         workspace,
-        actor,
+        actor.model_dump() if actor is not None else None,
         changes,
         changed_at,
     )
@@ -267,17 +269,15 @@ async def list_tags(conn: Connection, workspace: str) -> list[asyncpg.Record]:
     )
 
 
-async def insert_tag(
-    conn: Connection, workspace: str, tag_id: uuid.UUID, name: str, name_key: str, color: str
-) -> None:
+async def insert_tag(conn: Connection, workspace: str, tag: Tag, name_key: str) -> None:
     """Add a tag; asyncpg.UniqueViolationError if the name is taken."""
     await conn.execute(
         "INSERT INTO tags (id, workspace, name, name_key, color) VALUES ($1, $2, $3, $4, $5)",
-        tag_id,
+        tag.id,
         workspace,
-        name,
+        tag.name,
         name_key,
-        color,
+        tag.color,
     )
 
 

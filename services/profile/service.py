@@ -10,9 +10,23 @@ from typing import Any, Protocol
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from shared.cursors import decode_cursor
+from shared.errors import FieldError, Rejected
 from shared.events import ConnectorEvent, ContactSeen
 from shared.links import chat_url
+from shared.messages.insights import AiProfile
+from shared.messages.profile import (
+    AgentContext,
+    Change,
+    CustomerHeader,
+    CustomerPart,
+    CustomerProfile,
+    GridItem,
+    PlatformLink,
+    Tag,
+)
 from shared.reference import countries, languages
+from shared.validation import trimmed
 
 NAME_MAX = 200
 LOCATION_MAX = 500
@@ -31,19 +45,6 @@ class Row(Protocol):
     """A stored row, read by column name (an asyncpg Record, a dict)."""
 
     def __getitem__(self, key: str, /) -> Any: ...
-
-
-class Rejected(Exception):
-    """Input that breaks a rule; `errors` names each field and what is wrong with it."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
-        self.errors = errors
-
-
-def rejected(field: str, message: str) -> Rejected:
-    """A Rejected naming one field."""
-    return Rejected([{"field": field, "message": message}])
 
 
 # --- customers from connector events -------------------------------------------------------------
@@ -226,12 +227,7 @@ def _text(value: Any, *, clearable: bool = True) -> str | None:
 
 
 def _name(value: Any) -> str:
-    text = _text(value, clearable=False) or ""
-    if not text:
-        raise ValueError("must not be empty")
-    if len(text) > NAME_MAX:
-        raise ValueError(f"must be at most {NAME_MAX} characters")
-    return text
+    return trimmed(_text(value, clearable=False) or "", NAME_MAX)
 
 
 def _phone(value: Any) -> str | None:
@@ -326,17 +322,17 @@ _RULES: dict[str, Callable[[Any], Any]] = {
 
 def validate_edit(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The normalised values of an edit; Rejected naming every field that breaks its rule."""
-    errors: list[dict[str, str]] = []
+    errors: list[FieldError] = []
     values: dict[str, Any] = {}
     for field in sorted(fields, key=lambda f: (EDITABLE.index(f) if f in EDITABLE else len(EDITABLE), f)):
         rule = _RULES.get(field)
         if rule is None:
-            errors.append({"field": field, "message": "is not editable"})
+            errors.append(FieldError(field=field, message="is not editable"))
             continue
         try:
             values[field] = rule(fields[field])
         except ValueError as exc:
-            errors.append({"field": field, "message": str(exc)})
+            errors.append(FieldError(field=field, message=str(exc)))
     if errors:
         raise Rejected(errors)
     return values
@@ -356,17 +352,52 @@ def version_matches(current: int, if_match: list[int] | None) -> bool:
     return if_match is None or current in if_match
 
 
+@dataclass(frozen=True)
+class EditPlan:
+    """What a staff edit writes: the changed fields, the new version and search document."""
+
+    values: dict[str, Any]
+    changes: dict[str, dict[str, Any]]
+    version: int
+    name_edited: bool
+    search: str
+    # Whether this edit is the first to name the customer (even to the name it had).
+    pins_name: bool
+
+    @property
+    def writes(self) -> bool:
+        """Whether anything is stored."""
+        return bool(self.changes) or self.pins_name
+
+
+def plan_edit(current: Row, values: Mapping[str, Any]) -> EditPlan:
+    """The effect of validated `values` on the stored customer `current`.
+
+    The version counts edits that change something; naming the customer, even to the name a
+    connector gave, pins the name against later connector refreshes.
+    """
+    changes = diff(current, values)
+    name_edited = bool(current["name_edited"]) or "name" in values
+    merged = {**{k: current[k] for k in ("name", "phone", "email", "platform_user_id")}, **values}
+    return EditPlan(
+        values=dict(values),
+        changes=changes,
+        version=current["version"] + (1 if changes else 0),
+        name_edited=name_edited,
+        search=search_document(merged["name"], merged["phone"], merged["email"], merged["platform_user_id"]),
+        pins_name=name_edited != bool(current["name_edited"]),
+    )
+
+
 # --- tags ----------------------------------------------------------------------------------------
 
 
 def tag_name(value: str) -> str:
     """A tag name: trimmed, 1–50 characters."""
-    name = value.strip()
-    if not name:
-        raise rejected("name", "must not be empty")
-    if len(name) > TAG_NAME_MAX:
-        raise rejected("name", f"must be at most {TAG_NAME_MAX} characters")
-    return name
+    try:
+        return trimmed(value, TAG_NAME_MAX)
+    except ValueError as exc:
+        raise Rejected.field("name", str(exc)) from None
 
 
 def tag_name_key(name: str) -> str:
@@ -378,13 +409,13 @@ def tag_color(value: str) -> str:
     """A colour as #RRGGBB in upper case."""
     color = value.strip()
     if not _COLOR.match(color):
-        raise rejected("color", "must be #RRGGBB")
+        raise Rejected.field("color", "must be #RRGGBB")
     return color.upper()
 
 
 def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str | None]:
     """Normalised name and colour of a tag (None stays None); Rejected naming every bad one."""
-    errors: list[dict[str, str]] = []
+    errors: list[FieldError] = []
     checked: list[str | None] = []
     for value, rule in ((name, tag_name), (color, tag_color)):
         try:
@@ -400,83 +431,106 @@ def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str |
 # --- cursors -------------------------------------------------------------------------------------
 
 
-def grid_cursor(created_at: datetime, customer_id: uuid.UUID) -> str:
+def grid_position(row: Row) -> tuple[datetime, str]:
     """Where the next grid page starts: after this customer."""
-    return f"{created_at.isoformat()}|{customer_id}"
+    return row["created_at"], str(row["id"])
+
+
+def history_position(row: Row) -> tuple[datetime, str]:
+    """Where the next history page starts: below this version."""
+    return row["changed_at"], str(row["version"])
 
 
 def parse_grid_cursor(raw: str) -> tuple[datetime, uuid.UUID]:
     """(created_at, id) of a grid cursor; Rejected if it is not one."""
-    stamp, _, customer_id = raw.partition("|")
+    created_at, key = decode_cursor(raw)
     try:
-        created_at = datetime.fromisoformat(stamp)
-        parsed = uuid.UUID(customer_id)
+        return created_at, uuid.UUID(key)
     except ValueError:
-        raise rejected("cursor", "malformed") from None
-    if created_at.tzinfo is None:
-        raise rejected("cursor", "malformed")
-    return created_at, parsed
+        raise Rejected.field("cursor", "malformed") from None
 
 
 def parse_history_cursor(raw: str) -> int:
     """The version a history page starts below; Rejected if it is not one."""
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
-        raise rejected("cursor", "malformed")
-    return int(raw)
+    _, key = decode_cursor(raw)
+    if not key.isascii() or not key.isdigit() or not 0 < int(key) < 2**31:
+        raise Rejected.field("cursor", "malformed")
+    return int(key)
 
 
 # --- answers -------------------------------------------------------------------------------------
 
 
-def customer_part(row: Row) -> dict[str, Any]:
+def _tags(row: Row) -> list[Tag]:
+    return [Tag.model_validate(tag) for tag in row["tags"]]
+
+
+def customer_part(row: Row) -> CustomerPart:
     """The profile service's part of the profile view (gateway/view.py adds the rest)."""
-    return {
-        "id": str(row["id"]),
-        "header": {
-            "name": row["name"],
-            "avatar_url": row["avatar_url"],
-            "platforms": [
-                {
-                    "platform": row["platform"],
-                    "platform_user_id": row["platform_user_id"],
-                    "chat_url": chat_url(row["platform"], row["platform_user_id"]),
-                }
+    return CustomerPart(
+        id=row["id"],
+        header=CustomerHeader(
+            name=row["name"],
+            avatar_url=row["avatar_url"],
+            platforms=[
+                PlatformLink(
+                    platform=row["platform"],
+                    platform_user_id=row["platform_user_id"],
+                    chat_url=chat_url(row["platform"], row["platform_user_id"]),
+                )
             ],
-            "instagram": row["instagram"],
-            "created_at": row["created_at"].isoformat(),
-        },
-        "profile": {
-            "name": row["name"],
-            "phone": row["phone"],
-            "email": row["email"],
-            "language": row["language"],
-            "country": row["country"],
-            "location": row["location"],
-            "tags": row["tags"],
-            "agent_instructions": row["agent_instructions"],
-            "version": row["version"],
-        },
-    }
+            instagram=row["instagram"],
+            created_at=row["created_at"],
+        ),
+        profile=CustomerProfile(
+            name=row["name"],
+            phone=row["phone"],
+            email=row["email"],
+            language=row["language"],
+            country=row["country"],
+            location=row["location"],
+            tags=_tags(row),
+            agent_instructions=row["agent_instructions"],
+            version=row["version"],
+        ),
+    )
 
 
-def grid_item(row: Row) -> dict[str, Any]:
+def grid_item(row: Row) -> GridItem:
     """One row of the customer grid."""
-    return {
-        "id": str(row["id"]),
-        "name": row["name"],
-        "avatar_url": row["avatar_url"],
-        "platforms": [row["platform"]],
-        "tags": row["tags"],
-        "created_at": row["created_at"].isoformat(),
-        "last_contact_at": row["last_contact_at"].isoformat(),
-    }
+    return GridItem(
+        id=row["id"],
+        name=row["name"],
+        avatar_url=row["avatar_url"],
+        platforms=[row["platform"]],
+        tags=_tags(row),
+        created_at=row["created_at"],
+        last_contact_at=row["last_contact_at"],
+    )
 
 
-def history_item(row: Row) -> dict[str, Any]:
+def history_item(row: Row) -> Change:
     """One entry of a customer's change history."""
-    return {
-        "version": row["version"],
-        "changed_at": row["changed_at"].isoformat(),
-        "actor": row["actor"],
-        "changes": row["changes"],
-    }
+    return Change(
+        version=row["version"],
+        changed_at=row["changed_at"],
+        actor=row["actor"],
+        changes=row["changes"],
+    )
+
+
+def tag_of(row: Row) -> Tag:
+    """A tag of the catalog."""
+    return Tag(id=row["id"], name=row["name"], color=row["color"])
+
+
+def agent_context(row: Row, ai_profile: AiProfile | None) -> AgentContext:
+    """What the AI chat agent reads about the customer of `row`."""
+    return AgentContext(
+        customer_id=row["id"],
+        name=row["name"],
+        language=row["language"],
+        agent_instructions=row["agent_instructions"],
+        tags=[tag["name"] for tag in row["tags"]],
+        ai_profile=ai_profile,
+    )

@@ -2,21 +2,20 @@
 
 from pathlib import Path
 
-from services.timeline.handlers import TimelineOperations, consumers
+from services.timeline.config import Settings
+from services.timeline.handlers import CONSUMERS, ROUTES, Context
 from shared.messages import insights
-from shared.runtime import Deps, ServiceDefinition, Wiring
+from shared.messages.timeline import INTERFACE
+from shared.runtime import ServiceDefinition, plain_context
 from shared.subjects import CHAT_STREAM, event_stream
 
-
-def build(deps: Deps) -> Wiring:
-    """Consumers and request handlers of the timeline service."""
-    return Wiring(consumers=consumers(), routes=TimelineOperations(deps.pool).routes())
-
-
-definition = ServiceDefinition(
-    name="timeline",
+definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
+    interface=INTERFACE,
+    settings=Settings,
     migrations=Path(__file__).parent / "migrations",
-    build=build,
+    context=plain_context,
+    routes=ROUTES,
+    consumers=CONSUMERS,
     # CHAT is declared by the profile service, INSIGHTS by the insights service.
     binds=(CHAT_STREAM, event_stream(insights.SERVICE)),
 )

@@ -21,9 +21,10 @@ from services.timeline.service import (
     EscalationRow,
     NewMessage,
 )
+from shared.cursors import END_OF_TIME
 from shared.db import Connection
 from shared.messages.insights import ConversationAnalysed
-from shared.messages.timeline import TranscriptMessage
+from shared.messages.timeline import CONVERSATION_CLOSED, TranscriptMessage
 
 # Each statement applies a whole batch's folded changes, one row per key (an upsert may not touch
 # a row twice). Rows go in key order: transactions of several replicas touching the same rows
@@ -196,7 +197,7 @@ async def apply_escalations(
     }
 
 
-async def close_announcement_pending(conn: Connection, subject: str, conversation_id: str) -> bool:
+async def close_announcement_pending(conn: Connection, workspace: str, conversation_id: str) -> bool:
     """Whether a conversation.closed of this conversation waits in the outbox, not yet being sent.
 
     The row is locked until our transaction ends, so the relay cannot send it before the
@@ -205,7 +206,7 @@ async def close_announcement_pending(conn: Connection, subject: str, conversatio
     found = await conn.fetchval(
         "SELECT true FROM outbox WHERE published_at IS NULL AND subject = $1 "
         "AND payload -> 'data' ->> 'conversation_id' = $2 LIMIT 1 FOR UPDATE SKIP LOCKED",
-        subject,
+        CONVERSATION_CLOSED.subject(workspace),
         conversation_id,
     )
     return bool(found)
@@ -241,26 +242,17 @@ async def conversations_page(
     conn: Connection, workspace: str, customer_id: str, limit: int, after: tuple[datetime, str] | None
 ) -> list[ConversationRow]:
     """Up to `limit` conversations of a customer after the cursor position, newest first."""
-    if after is None:
-        rows = await conn.fetch(
-            f"SELECT {_CONVERSATION_FIELDS} FROM conversations "
-            "WHERE workspace = $1 AND customer_id = $2 "
-            "ORDER BY started_at DESC, conversation_id DESC LIMIT $3",
-            workspace,
-            customer_id,
-            limit,
-        )
-    else:
-        rows = await conn.fetch(
-            f"SELECT {_CONVERSATION_FIELDS} FROM conversations "
-            "WHERE workspace = $1 AND customer_id = $2 AND (started_at, conversation_id) < ($3, $4) "
-            "ORDER BY started_at DESC, conversation_id DESC LIMIT $5",
-            workspace,
-            customer_id,
-            after[0],
-            after[1],
-            limit,
-        )
+    after = after or (END_OF_TIME, "")
+    rows = await conn.fetch(
+        f"SELECT {_CONVERSATION_FIELDS} FROM conversations "
+        "WHERE workspace = $1 AND customer_id = $2 AND (started_at, conversation_id) < ($3, $4) "
+        "ORDER BY started_at DESC, conversation_id DESC LIMIT $5",
+        workspace,
+        customer_id,
+        after[0],
+        after[1],
+        limit,
+    )
     return [ConversationRow(**dict(row)) for row in rows]
 
 
@@ -271,27 +263,18 @@ async def escalations_page(
     conn: Connection, workspace: str, customer_id: str, limit: int, after: tuple[datetime, str] | None
 ) -> list[EscalationRow]:
     """Up to `limit` escalations of a customer after the cursor position, newest first."""
-    if after is None:
-        rows = await conn.fetch(
-            f"SELECT {_ESCALATION_FIELDS} FROM escalations "
-            "WHERE workspace = $1 AND customer_id = $2 AND escalated_at IS NOT NULL "
-            "ORDER BY escalated_at DESC, escalation_id DESC LIMIT $3",
-            workspace,
-            customer_id,
-            limit,
-        )
-    else:
-        rows = await conn.fetch(
-            f"SELECT {_ESCALATION_FIELDS} FROM escalations "
-            "WHERE workspace = $1 AND customer_id = $2 AND escalated_at IS NOT NULL "
-            "AND (escalated_at, escalation_id) < ($3, $4) "
-            "ORDER BY escalated_at DESC, escalation_id DESC LIMIT $5",
-            workspace,
-            customer_id,
-            after[0],
-            after[1],
-            limit,
-        )
+    after = after or (END_OF_TIME, "")
+    rows = await conn.fetch(
+        f"SELECT {_ESCALATION_FIELDS} FROM escalations "
+        "WHERE workspace = $1 AND customer_id = $2 AND escalated_at IS NOT NULL "
+        "AND (escalated_at, escalation_id) < ($3, $4) "
+        "ORDER BY escalated_at DESC, escalation_id DESC LIMIT $5",
+        workspace,
+        customer_id,
+        after[0],
+        after[1],
+        limit,
+    )
     return [EscalationRow(**dict(row)) for row in rows]
 
 

@@ -1,6 +1,5 @@
 """Domain rules of the timeline: plain functions over plain data (no NATS, no SQL)."""
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,37 +32,11 @@ ConversationEvent = (
 )
 
 
-class InvalidCursor(ValueError):
-    """A raw cursor this service could not have issued."""
-
-
 def clip_message(text: str) -> tuple[str, bool]:
     """The text to store and whether it was cut to MAX_MESSAGE_CHARS."""
     if len(text) > MAX_MESSAGE_CHARS:
         return text[:MAX_MESSAGE_CHARS], True
     return text, False
-
-
-def encode_cursor(position: datetime, key: str) -> str:
-    """The raw cursor after the row at (position, key) of a newest-first list."""
-    return json.dumps([position.isoformat(), key], separators=(",", ":"))
-
-
-def decode_cursor(raw: str) -> tuple[datetime, str]:
-    """(position, key) of a raw cursor; InvalidCursor if it is not one encode_cursor made."""
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise InvalidCursor("malformed cursor") from None
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
-        raise InvalidCursor("malformed cursor")
-    try:
-        position = datetime.fromisoformat(value[0])
-    except ValueError:
-        raise InvalidCursor("malformed cursor position") from None
-    if position.tzinfo is None:
-        raise InvalidCursor("cursor position has no offset")
-    return position, value[1]
 
 
 @dataclass(frozen=True)
@@ -135,20 +108,14 @@ def escalation_item(row: EscalationRow) -> EscalationItem:
     )
 
 
-def next_conversations_cursor(rows: Sequence[ConversationRow], limit: int) -> str | None:
-    """The cursor after a page, given up to limit + 1 rows (the extra one says there is more)."""
-    if len(rows) <= limit:
-        return None
-    last = rows[limit - 1]
-    return encode_cursor(last.started_at, last.conversation_id)
+def conversation_position(row: ConversationRow) -> tuple[datetime, str]:
+    """Where the next page of conversations starts: after this one."""
+    return row.started_at, row.conversation_id
 
 
-def next_escalations_cursor(rows: Sequence[EscalationRow], limit: int) -> str | None:
-    """The cursor after a page, given up to limit + 1 rows (the extra one says there is more)."""
-    if len(rows) <= limit:
-        return None
-    last = rows[limit - 1]
-    return encode_cursor(last.escalated_at, last.escalation_id)
+def escalation_position(row: EscalationRow) -> tuple[datetime, str]:
+    """Where the next page of escalations starts: after this one."""
+    return row.escalated_at, row.escalation_id
 
 
 def escalation_rate(conversations: int, escalated_conversations: int) -> float:

@@ -5,28 +5,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from shared.events import EventType, Id, ServiceInterface
+from shared.messages import WorkspaceRequest
+from shared.rpc import Operation
+
 SERVICE = "insights"
 
-CONVERSATION_ANALYSED = "conversation.analysed"  # timeline stores it on the conversation
-CUSTOMER_INSIGHTS_UPDATED = "customer.updated"  # AI profile or average sentiment changed
-
-OP_CUSTOMER_GET = "customer.get"  # {customer_id} → CustomerInsights
-
 SentimentLabel = Literal["positive", "neutral", "negative"]
-
-
-class ConversationAnalysed(BaseModel):
-    """The analysis of one closed conversation; the newest `analysed_at` wins."""
-
-    conversation_id: str
-    customer_id: str
-    summary: str | None
-    sentiment: SentimentLabel | None
-    sentiment_score: float | None
-    topics: list[str]
-    analysed_at: datetime
-    analyser: str
-    degraded: bool = False
 
 
 class AiProfile(BaseModel):
@@ -54,7 +39,37 @@ class CustomerInsights(BaseModel):
     sentiment: AverageSentiment
 
 
-REANALYSIS_REQUESTED = "reanalysis.requested"  # the operator asked to analyse a conversation again
+class GetInsights(WorkspaceRequest):
+    """A customer's AI profile and average sentiment (empty, never not_found)."""
+
+    customer_id: Id
+
+
+GET_INSIGHTS = Operation(
+    SERVICE, "customer.get", GetInsights, CustomerInsights, "AI profile and average sentiment"
+)
+
+
+class ConversationAnalysed(BaseModel):
+    """The analysis of one closed conversation; the newest `analysed_at` wins."""
+
+    conversation_id: str
+    customer_id: str
+    summary: str | None
+    sentiment: SentimentLabel | None
+    sentiment_score: float | None
+    topics: list[str]
+    analysed_at: datetime
+    analyser: str
+    degraded: bool = False
+
+
+class CustomerInsightsUpdated(BaseModel):
+    """A customer's AI profile or average sentiment changed, after analysing `conversation_id`."""
+
+    customer_id: str
+    conversation_id: str
+    insights: CustomerInsights
 
 
 class ReanalysisRequested(BaseModel):
@@ -66,9 +81,19 @@ class ReanalysisRequested(BaseModel):
     requested_at: datetime
 
 
-class CustomerInsightsUpdated(BaseModel):
-    """A customer's AI profile or average sentiment changed, after analysing `conversation_id`."""
+# timeline stores it on the conversation
+CONVERSATION_ANALYSED = EventType(
+    SERVICE, "conversation.analysed", ConversationAnalysed, "a closed conversation was analysed"
+)
+CUSTOMER_INSIGHTS_UPDATED = EventType(
+    SERVICE, "customer.updated", CustomerInsightsUpdated, "AI profile or average sentiment changed"
+)
+REANALYSIS_REQUESTED = EventType(
+    SERVICE, "reanalysis.requested", ReanalysisRequested, "the operator asked to analyse a conversation again"
+)
 
-    customer_id: str
-    conversation_id: str
-    insights: CustomerInsights
+INTERFACE = ServiceInterface(
+    SERVICE,
+    "Summaries, sentiment, topics, AI profile and average sentiment of closed conversations.",
+    emits=(CONVERSATION_ANALYSED, CUSTOMER_INSIGHTS_UPDATED, REANALYSIS_REQUESTED),
+)

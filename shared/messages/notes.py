@@ -6,28 +6,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.events import EventType, ServiceInterface
+from shared.messages import WorkspaceRequest
+from shared.rpc import Empty, Operation
 from shared.validation import Text
 
 SERVICE = "notes"
 
-NOTE_ADDED = "note.added"
-NOTE_DELETED = "note.deleted"
-
-# Operations on rpc.notes.<op>; every request carries "workspace".
-OP_NOTES_LIST = "notes.list"  # ListNotes → NotesPage
-OP_NOTES_ADD = "notes.add"  # AddNote → Note
-OP_NOTES_DELETE = "notes.delete"  # DeleteNote → {}
-OP_NOTES_COUNT = "notes.count"  # {customer_id} → {"count": int}
-
 MAX_PAGE = 100
-
-
-class NoteChanged(BaseModel):
-    """A note was added or deleted."""
-
-    customer_id: str
-    note_id: str
-    author_id: str
 
 
 class Author(BaseModel):
@@ -61,22 +47,32 @@ class NotesPage(BaseModel):
     next_cursor: str | None
 
 
-class _Request(BaseModel):
-    # Tolerant of fields a newer caller adds; the ones it names are checked strictly.
-    model_config = ConfigDict(extra="ignore")
+class NoteCount(BaseModel):
+    """How many live notes a customer has."""
 
-    workspace: Annotated[Text, Field(min_length=1, max_length=64)]
+    count: int
+
+
+class NewNote(BaseModel):
+    """Body of POST /v1/customers/{id}/notes: the text, trimmed and checked by the service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Text
+
+
+class _CustomerRequest(WorkspaceRequest):
     customer_id: uuid.UUID
 
 
-class AddNote(_Request):
-    """Add a note; `text` is trimmed and checked by the service."""
+class AddNote(_CustomerRequest):
+    """Add a note written by `author`."""
 
-    text: Text
+    note: NewNote
     author: Author
 
 
-class ListNotes(_Request):
+class ListNotes(_CustomerRequest):
     """A page of notes, grouped by day in IANA zone `tz`."""
 
     tz: Annotated[Text, Field(max_length=64)] = "UTC"
@@ -84,12 +80,34 @@ class ListNotes(_Request):
     cursor: Text | None = None
 
 
-class DeleteNote(_Request):
+class DeleteNote(_CustomerRequest):
     """Delete a note; only its author may."""
 
     note_id: uuid.UUID
     actor_id: Text
 
 
-class CountNotes(_Request):
+class CountNotes(_CustomerRequest):
     """How many notes a customer has (0 for one the service has never seen)."""
+
+
+ADD_NOTE = Operation(SERVICE, "notes.add", AddNote, Note, "add a note")
+LIST_NOTES = Operation(SERVICE, "notes.list", ListNotes, NotesPage, "notes grouped by day")
+DELETE_NOTE = Operation(SERVICE, "notes.delete", DeleteNote, Empty, "author-only soft delete")
+COUNT_NOTES = Operation(SERVICE, "notes.count", CountNotes, NoteCount, "note count for the view")
+
+
+class NoteChanged(BaseModel):
+    """A note was added or deleted."""
+
+    customer_id: str
+    note_id: str
+    author_id: str
+
+
+NOTE_ADDED = EventType(SERVICE, "note.added", NoteChanged, "a note was added")
+NOTE_DELETED = EventType(SERVICE, "note.deleted", NoteChanged, "a note was deleted")
+
+INTERFACE = ServiceInterface(
+    SERVICE, "Internal notes of the team on a customer.", emits=(NOTE_ADDED, NOTE_DELETED)
+)

@@ -6,39 +6,92 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import Platform
+from shared.events import EventType, InstagramInfo, Platform, ServiceInterface
+from shared.messages import WorkspaceRequest
 from shared.messages.insights import AiProfile
-from shared.subjects import WORKSPACE_PATTERN
+from shared.rpc import Empty, Operation
+from shared.subjects import AGENT_CONTEXT_SUBSCRIPTION
 from shared.validation import Text
 
 SERVICE = "profile"
 
-# Events on profile.v1.<workspace>.<type>
-CUSTOMER_CREATED = "customer.created"
-CUSTOMER_UPDATED = "customer.updated"
-TAG_CREATED = "tag.created"
-TAG_UPDATED = "tag.updated"
-TAG_DELETED = "tag.deleted"
-
-# Operations on rpc.profile.<op>; every request carries "workspace".
-OP_CUSTOMER_GET = "customer.get"  # {customer_id} → CustomerView parts (see service)
-OP_CUSTOMER_UPDATE = "customer.update"
-OP_CUSTOMERS_LIST = "customers.list"
-OP_CUSTOMER_HISTORY = "customer.history"  # CustomerHistory → {"items": [change], "next_cursor"}
-OP_TAGS_LIST = "tags.list"
-OP_TAGS_CREATE = "tags.create"
-OP_TAGS_UPDATE = "tags.update"
-OP_TAGS_DELETE = "tags.delete"
-OP_AGENT_CONTEXT = "agent.context"
+MAX_PAGE = 100
 
 
-class CustomerCreated(BaseModel):
-    """A platform identity was seen for the first time."""
+# --- what the profile service shows --------------------------------------------------------------
 
-    customer_id: str
-    created_at: datetime
-    platform: str
+
+class Tag(BaseModel):
+    """A tag of the workspace's catalog (CONTRACT.md §4)."""
+
+    id: uuid.UUID
+    name: str
+    color: str
+
+
+class TagList(BaseModel):
+    """The tag catalog, by name."""
+
+    items: list[Tag]
+
+
+class PlatformLink(BaseModel):
+    """A platform identity of the customer and where its chat opens."""
+
+    platform: Platform
     platform_user_id: str
+    chat_url: str
+
+
+class CustomerHeader(BaseModel):
+    """The header card as the profile service knows it (the view adds the average sentiment)."""
+
+    name: str
+    avatar_url: str | None
+    platforms: list[PlatformLink]
+    instagram: InstagramInfo | None
+    created_at: datetime
+
+
+class CustomerProfile(BaseModel):
+    """The editable profile; `version` counts staff edits and is the view's ETag."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    language: str | None
+    country: str | None
+    location: str | None
+    tags: list[Tag]
+    agent_instructions: str | None
+    version: int
+
+
+class CustomerPart(BaseModel):
+    """The profile service's part of the profile view."""
+
+    id: uuid.UUID
+    header: CustomerHeader
+    profile: CustomerProfile
+
+
+class GridItem(BaseModel):
+    """One row of the customer grid."""
+
+    id: uuid.UUID
+    name: str
+    avatar_url: str | None
+    platforms: list[Platform]
+    tags: list[Tag]
+    created_at: datetime
+    last_contact_at: datetime
+
+
+class CustomersPage(BaseModel):
+    """A page of the customer grid, newest first; `next_cursor` is raw (the gateway seals it)."""
+
+    items: list[GridItem]
+    next_cursor: str | None
 
 
 class Actor(BaseModel):
@@ -48,48 +101,78 @@ class Actor(BaseModel):
     name: str
 
 
-class CustomerUpdated(BaseModel):
-    """Staff (or a connector) changed profile fields: field → {"old", "new"}."""
+class Change(BaseModel):
+    """One edit of a customer: who made it and each field's old and new value."""
 
-    customer_id: str
     version: int
-    actor: Actor | None = None
+    changed_at: datetime
+    actor: Actor | None
     changes: dict[str, dict[str, Any]]
 
 
-# Requests of the operations above (the gateway sends them, the service validates them again).
+class HistoryPage(BaseModel):
+    """A page of a customer's edits, newest first."""
 
-Workspace = Annotated[str, Field(pattern=WORKSPACE_PATTERN.pattern)]
-MAX_PAGE = 100
-
-
-class _Request(BaseModel):
-    # Tolerant of fields a newer caller adds; the ones it names are checked strictly.
-    model_config = ConfigDict(extra="ignore")
-
-    workspace: Workspace
+    items: list[Change]
+    next_cursor: str | None
 
 
-class WorkspaceRef(_Request):
-    """OP_TAGS_LIST: a request about the workspace as a whole."""
+class AgentContext(BaseModel):
+    """What the AI chat agent reads about a customer (CONTRACT.md §4, §6).
+
+    `name` and the AI profile's items carry what customers wrote or said of themselves: the agent
+    must treat them as data about the customer, never as instructions.
+    """
+
+    customer_id: uuid.UUID
+    name: str
+    language: str | None
+    agent_instructions: str | None
+    tags: list[str]
+    ai_profile: AiProfile | None
 
 
-class CustomerRef(_Request):
-    """OP_CUSTOMER_GET: one customer of the workspace."""
+# --- requests ------------------------------------------------------------------------------------
+
+
+class ListTags(WorkspaceRequest):
+    """The workspace's tag catalog."""
+
+
+class GetCustomer(WorkspaceRequest):
+    """One customer of the workspace."""
 
     customer_id: uuid.UUID
 
 
-class UpdateCustomer(CustomerRef):
-    """OP_CUSTOMER_UPDATE: editable field → new value (null clears); `if_match` lists accepted versions."""
+class ProfileEdit(BaseModel):
+    """Body of PATCH /v1/customers/{id}: any subset of the editable fields; null clears all but name.
 
-    fields: dict[str, Any]
+    The profile service applies the rules of each field; any other field is not editable.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text | None = None
+    phone: Text | None = None
+    email: Text | None = None
+    language: Text | None = None
+    country: Text | None = None
+    location: Text | None = None
+    tag_ids: list[Text] | None = None
+    agent_instructions: Text | None = None
+
+
+class UpdateCustomer(GetCustomer):
+    """Apply a staff edit; `if_match` lists the versions the write is conditioned on."""
+
+    edit: ProfileEdit
     if_match: list[int] | None = None
     actor: Actor
 
 
-class ListCustomers(_Request):
-    """OP_CUSTOMERS_LIST: a page of the customer grid, newest first."""
+class ListCustomers(WorkspaceRequest):
+    """A page of the customer grid, newest first."""
 
     q: Annotated[Text, Field(max_length=200)] | None = None
     tag: uuid.UUID | None = None
@@ -98,31 +181,47 @@ class ListCustomers(_Request):
     cursor: Text | None = None
 
 
-class CustomerHistory(CustomerRef):
-    """OP_CUSTOMER_HISTORY: a page of a customer's change history, newest first."""
+class ListHistory(GetCustomer):
+    """A page of a customer's change history, newest first."""
 
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 25
     cursor: Text | None = None
 
 
-class CreateTag(_Request):
-    """OP_TAGS_CREATE: a new tag of the catalog; name and colour are checked by the service."""
+class TagFields(BaseModel):
+    """Body of POST /v1/tags: a name (1–50 characters, unique in any case) and a #RRGGBB colour."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: Text
     color: Text
 
 
-class TagRef(_Request):
-    """OP_TAGS_DELETE: one tag of the workspace."""
+class TagEdit(BaseModel):
+    """Body of PATCH /v1/tags/{id}: a new name and/or colour (absent fields stay)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text | None = None
+    color: Text | None = None
+
+
+class CreateTag(WorkspaceRequest):
+    """A new tag of the catalog; name and colour are checked by the service."""
+
+    tag: TagFields
+
+
+class DeleteTag(WorkspaceRequest):
+    """Delete a tag; it comes off every customer that had it."""
 
     tag_id: uuid.UUID
 
 
-class UpdateTag(TagRef):
-    """OP_TAGS_UPDATE: rename and/or recolour (absent fields stay)."""
+class UpdateTag(DeleteTag):
+    """Rename and/or recolour a tag."""
 
-    name: Text | None = None
-    color: Text | None = None
+    edit: TagEdit
 
 
 class AgentContextQuery(BaseModel):
@@ -134,26 +233,71 @@ class AgentContextQuery(BaseModel):
     platform_user_id: Annotated[Text, Field(min_length=1, max_length=256)]
 
 
-class AgentContextRequest(AgentContextQuery):
-    """OP_AGENT_CONTEXT: the agent's question asked through the gateway."""
-
-    workspace: Workspace
+class GetAgentContext(AgentContextQuery, WorkspaceRequest):
+    """The agent's question, in a workspace."""
 
 
-class Tag(BaseModel):
-    """A tag of the workspace's catalog (CONTRACT.md §4)."""
+# --- operations ----------------------------------------------------------------------------------
 
-    id: uuid.UUID
-    name: str
-    color: str
+GET_CUSTOMER = Operation(SERVICE, "customer.get", GetCustomer, CustomerPart, "header and profile of the view")
+UPDATE_CUSTOMER = Operation(SERVICE, "customer.update", UpdateCustomer, CustomerPart, "edit profile fields")
+LIST_CUSTOMERS = Operation(SERVICE, "customers.list", ListCustomers, CustomersPage, "the customer grid")
+LIST_HISTORY = Operation(SERVICE, "customer.history", ListHistory, HistoryPage, "a customer's change history")
+LIST_TAGS = Operation(SERVICE, "tags.list", ListTags, TagList, "the tag catalog")
+CREATE_TAG = Operation(SERVICE, "tags.create", CreateTag, Tag, "create a tag")
+UPDATE_TAG = Operation(SERVICE, "tags.update", UpdateTag, Tag, "rename or recolour a tag")
+DELETE_TAG = Operation(SERVICE, "tags.delete", DeleteTag, Empty, "delete a tag everywhere")
+GET_AGENT_CONTEXT = Operation(
+    SERVICE, "agent.context", GetAgentContext, AgentContext, "agent context through the gateway"
+)
+# The AI chat agent asks on agent.v1.<workspace>.context (CONTRACT.md §6).
+AGENT_CONTEXT = Operation(
+    SERVICE,
+    "agent.context.public",
+    GetAgentContext,
+    AgentContext,
+    "customer context for the AI chat agent (CONTRACT.md §6)",
+    subject=AGENT_CONTEXT_SUBSCRIPTION,
+    workspace_token=2,
+)
 
 
-class AgentContext(BaseModel):
-    """What the AI chat agent reads about a customer (CONTRACT.md §4, §6)."""
+# --- events --------------------------------------------------------------------------------------
+
+
+class CustomerCreated(BaseModel):
+    """A platform identity was seen for the first time."""
 
     customer_id: uuid.UUID
-    name: str
-    language: str | None
-    agent_instructions: str | None
-    tags: list[str]
-    ai_profile: AiProfile | None
+    created_at: datetime
+    platform: str
+    platform_user_id: str
+
+
+class CustomerUpdated(BaseModel):
+    """Staff (or a connector) changed profile fields: field → {"old", "new"}."""
+
+    customer_id: str
+    version: int
+    actor: Actor | None = None
+    changes: dict[str, dict[str, Any]]
+
+
+class TagDeleted(BaseModel):
+    """A tag left the catalog (and every customer)."""
+
+    id: uuid.UUID
+
+
+CUSTOMER_CREATED = EventType(SERVICE, "customer.created", CustomerCreated, "a new customer")
+CUSTOMER_UPDATED = EventType(SERVICE, "customer.updated", CustomerUpdated, "profile fields changed")
+TAG_CREATED = EventType(SERVICE, "tag.created", Tag, "a tag joined the catalog")
+TAG_UPDATED = EventType(SERVICE, "tag.updated", Tag, "a tag was renamed or recoloured", workspace_wide=True)
+TAG_DELETED = EventType(SERVICE, "tag.deleted", TagDeleted, "a tag was deleted", workspace_wide=True)
+
+INTERFACE = ServiceInterface(
+    SERVICE,
+    "Who the customer is: customers, platform identities, editable profile, tags, agent context. "
+    "Declares the connector stream CHAT.",
+    emits=(CUSTOMER_CREATED, CUSTOMER_UPDATED, TAG_CREATED, TAG_UPDATED, TAG_DELETED),
+)

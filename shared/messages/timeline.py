@@ -6,20 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.subjects import WORKSPACE_PATTERN
+from shared.events import EventType, ServiceInterface
+from shared.messages import WorkspaceRequest
+from shared.rpc import Operation
 from shared.validation import Text
 
 SERVICE = "timeline"
-
-CONVERSATION_STARTED = "conversation.started"
-CONVERSATION_CLOSED = "conversation.closed"  # insights analyses on this
-CONVERSATION_UPDATED = "conversation.updated"  # analysis stored, message after close, ...
-ESCALATION_CHANGED = "escalation.changed"
-
-OP_CONVERSATIONS_LIST = "conversations.list"
-OP_ESCALATIONS_LIST = "escalations.list"
-OP_CUSTOMER_COUNTS = "customer.counts"  # {customer_id} → {"conversations": int, "escalations": int}
-OP_TRANSCRIPT = "conversation.transcript"  # {conversation_id, max_chars} → Transcript
 
 
 class ConversationClosed(BaseModel):
@@ -51,34 +43,34 @@ class Transcript(BaseModel):
     truncated: bool
 
 
-# Requests of the operations above: every one is scoped by workspace.
-Workspace = Annotated[str, Field(pattern=WORKSPACE_PATTERN.pattern)]
+# Requests: every one is scoped by workspace.
 ConversationId = Annotated[Text, Field(min_length=1, max_length=256)]
 PAGE_DEFAULT = 25
 PAGE_MAX = 100
 TRANSCRIPT_MAX_CHARS = 1_000_000
 
 
-class CustomerPageRequest(BaseModel):
-    """One page of a customer's conversations or escalations; `cursor` as the last page returned it."""
+class ListConversations(WorkspaceRequest):
+    """One page of a customer's conversations; `cursor` as the last page returned it."""
 
-    workspace: Workspace
     customer_id: uuid.UUID
     limit: Annotated[int, Field(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT
     cursor: Annotated[str, Field(max_length=2048)] | None = None
 
 
-class CustomerCountsRequest(BaseModel):
+class ListEscalations(ListConversations):
+    """One page of a customer's escalations; `cursor` as the last page returned it."""
+
+
+class CountTimeline(WorkspaceRequest):
     """The Conversations and Escalations tab counts of one customer."""
 
-    workspace: Workspace
     customer_id: uuid.UUID
 
 
-class TranscriptRequest(BaseModel):
+class GetTranscript(WorkspaceRequest):
     """The most recent part of a conversation, at most `max_chars` characters of text."""
 
-    workspace: Workspace
     conversation_id: ConversationId
     max_chars: Annotated[int, Field(ge=1, le=TRANSCRIPT_MAX_CHARS)]
 
@@ -171,3 +163,37 @@ class EscalationChanged(BaseModel):
     conversation_id: str
     customer_id: str
     handled: bool
+
+
+LIST_CONVERSATIONS = Operation(
+    SERVICE, "conversations.list", ListConversations, ConversationPage, "conversations tab"
+)
+LIST_ESCALATIONS = Operation(SERVICE, "escalations.list", ListEscalations, EscalationPage, "escalations tab")
+COUNT_TIMELINE = Operation(SERVICE, "customer.counts", CountTimeline, CustomerCounts, "counts for the view")
+GET_TRANSCRIPT = Operation(
+    SERVICE,
+    "conversation.transcript",
+    GetTranscript,
+    Transcript,
+    "most recent part of a transcript, for insights",
+)
+
+CONVERSATION_STARTED = EventType(
+    SERVICE, "conversation.started", ConversationStarted, "the customer's conversation count changed"
+)
+# insights analyses on this
+CONVERSATION_CLOSED = EventType(
+    SERVICE, "conversation.closed", ConversationClosed, "a conversation ended (again after a late message)"
+)
+CONVERSATION_UPDATED = EventType(
+    SERVICE, "conversation.updated", ConversationUpdated, "a conversation's analysis was stored"
+)
+ESCALATION_CHANGED = EventType(
+    SERVICE, "escalation.changed", EscalationChanged, "an escalation was raised or handled"
+)
+
+INTERFACE = ServiceInterface(
+    SERVICE,
+    "Conversations, messages and escalations from connector events; stores analyses.",
+    emits=(CONVERSATION_STARTED, CONVERSATION_CLOSED, CONVERSATION_UPDATED, ESCALATION_CHANGED),
+)

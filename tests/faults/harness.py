@@ -25,14 +25,15 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
-from deploy.stack import SERVICES, LocalStack
+from deploy.stack import LocalStack
 from shared.db import database_url_for
 from shared.jsonutil import dumps
 from shared.messages import insights, notes, profile, timeline
-from shared.rpc import request
-from shared.subjects import CHAT_STREAM, chat_subject, event_stream, rpc_subject
+from shared.registry import SERVICE_NAMES
+from shared.rpc import Empty, OperationInfo, call, ping_operation
+from shared.subjects import CHAT_STREAM, chat_subject, event_stream
 from tests.faults.model import Publication, Scenario
-from tests.support import wait_for
+from tests.support import call_json, wait_for
 
 # Streams whose durable consumers must have caught up before the final state is read.
 CONSUMED_STREAMS = (CHAT_STREAM, *(event_stream(s) for s in ("timeline", "insights", "profile")))
@@ -120,15 +121,16 @@ class System:
     async def _answers(self, service: str) -> bool:
         """The service answers on NATS with a query that reads its database."""
         probe: dict[str, Any] = {"workspace": self.workspace, "customer_id": self._probe_customer}
-        operation = {
-            "profile": (profile.OP_CUSTOMERS_LIST, {"workspace": self.workspace, "limit": 1}),
-            "notes": (notes.OP_NOTES_COUNT, probe),
-            "timeline": (timeline.OP_CUSTOMER_COUNTS, probe),
-            "insights": (insights.OP_CUSTOMER_GET, probe),
-        }[service]
+        operations: dict[str, tuple[OperationInfo, dict[str, Any]]] = {
+            "profile": (profile.LIST_CUSTOMERS, {"workspace": self.workspace, "limit": 1}),
+            "notes": (notes.COUNT_NOTES, probe),
+            "timeline": (timeline.COUNT_TIMELINE, probe),
+            "insights": (insights.GET_INSIGHTS, probe),
+        }
+        operation, payload = operations[service]
         try:
-            await request(self.nc, rpc_subject(service, "ping"), {}, timeout=1.0)
-            await request(self.nc, rpc_subject(service, operation[0]), operation[1], timeout=2.0)
+            await call(self.nc, ping_operation(service), Empty(), timeout=1.0)
+            await call_json(self.nc, operation, payload)
         except Exception:
             return False
         return True
@@ -155,7 +157,7 @@ class System:
         self.restart_dead(expected)
         if not self.nc.is_connected:
             return False
-        answers = await asyncio.gather(*(self._answers(s) for s in SERVICES), self._gateway_ready())
+        answers = await asyncio.gather(*(self._answers(s) for s in SERVICE_NAMES), self._gateway_ready())
         return all(answers)
 
     async def wait_healthy(self, expected: str | None = None, what: str = "the system") -> None:
@@ -180,7 +182,7 @@ class System:
 
     async def kill_process(self, name: str, *, mid_transaction: bool = True) -> None:
         """SIGKILL a service or the gateway, preferably while it is inside a database transaction."""
-        if mid_transaction and name in SERVICES:
+        if mid_transaction and name in SERVICE_NAMES:
             caught = await self._await_writing_transaction(name, timeout=3.0)
             if caught:
                 self.log.mid_transaction[name] += 1
@@ -377,7 +379,7 @@ class System:
                 idle = idle and pending == 0 and ack_pending == 0
                 delivered = consumer.delivered.consumer_seq if consumer.delivered else 0
                 marks.append((consumer.name, delivered, pending, ack_pending))
-        for service in SERVICES:
+        for service in SERVICE_NAMES:
             rows = await self.query(
                 service,
                 "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS unpublished, "
@@ -404,7 +406,9 @@ class System:
                 return False
             if time.monotonic() - shown > PROGRESS_EVERY:
                 shown = time.monotonic()
-                busy = {m[0]: m[2:] for m in marks if len(m) == 4 and m[0] not in SERVICES and any(m[2:])}
+                busy = {
+                    m[0]: m[2:] for m in marks if len(m) == 4 and m[0] not in SERVICE_NAMES and any(m[2:])
+                }
                 print(
                     f"[faults] catching up, {shown - started:.0f}s: (pending, ack pending) {busy}", flush=True
                 )
@@ -425,7 +429,7 @@ class System:
     def failed_attempts(self) -> tuple[int, int]:
         """(events that failed an attempt, the highest attempt number that failed) from the logs."""
         failed = highest = 0
-        for name in SERVICES:
+        for name in SERVICE_NAMES:
             path = self.stack.processes[name].log_path
             if not path.exists():
                 continue

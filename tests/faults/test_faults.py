@@ -21,10 +21,11 @@ import httpx
 import pytest
 
 from deploy.embedded import free_port
-from deploy.stack import SERVICES, LocalStack
+from deploy.stack import LocalStack
 from shared.config import ServiceSettings
 from shared.deadletter import list_dead_letters
 from shared.nats import connect
+from shared.registry import SERVICE_NAMES
 from shared.subjects import CHAT_STREAM
 from tests.faults.harness import Publisher, System
 from tests.faults.model import Scenario, generate
@@ -33,7 +34,7 @@ from tests.support import new_workspace, token
 
 pytestmark = pytest.mark.faults
 
-TARGETS = (*SERVICES, "gateway", "nats-server", "postgres", "redis")
+TARGETS = (*SERVICE_NAMES, "gateway", "nats-server", "postgres", "redis")
 CATCH_UP_DEADLINE = 420.0
 
 
@@ -106,7 +107,7 @@ async def test_nothing_lost_nothing_doubled_under_faults(tmp_path: Path) -> None
 
             stream = await system.js.stream_info(CHAT_STREAM)
             redeliveries = await system.redeliveries()
-            dead_letters = {s: await list_dead_letters(system.js, s) for s in SERVICES}
+            dead_letters = {s: await list_dead_letters(system.js, s) for s in SERVICE_NAMES}
             failed, highest_attempt = system.failed_attempts()
             diff = Differences()
             checked = await compare(scenario, system.query, diff, await expecting)
@@ -163,7 +164,7 @@ async def test_nothing_lost_nothing_doubled_under_faults(tmp_path: Path) -> None
     assert letters == 0, f"dead letters: {dead_letters}"
     assert diff.total_lost == 0 and diff.total_duplicated == 0 and diff.total_wrong == 0, diff.report()
     for target in TARGETS:
-        if target in SERVICES or target == "gateway" or target in system.server_names:
+        if target in SERVICE_NAMES or target == "gateway" or target in system.server_names:
             assert system.log.kills[target] >= 1, f"{target} was never killed"
     if "nats-server" in system.server_names:
         assert publisher.retries_dropped > 0, "no retry after a lost ack reached the stream to be dropped"

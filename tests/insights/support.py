@@ -28,12 +28,12 @@ from starlette.routing import Route
 
 from deploy.embedded import free_port
 from services.insights.analysers.base import AnalysisRequest
+from shared.errors import NotFound
 from shared.jsonutil import dumps, loads
 from shared.messages import timeline
 from shared.messages.insights import SentimentLabel
 from shared.nats import StreamSpec, declare_stream
-from shared.rpc import RpcError, serve
-from shared.subjects import event_subject, rpc_subject
+from shared.rpc import serve
 from tests.support import wait_for
 
 DATA = Path(__file__).parent / "data" / "conversations.json"
@@ -109,17 +109,17 @@ class TimelineStandIn:
         self.transcripts[(workspace, conversation_id)] = transcript
         return transcript
 
-    async def answer(self, payload: dict[str, Any], _subject: str) -> timeline.Transcript:
+    async def answer(self, request: timeline.GetTranscript) -> timeline.Transcript:
         """The transcript operation: the transcript, or not_found."""
-        self.requests.append(payload)
-        key = (str(payload["workspace"]), str(payload["conversation_id"]))
+        self.requests.append(request.model_dump())
+        key = (request.workspace, request.conversation_id)
         if key not in self.transcripts:
-            raise RpcError("not_found", "no such conversation")
+            raise NotFound("no such conversation")
         return self.transcripts[key]
 
     async def serve(self, nc: NATS) -> Subscription:
         """Serve the operation on the subject the real timeline serves it on."""
-        return await serve(nc, rpc_subject(timeline.SERVICE, timeline.OP_TRANSCRIPT), "timeline", self.answer)
+        return await serve(nc, timeline.GET_TRANSCRIPT, self.answer)
 
 
 def closed_event(
@@ -136,7 +136,7 @@ def closed_event(
         "event_id": uuid.uuid4().hex,
         "occurred_at": datetime.now(UTC).isoformat(),
         "workspace": workspace,
-        "type": timeline.CONVERSATION_CLOSED,
+        "type": timeline.CONVERSATION_CLOSED.name,
         "data": data.model_dump(mode="json"),
     }
 
@@ -146,7 +146,7 @@ async def publish_closed(
 ) -> None:
     """Publish a close on timeline.v1.<workspace>.conversation.closed."""
     await js.publish(
-        event_subject(timeline.SERVICE, envelope["workspace"], timeline.CONVERSATION_CLOSED),
+        timeline.CONVERSATION_CLOSED.subject(envelope["workspace"]),
         dumps(envelope),
         headers={"Nats-Msg-Id": msg_id or envelope["event_id"]},
     )

@@ -8,14 +8,14 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from services.insights.app import CLOSED_CONSUMER, REANALYSIS_CONSUMER, definition
+from services.insights.app import definition
 from services.insights.config import Settings
+from services.insights.handlers import CLOSED_CONSUMER, REANALYSIS_CONSUMER
 from services.insights.reanalyse import request_reanalysis
 from shared.deadletter import DeadLetter, list_dead_letters
-from shared.messages.insights import CONVERSATION_ANALYSED, CUSTOMER_INSIGHTS_UPDATED, OP_CUSTOMER_GET
-from shared.rpc import RpcError, request
+from shared.errors import ServiceError
+from shared.messages.insights import CONVERSATION_ANALYSED, CUSTOMER_INSIGHTS_UPDATED, GET_INSIGHTS
 from shared.runtime import ServiceRuntime
-from shared.subjects import event_subject, rpc_subject
 from tests.insights.support import (
     ChatCompletionsServer,
     Reply,
@@ -27,7 +27,7 @@ from tests.insights.support import (
     publish_closed,
     stream_events,
 )
-from tests.support import new_workspace, wait_for
+from tests.support import call_json, new_workspace, wait_for
 
 Starter = Callable[..., Awaitable[ServiceRuntime]]
 
@@ -56,11 +56,8 @@ def _pool(runtime: ServiceRuntime) -> asyncpg.Pool:
 
 async def insights_of(nc: NATS, workspace: str, customer_id: str) -> dict[str, Any]:
     """What the gateway and the profile service get for a customer."""
-    result: dict[str, Any] = await request(
-        nc,
-        rpc_subject("insights", OP_CUSTOMER_GET),
-        {"workspace": workspace, "customer_id": customer_id},
-        timeout=5,
+    result: dict[str, Any] = await call_json(
+        nc, GET_INSIGHTS, {"workspace": workspace, "customer_id": customer_id}
     )
     return result
 
@@ -118,8 +115,8 @@ async def test_a_close_is_analysed_stored_announced_and_merged_into_the_customer
         "ai_profile": None,
         "sentiment": {"average": None, "label": None, "conversations": 0},
     }
-    with pytest.raises(RpcError) as invalid:
-        await request(nc, rpc_subject("insights", OP_CUSTOMER_GET), {"workspace": ws}, timeout=5)
+    with pytest.raises(ServiceError) as invalid:
+        await call_json(nc, GET_INSIGHTS, {"workspace": ws})
     assert invalid.value.code == "invalid"
 
     await publish_closed(js, closed_event(ws, "conv-1", alice))
@@ -132,7 +129,7 @@ async def test_a_close_is_analysed_stored_announced_and_merged_into_the_customer
     assert timeline.requests[0] == {"workspace": ws, "conversation_id": "conv-1", "max_chars": 60_000}
 
     analysed = await wait_for(
-        lambda: stream_events(js, "INSIGHTS", event_subject("insights", ws, CONVERSATION_ANALYSED)),
+        lambda: stream_events(js, "INSIGHTS", CONVERSATION_ANALYSED.subject(ws)),
         what="conversation.analysed published",
     )
     assert len(analysed) == 1
@@ -141,7 +138,7 @@ async def test_a_close_is_analysed_stored_announced_and_merged_into_the_customer
     assert data["summary"].startswith("Customer: I ordered the ceramic dinner set")
     assert {"orders", "shipping"} <= set(data["topics"])
     updated = await wait_for(
-        lambda: stream_events(js, "INSIGHTS", event_subject("insights", ws, CUSTOMER_INSIGHTS_UPDATED)),
+        lambda: stream_events(js, "INSIGHTS", CUSTOMER_INSIGHTS_UPDATED.subject(ws)),
         what="customer.updated published",
     )
     assert updated[0]["data"]["insights"]["sentiment"] == first["sentiment"]
@@ -202,10 +199,10 @@ async def test_a_redelivered_close_is_applied_once_and_a_new_close_replaces_the_
     assert before["sentiment"]["conversations"] == 1
     assert before["sentiment"]["average"] == row["sentiment_score"]
     await wait_for(
-        lambda: stream_events(js, "INSIGHTS", event_subject("insights", ws, CONVERSATION_ANALYSED)),
+        lambda: stream_events(js, "INSIGHTS", CONVERSATION_ANALYSED.subject(ws)),
         what="announcement",
     )
-    assert len(await stream_events(js, "INSIGHTS", event_subject("insights", ws, CONVERSATION_ANALYSED))) == 1
+    assert len(await stream_events(js, "INSIGHTS", CONVERSATION_ANALYSED.subject(ws))) == 1
     assert "Has returned items" in before["ai_profile"]["purchase_behavior"]
 
     # Messages after the close: the timeline closes it again with a new event; one row, replaced.
@@ -241,7 +238,7 @@ async def test_a_close_announced_again_without_new_messages_is_not_analysed_agai
         first["analysed_at"],
         first["source_event_id"],
     )
-    announced = await stream_events(js, "INSIGHTS", event_subject("insights", ws, CONVERSATION_ANALYSED))
+    announced = await stream_events(js, "INSIGHTS", CONVERSATION_ANALYSED.subject(ws))
     assert len(announced) == 1
 
 

@@ -13,12 +13,10 @@ from nats.js import JetStreamContext
 from services.notes import repository
 from shared.jsonutil import dumps
 from shared.messages import profile
-from shared.messages.notes import OP_NOTES_COUNT, SERVICE, Author, Note
-from shared.rpc import request
+from shared.messages.notes import COUNT_NOTES, Author, Note
 from shared.runtime import ServiceRuntime
-from shared.subjects import event_subject, rpc_subject
 from tests.conftest import RunningGateway
-from tests.support import wait_for
+from tests.support import call_json, wait_for
 
 
 @dataclass
@@ -42,11 +40,11 @@ class NotesStack:
             "event_id": event_id,
             "occurred_at": datetime.now(UTC).isoformat(),
             "workspace": workspace,
-            "type": profile.CUSTOMER_CREATED,
+            "type": profile.CUSTOMER_CREATED.name,
             "data": data,
         }
         await self.js.publish(
-            event_subject(profile.SERVICE, workspace, profile.CUSTOMER_CREATED),
+            profile.CUSTOMER_CREATED.subject(workspace),
             dumps(envelope),
             headers={"Nats-Msg-Id": event_id},
         )
@@ -88,12 +86,7 @@ class NotesStack:
 
     async def count(self, workspace: str, customer_id: str) -> Any:
         """The count operation the profile view calls."""
-        return await request(
-            self.nc,
-            rpc_subject(SERVICE, OP_NOTES_COUNT),
-            {"workspace": workspace, "customer_id": customer_id},
-            timeout=5,
-        )
+        return await call_json(self.nc, COUNT_NOTES, {"workspace": workspace, "customer_id": customer_id})
 
 
 def notes_path(customer_id: str) -> str:

@@ -12,7 +12,6 @@ from shared.deadletter import list_dead_letters
 from shared.ids import customer_id_for
 from shared.jsonutil import loads
 from shared.messages.notes import NOTE_ADDED, NOTE_DELETED, NoteChanged
-from shared.subjects import event_subject
 from tests.notes.support import NotesStack, assert_problem, error_fields, notes_path
 from tests.shared.holding import consumer_held
 from tests.support import auth, connector_event, new_workspace, publish_event, wait_for
@@ -155,8 +154,8 @@ async def test_only_the_author_deletes_and_the_note_is_kept_for_audit(stack: Not
 
     expected = NoteChanged(customer_id=customer, note_id=note["id"], author_id="author-1")
     for event_type in (NOTE_ADDED, NOTE_DELETED):
-        subject = event_subject("notes", ws, event_type)
-        stored = await wait_for(partial(_last_event, stack, subject), what=f"{event_type} published")
+        subject = event_type.subject(ws)
+        stored = await wait_for(partial(_last_event, stack, subject), what=f"{event_type.name} published")
         assert stored is not None
         assert NoteChanged.model_validate(stored["data"]) == expected
 

@@ -4,14 +4,11 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
-
-from nats.aio.msg import Msg
+from typing import Any
 
 from services.profile.app import definition
 from services.profile.config import Settings
-from services.profile.handlers import apply_connector_event
-from shared.consumer import Delivery
+from services.profile.usecases import apply_connector_events
 from shared.deadletter import list_dead_letters
 from shared.events import ConversationStarted
 from shared.runtime import ServiceRuntime
@@ -72,11 +69,6 @@ async def _events_if(stack: ProfileStack, event_type: str, count: int) -> list[d
     return events if len(events) >= count else None
 
 
-def _delivery(workspace: str, event: ConversationStarted) -> Delivery:
-    # The handler reads the workspace and the event; the message only matters to the consumer base.
-    return Delivery(msg=cast(Msg, None), workspace=workspace, event_id=event.event_id, event=event)
-
-
 async def test_two_transactions_racing_for_a_new_identity_create_one_customer(
     start_service: Callable[..., Awaitable[ServiceRuntime]],
 ) -> None:
@@ -92,10 +84,10 @@ async def test_two_transactions_racing_for_a_new_identity_create_one_customer(
     async with runtime.pool.acquire() as first, runtime.pool.acquire() as second:
         first_tx = first.transaction()
         await first_tx.start()
-        await apply_connector_event(first, _delivery(ws, later))
+        await apply_connector_events(first, [(ws, later)])
         second_tx = second.transaction()
         await second_tx.start()
-        racing = asyncio.create_task(apply_connector_event(second, _delivery(ws, earlier)))
+        racing = asyncio.create_task(apply_connector_events(second, [(ws, earlier)]))
         # The second insert waits on the first transaction's uncommitted row.
         await wait_for(
             lambda: _waits_on_a_lock(runtime, second.get_server_pid()), what="second insert blocked"

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from gateway.routes.customers import parse_if_match
 from services.profile.service import (
     Contact,
-    Rejected,
     apply_contact_seen,
     like_pattern,
     new_customer,
@@ -22,6 +21,8 @@ from services.profile.service import (
     validate_edit,
     validate_tag,
 )
+from shared.cursors import encode_cursor
+from shared.errors import Rejected
 from shared.events import ContactSeen, ConversationStarted
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -166,21 +167,21 @@ def test_each_rule_names_its_field(fields: dict[str, Any], field: str, message: 
     with pytest.raises(Rejected) as caught:
         validate_edit(fields)
     assert len(caught.value.errors) == 1
-    assert caught.value.errors[0]["field"] == field
-    assert message in caught.value.errors[0]["message"]
+    assert caught.value.errors[0].field == field
+    assert message in caught.value.errors[0].message
 
 
 def test_every_broken_field_is_reported_at_once() -> None:
     with pytest.raises(Rejected) as caught:
         validate_edit({"email": "x", "name": "", "country": "ZZ", "location": "fine"})
-    assert [e["field"] for e in caught.value.errors] == ["name", "email", "country"]
+    assert [e.field for e in caught.value.errors] == ["name", "email", "country"]
 
 
 def test_tags_need_a_name_and_an_rrggbb_colour() -> None:
     assert validate_tag("  VIP ", "#a1b2c3") == ("VIP", "#A1B2C3")
     with pytest.raises(Rejected) as caught:
         validate_tag(" ", "red")
-    assert [e["field"] for e in caught.value.errors] == ["name", "color"]
+    assert [e.field for e in caught.value.errors] == ["name", "color"]
     for color in ("#12345", "#1234567", "123456", "#GGGGGG"):
         with pytest.raises(Rejected):
             validate_tag(None, color)
@@ -202,8 +203,8 @@ def test_like_wildcards_are_literal() -> None:
 
 def test_cursors_that_were_not_issued_are_rejected() -> None:
     issued = uuid.uuid4()
-    assert parse_grid_cursor(f"{T0.isoformat()}|{issued}") == (T0, issued)
-    for raw in ("", "garbage", f"{T0.isoformat()}|x", f"2026-01-01T00:00:00|{issued}"):
+    assert parse_grid_cursor(encode_cursor(T0, str(issued))) == (T0, issued)
+    for raw in ("", "garbage", encode_cursor(T0, "x"), f'["2026-01-01T00:00:00", "{issued}"]'):
         with pytest.raises(Rejected):
             parse_grid_cursor(raw)
 

@@ -9,9 +9,8 @@ from nats.js import JetStreamContext
 from shared.config import ServiceSettings
 from shared.deadletter import list_dead_letters, replay
 from shared.nats import connect
-from shared.rpc import serve
+from shared.rpc import Empty, Operation, serve
 from shared.runtime import ServiceRuntime
-from shared.subjects import rpc_subject
 from tests.shared import probe
 from tests.shared.holding import consumer_held, transactions_applying
 from tests.support import connector_event, new_workspace, publish_event, wait_for
@@ -105,7 +104,8 @@ async def test_an_outage_of_a_dependency_does_not_use_up_deliveries(
 
     helper = await connect(nats_url, "helper")
     try:
-        await serve(helper, rpc_subject("helper", name.removeprefix("needs:")), "helper", _nothing)
+        needed = Operation("helper", name.removeprefix("needs:"), Empty, Empty, "a dependency")
+        await serve(helper, needed, _nothing)
         rows = await wait_for(lambda: _rows_if(runtime, ws, 2), what="applied once the helper is up")
     finally:
         await helper.drain()
@@ -117,8 +117,8 @@ async def _at_least(value: int, count: int) -> bool:
     return value >= count
 
 
-async def _nothing(_payload: dict[str, object], _subject: str) -> dict[str, object]:
-    return {}
+async def _nothing(_request: Empty) -> Empty:
+    return Empty()
 
 
 def _sender(js: JetStreamContext) -> Callable[[], Awaitable[None]]:

@@ -4,8 +4,10 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 from nats.js import JetStreamContext
+from pydantic import BaseModel
 
 from shared.config import ServiceSettings
+from shared.events import EventType
 from shared.jsonutil import loads
 from shared.outbox import OutboxRelay, enqueue
 from shared.runtime import ServiceRuntime
@@ -13,6 +15,15 @@ from tests.shared import probe
 from tests.support import new_workspace, wait_for
 
 Starter = Callable[..., Awaitable[ServiceRuntime]]
+
+
+class Thing(BaseModel):
+    """What the probe did."""
+
+    n: int
+
+
+THING_DONE = EventType("probe", "thing.done", Thing, "the probe did a thing")
 
 
 async def _stream_count(js: JetStreamContext) -> int:
@@ -31,12 +42,12 @@ async def test_event_is_published_only_when_its_transaction_commits(
     ws = new_workspace()
     try:
         async with runtime.pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, service="probe", workspace=ws, event_type="thing.done", data={"n": 1})
+            await enqueue(conn, THING_DONE, ws, Thing(n=1))
             raise RuntimeError("roll back")
     except RuntimeError:
         pass
     async with runtime.pool.acquire() as conn, conn.transaction():
-        event_id = await enqueue(conn, service="probe", workspace=ws, event_type="thing.done", data={"n": 2})
+        event_id = await enqueue(conn, THING_DONE, ws, Thing(n=2))
 
     await wait_for(lambda: _count_is(js, 1), what="one event in the stream")
     stored = await js.get_msg("PROBE", 1)
@@ -65,7 +76,7 @@ async def test_relay_crash_between_publish_and_mark_does_not_double_publish(
     ws = new_workspace()
     async with pool.acquire() as conn, conn.transaction():
         for n in range(20):
-            await enqueue(conn, service="probe", workspace=ws, event_type="thing.done", data={"n": n})
+            await enqueue(conn, THING_DONE, ws, Thing(n=n))
     await wait_for(lambda: _count_is(js, 20), what="twenty events published")
     await wait_for(lambda: _none_pending(pool), what="all marked")
 
@@ -86,7 +97,7 @@ async def test_two_relays_share_the_backlog_without_duplicates(
     ws = new_workspace()
     async with runtime.pool.acquire() as conn, conn.transaction():
         for n in range(300):
-            await enqueue(conn, service="probe", workspace=ws, event_type="thing.done", data={"n": n})
+            await enqueue(conn, THING_DONE, ws, Thing(n=n))
     pool = runtime.pool
     await wait_for(lambda: _none_pending(pool), what="backlog drained")
     assert await _stream_count(js) == 300

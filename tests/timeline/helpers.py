@@ -8,13 +8,13 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from shared.events import utcnow
+from shared.events import EventKind
 from shared.ids import customer_id_for
-from shared.jsonutil import dumps, loads
+from shared.jsonutil import loads
 from shared.messages import insights, timeline
-from shared.rpc import request
-from shared.subjects import event_stream, event_subject, rpc_subject
-from tests.support import connector_event, publish_event
+from shared.rpc import OperationInfo
+from shared.subjects import event_stream
+from tests.support import call_json, connector_event, publish_event, publish_internal
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -99,9 +99,9 @@ class Connector:
         )
 
 
-async def call(nc: NATS, operation: str, payload: dict[str, Any]) -> Any:
+async def call(nc: NATS, operation: OperationInfo, payload: dict[str, Any]) -> Any:
     """Call a timeline operation as the gateway or insights would."""
-    return await request(nc, rpc_subject(timeline.SERVICE, operation), payload, timeout=5)
+    return await call_json(nc, operation, payload)
 
 
 async def consumer_settled(
@@ -112,10 +112,12 @@ async def consumer_settled(
     return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
 
-async def timeline_events(js: JetStreamContext, workspace: str, event_type: str) -> list[dict[str, Any]]:
+async def timeline_events(
+    js: JetStreamContext, workspace: str, event_type: EventKind
+) -> list[dict[str, Any]]:
     """Envelopes the timeline published (through its outbox) of one type in one workspace, in order."""
     info = await js.stream_info(event_stream(timeline.SERVICE))
-    wanted = event_subject(timeline.SERVICE, workspace, event_type)
+    wanted = event_type.subject(workspace)
     found: list[dict[str, Any]] = []
     if info.state.messages == 0:
         return found
@@ -135,16 +137,5 @@ async def publish_analysis(
 ) -> str:
     """Publish conversation.analysed on the INSIGHTS stream, as the insights service's outbox would."""
     event_id = event_id or str(uuid.uuid4())
-    envelope = {
-        "event_id": event_id,
-        "occurred_at": utcnow().isoformat(),
-        "workspace": workspace,
-        "type": insights.CONVERSATION_ANALYSED,
-        "data": analysed.model_dump(mode="json"),
-    }
-    await js.publish(
-        event_subject(insights.SERVICE, workspace, insights.CONVERSATION_ANALYSED),
-        dumps(envelope),
-        headers={"Nats-Msg-Id": event_id},
-    )
+    await publish_internal(js, insights.CONVERSATION_ANALYSED, workspace, analysed, event_id=event_id)
     return event_id

@@ -7,7 +7,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from shared.deadletter import list_dead_letters
-from shared.events import utcnow
+from shared.events import EventKind, utcnow
 from shared.jsonutil import dumps
 from shared.messages import insights, timeline
 from shared.runtime import ServiceRuntime
@@ -40,15 +40,13 @@ def _analysis(
 
 
 async def _only_conversation(nc: NATS, workspace: str, customer_id: str) -> dict[str, Any]:
-    page = await call(
-        nc, timeline.OP_CONVERSATIONS_LIST, {"workspace": workspace, "customer_id": customer_id}
-    )
+    page = await call(nc, timeline.LIST_CONVERSATIONS, {"workspace": workspace, "customer_id": customer_id})
     [item] = page["items"]
     result: dict[str, Any] = item
     return result
 
 
-async def _events(js: JetStreamContext, ws: str, event_type: str, count: int) -> list[dict[str, Any]]:
+async def _events(js: JetStreamContext, ws: str, event_type: EventKind, count: int) -> list[dict[str, Any]]:
     events = await timeline_events(js, ws, event_type)
     return events if len(events) >= count else []
 
@@ -67,7 +65,7 @@ async def test_close_is_analysed_and_the_newest_analysis_is_kept(
         lambda: _events(js, ws, timeline.CONVERSATION_CLOSED, 1), what="close announced"
     )
     transcript = await call(
-        nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 60_000}
+        nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 60_000}
     )
     assert [m["text"] for m in transcript["messages"]] == ["My parcel is late"]
     first_at = utcnow()
@@ -135,7 +133,7 @@ async def test_a_message_after_the_close_announces_the_close_again(
     assert closes[1]["event_id"] != first["event_id"]
     assert closes[1]["data"] == first["data"]
     transcript = await call(
-        nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 100}
+        nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 100}
     )
     assert [m["text"] for m in transcript["messages"]] == ["thanks", "one more thing"]
     assert (await _only_conversation(nc, ws, chat.customer_id))["status"] == "closed"
@@ -157,7 +155,7 @@ async def test_an_invalid_analysis_is_set_aside(
         "event_id": "bad-data",
         "occurred_at": utcnow().isoformat(),
         "workspace": ws,
-        "type": insights.CONVERSATION_ANALYSED,
+        "type": insights.CONVERSATION_ANALYSED.name,
         "data": {"conversation_id": "c1", "sentiment": "ecstatic"},
     }
     await js.publish(

@@ -7,9 +7,10 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from shared.deadletter import list_dead_letters
+from shared.errors import ServiceError
+from shared.events import EventKind
 from shared.links import chat_url
 from shared.messages import timeline
-from shared.rpc import RpcError
 from shared.runtime import ServiceRuntime
 from tests.support import connector_event, new_workspace, publish_event, wait_for
 from tests.timeline.helpers import Connector, at, call, consumer_settled, timeline_events
@@ -21,7 +22,7 @@ async def _settled(js: JetStreamContext) -> bool:
 
 async def _conversations(nc: NATS, workspace: str, customer_id: str) -> list[dict[str, Any]]:
     page = await call(
-        nc, timeline.OP_CONVERSATIONS_LIST, {"workspace": workspace, "customer_id": customer_id, "limit": 100}
+        nc, timeline.LIST_CONVERSATIONS, {"workspace": workspace, "customer_id": customer_id, "limit": 100}
     )
     items: list[dict[str, Any]] = page["items"]
     return items
@@ -29,7 +30,7 @@ async def _conversations(nc: NATS, workspace: str, customer_id: str) -> list[dic
 
 async def _escalations(nc: NATS, workspace: str, customer_id: str) -> list[dict[str, Any]]:
     page = await call(
-        nc, timeline.OP_ESCALATIONS_LIST, {"workspace": workspace, "customer_id": customer_id, "limit": 100}
+        nc, timeline.LIST_ESCALATIONS, {"workspace": workspace, "customer_id": customer_id, "limit": 100}
     )
     items: list[dict[str, Any]] = page["items"]
     return items
@@ -77,7 +78,7 @@ async def test_every_event_type_is_stored_and_announced(
         }
     ]
     transcript = await call(
-        nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 1000}
+        nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 1000}
     )
     assert transcript["customer_id"] == chat.customer_id
     assert [(m["sender"], m["sender_name"], m["text"]) for m in transcript["messages"]] == [
@@ -85,7 +86,7 @@ async def test_every_event_type_is_stored_and_announced(
         ("ai", "Assistant", "Let me check."),
     ]
     assert transcript["truncated"] is False
-    counts = await call(nc, timeline.OP_CUSTOMER_COUNTS, {"workspace": ws, "customer_id": chat.customer_id})
+    counts = await call(nc, timeline.COUNT_TIMELINE, {"workspace": ws, "customer_id": chat.customer_id})
     assert counts == {"conversations": 1, "escalations": 1, "escalation_rate": 1.0}
 
     # What the gateway refreshes its view on, and what insights analyses on.
@@ -108,7 +109,7 @@ async def test_every_event_type_is_stored_and_announced(
     assert [e["data"]["handled"] for e in changed] == [False, True]
 
 
-async def _at_least(js: JetStreamContext, ws: str, event_type: str, count: int) -> list[dict[str, Any]]:
+async def _at_least(js: JetStreamContext, ws: str, event_type: EventKind, count: int) -> list[dict[str, Any]]:
     events = await timeline_events(js, ws, event_type)
     return events if len(events) >= count else []
 
@@ -158,7 +159,7 @@ async def test_a_long_message_is_stored_cut_and_flagged(
     await chat.message("c1", at(2), "x" * 10_000 + "TAIL", message_id="long")
     await wait_for(lambda: _settled(js), what="messages applied")
     transcript = await call(
-        nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 100_000}
+        nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 100_000}
     )
     assert [(len(m["text"]), m["text_truncated"]) for m in transcript["messages"]] == [
         (10_000, False),
@@ -206,7 +207,7 @@ async def test_invalid_events_are_set_aside_without_blocking_the_rest(
     ]
     assert all(letter.consumer == "timeline-chat" and letter.deliveries == 1 for letter in letters)
     transcript = await call(
-        nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 100}
+        nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 100}
     )
     assert [m["text"] for m in transcript["messages"]] == ["still flowing"]
 
@@ -236,7 +237,7 @@ async def test_workspaces_never_see_each_other(
     assert await _conversations(nc, second, mine.customer_id) == []
     assert await _escalations(nc, second, mine.customer_id) == []
     assert await call(
-        nc, timeline.OP_CUSTOMER_COUNTS, {"workspace": second, "customer_id": mine.customer_id}
+        nc, timeline.COUNT_TIMELINE, {"workspace": second, "customer_id": mine.customer_id}
     ) == {
         "conversations": 0,
         "escalations": 0,
@@ -244,13 +245,13 @@ async def test_workspaces_never_see_each_other(
     }
     for ws, text in ((first, "mine"), (second, "theirs")):
         transcript = await call(
-            nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 50}
+            nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 50}
         )
         assert [m["text"] for m in transcript["messages"]] == [text]
-    with pytest.raises(RpcError) as raised:
+    with pytest.raises(ServiceError) as raised:
         await call(
             nc,
-            timeline.OP_TRANSCRIPT,
+            timeline.GET_TRANSCRIPT,
             {"workspace": new_workspace(), "conversation_id": "c1", "max_chars": 50},
         )
     assert raised.value.code == "not_found"

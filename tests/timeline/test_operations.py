@@ -6,15 +6,16 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from shared.errors import ServiceError
 from shared.messages import timeline
-from shared.rpc import RpcError
+from shared.rpc import OperationInfo
 from shared.runtime import ServiceRuntime
 from tests.support import new_workspace, wait_for
 from tests.timeline.helpers import Connector, at, call, consumer_settled
 
 
 async def _all_pages(
-    nc: NATS, operation: str, workspace: str, customer_id: str, limit: int
+    nc: NATS, operation: OperationInfo, workspace: str, customer_id: str, limit: int
 ) -> list[list[str]]:
     pages: list[list[str]] = []
     cursor: str | None = None
@@ -45,15 +46,15 @@ async def test_lists_are_newest_first_in_keyset_pages(
         await chat.escalated(f"c{n}", f"e{n}", at(n * 10 + 1), f"reason {n}")
     await wait_for(lambda: consumer_settled(js), what="events applied")
 
-    conversations = await _all_pages(nc, timeline.OP_CONVERSATIONS_LIST, ws, chat.customer_id, 3)
+    conversations = await _all_pages(nc, timeline.LIST_CONVERSATIONS, ws, chat.customer_id, 3)
     assert conversations == [["c7", "c6", "c5"], ["c4", "c3", "c2"], ["c1", "c0"]]
-    escalations = await _all_pages(nc, timeline.OP_ESCALATIONS_LIST, ws, chat.customer_id, 2)
+    escalations = await _all_pages(nc, timeline.LIST_ESCALATIONS, ws, chat.customer_id, 2)
     assert escalations == [["e4", "e3"], ["e2", "e1"], ["e0"]]
     # A page that ends exactly at the last row says there is nothing more.
-    assert await _all_pages(nc, timeline.OP_ESCALATIONS_LIST, ws, chat.customer_id, 5) == [
+    assert await _all_pages(nc, timeline.LIST_ESCALATIONS, ws, chat.customer_id, 5) == [
         ["e4", "e3", "e2", "e1", "e0"]
     ]
-    counts = await call(nc, timeline.OP_CUSTOMER_COUNTS, {"workspace": ws, "customer_id": chat.customer_id})
+    counts = await call(nc, timeline.COUNT_TIMELINE, {"workspace": ws, "customer_id": chat.customer_id})
     assert counts == {"conversations": 8, "escalations": 5, "escalation_rate": 0.625}
 
 
@@ -78,11 +79,11 @@ async def test_malformed_requests_are_invalid_naming_the_field(
             "customer_id": "6f6e2a53-3b8f-4a8e-9c1d-2f0c7c1e5a10",
             **payload,
         }
-        for operation in (timeline.OP_CONVERSATIONS_LIST, timeline.OP_ESCALATIONS_LIST):
-            with pytest.raises(RpcError) as raised:
+        for operation in (timeline.LIST_CONVERSATIONS, timeline.LIST_ESCALATIONS):
+            with pytest.raises(ServiceError) as raised:
                 await call(nc, operation, request)
             assert raised.value.code == "invalid", payload
-            assert [error["field"] for error in raised.value.errors] == [field], payload
+            assert [error.field for error in raised.value.errors] == [field], payload
 
 
 async def test_transcript_keeps_the_most_recent_messages_that_fit(
@@ -97,7 +98,7 @@ async def test_transcript_keeps_the_most_recent_messages_that_fit(
 
     async def transcript(max_chars: int) -> tuple[list[str], bool]:
         body = await call(
-            nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": max_chars}
+            nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": max_chars}
         )
         return [m["text"] for m in body["messages"]], body["truncated"]
 
@@ -107,9 +108,9 @@ async def test_transcript_keeps_the_most_recent_messages_that_fit(
     assert await transcript(12) == (["cccccc", "dd"], True)
     # The newest message alone is too long: its beginning is kept rather than nothing.
     assert await transcript(1) == (["d"], True)
-    with pytest.raises(RpcError) as raised:
-        await call(nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "nope", "max_chars": 10})
+    with pytest.raises(ServiceError) as raised:
+        await call(nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "nope", "max_chars": 10})
     assert raised.value.code == "not_found"
-    with pytest.raises(RpcError) as raised:
-        await call(nc, timeline.OP_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 0})
+    with pytest.raises(ServiceError) as raised:
+        await call(nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 0})
     assert raised.value.code == "invalid"

@@ -1,8 +1,7 @@
-"""The timeline's domain rules as pure functions: message limits, cursors, transcripts, rates."""
+"""The timeline's domain rules as pure functions: message limits, transcripts, rates."""
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,33 +13,6 @@ def test_a_message_is_cut_only_beyond_the_limit() -> None:
     assert service.clip_message("a" * 10_000) == ("a" * 10_000, False)
     assert service.clip_message("ü" * 10_001) == ("ü" * 10_000, True)
     assert service.clip_message("") == ("", False)
-
-
-@given(
-    position=st.datetimes(
-        timezones=st.just(UTC), min_value=datetime(1970, 1, 2), max_value=datetime(9999, 1, 1)
-    ),
-    key=st.text(max_size=300),
-)
-def test_a_cursor_reads_back_as_written(position: datetime, key: str) -> None:
-    assert service.decode_cursor(service.encode_cursor(position, key)) == (position, key)
-
-
-@given(raw=st.text(max_size=100))
-def test_any_other_text_is_an_invalid_cursor_or_a_valid_position(raw: str) -> None:
-    try:
-        position, key = service.decode_cursor(raw)
-    except service.InvalidCursor:
-        return
-    assert position.tzinfo is not None and isinstance(key, str)
-
-
-@pytest.mark.parametrize(
-    "raw", ["", "[]", '["2025-01-01T00:00:00", "k"]', '["2025-01-01T00:00:00Z", 1]', "null"]
-)
-def test_malformed_cursors_are_refused(raw: str) -> None:
-    with pytest.raises(service.InvalidCursor):
-        service.decode_cursor(raw)
 
 
 def _messages(texts: list[str]) -> list[TranscriptMessage]:

@@ -3,15 +3,21 @@
 from collections import Counter
 from pathlib import Path
 
-from nats.aio.client import Client as NATS
+from pydantic import BaseModel, ConfigDict
 
-from shared.consumer import ConsumerSpec, Delivery
+from shared.config import ServiceSettings
+from shared.consumer import Delivery, connector_consumer
 from shared.db import Connection
+from shared.errors import NotFound
+from shared.events import ConnectorEvent, ContactSeen, EventType, ServiceInterface
+from shared.messages import WorkspaceRequest
 from shared.nats import StreamSpec
 from shared.outbox import enqueue
-from shared.rpc import RpcError, request
-from shared.runtime import Deps, RpcRoute, ServiceDefinition, Wiring
-from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS, rpc_subject
+from shared.rpc import Empty, Operation, call
+from shared.runtime import Deps, ServiceDefinition, plain_context, route
+from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS
+
+Context = Deps[ServiceSettings]
 
 # Names that make the handler fail: a test flips `healed` to let a replay succeed.
 POISON = {"poison"}
@@ -21,35 +27,62 @@ healed: set[str] = set()
 attempts: Counter[str] = Counter()
 
 
-def _check(delivery: Delivery) -> None:
-    name = delivery.event.display_name
+class ContactApplied(BaseModel):
+    """The probe applied a connector event."""
+
+    source_event_id: str
+
+
+CONTACT_APPLIED = EventType("probe", "contact.applied", ContactApplied, "a contact.seen was applied")
+
+
+class Echo(WorkspaceRequest):
+    """Say something back; `fail` names a failure to report instead."""
+
+    model_config = ConfigDict(extra="allow")
+
+    fail: str | None = None
+
+
+class Echoed(BaseModel):
+    """What the probe heard."""
+
+    echo: dict[str, object]
+
+
+ECHO = Operation("probe", "echo", Echo, Echoed, "say it back")
+
+
+def _name(delivery: Delivery[ConnectorEvent]) -> str:
+    assert isinstance(delivery.event, ContactSeen)
+    return delivery.event.display_name or ""
+
+
+def _check(delivery: Delivery[ConnectorEvent]) -> None:
+    name = _name(delivery)
     if name in POISON and name not in healed:
         raise RuntimeError("poison event")
 
 
-async def _announce(conn: Connection, delivery: Delivery) -> None:
+async def _announce(conn: Connection, delivery: Delivery[ConnectorEvent]) -> None:
     await enqueue(
-        conn,
-        service="probe",
-        workspace=delivery.workspace,
-        event_type="contact.applied",
-        data={"source_event_id": delivery.event_id},
+        conn, CONTACT_APPLIED, delivery.workspace, ContactApplied(source_event_id=delivery.event_id)
     )
 
 
-async def apply_contact(conn: Connection, delivery: Delivery) -> None:
+async def apply_contact(conn: Connection, delivery: Delivery[ConnectorEvent]) -> None:
     """Record the event (and announce it through the outbox) unless it is poison."""
     _check(delivery)
     await conn.execute(
         "INSERT INTO applied (event_id, workspace, name) VALUES ($1, $2, $3)",
         delivery.event_id,
         delivery.workspace,
-        delivery.event.display_name,
+        _name(delivery),
     )
     await _announce(conn, delivery)
 
 
-async def apply_contacts(conn: Connection, deliveries: list[Delivery]) -> None:
+async def apply_contacts(conn: Connection, deliveries: list[Delivery[ConnectorEvent]]) -> None:
     """Record a batch with one statement, noting its size; a poison event fails the whole batch."""
     for delivery in deliveries:
         _check(delivery)
@@ -58,54 +91,47 @@ async def apply_contacts(conn: Connection, deliveries: list[Delivery]) -> None:
         "SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), $4",
         [d.event_id for d in deliveries],
         [d.workspace for d in deliveries],
-        [d.event.display_name for d in deliveries],
+        [_name(d) for d in deliveries],
         len(deliveries),
     )
     for delivery in deliveries:
         await _announce(conn, delivery)
 
 
-async def _call_needed(nc: NATS, deliveries: list[Delivery]) -> None:
+async def _call_needed(ctx: Context, deliveries: list[Delivery[ConnectorEvent]]) -> None:
     for delivery in deliveries:
-        name = delivery.event.display_name
+        name = _name(delivery)
         if name.startswith("needs:"):
             attempts[name] += 1
-            await request(nc, rpc_subject("helper", name.removeprefix("needs:")), {}, timeout=1.0)
+            helper = Operation("helper", name.removeprefix("needs:"), Empty, Empty, "a dependency")
+            await call(ctx.nc, helper, Empty(), timeout=1.0)
 
 
-def build(deps: Deps) -> Wiring:
-    """One consumer of contact.seen events and one echo operation."""
-
-    async def handle(conn: Connection, delivery: Delivery) -> None:
-        await _call_needed(deps.nc, [delivery])
-        await apply_contact(conn, delivery)
-
-    async def handle_batch(conn: Connection, deliveries: list[Delivery]) -> None:
-        await _call_needed(deps.nc, deliveries)
-        await apply_contacts(conn, deliveries)
-
-    async def echo(payload: dict[str, object], subject: str) -> dict[str, object]:
-        if payload.get("fail") == "not_found":
-            raise RpcError("not_found", "no such thing")
-        return {"echo": payload, "subject": subject}
-
-    return Wiring(
-        consumers=[
-            ConsumerSpec(
-                durable="probe-contacts",
-                stream=CHAT_STREAM,
-                subjects=["chat.v1.*.contact.seen"],
-                handle=handle,
-                handle_batch=handle_batch,
-            )
-        ],
-        routes=[RpcRoute(rpc_subject("probe", "echo"), echo)],
-    )
+async def handle(ctx: Context, conn: Connection, delivery: Delivery[ConnectorEvent]) -> None:
+    """Apply one contact.seen, after the helper call its name asks for."""
+    await _call_needed(ctx, [delivery])
+    await apply_contact(conn, delivery)
 
 
-definition = ServiceDefinition(
-    name="probe",
+async def handle_batch(ctx: Context, conn: Connection, deliveries: list[Delivery[ConnectorEvent]]) -> None:
+    """Apply a batch of contact.seen events."""
+    await _call_needed(ctx, deliveries)
+    await apply_contacts(conn, deliveries)
+
+
+async def echo(_ctx: Context, request: Echo) -> Echoed:
+    """Say the request back, or report the failure it asks for."""
+    if request.fail == "not_found":
+        raise NotFound("no such thing")
+    return Echoed(echo=request.model_dump(exclude={"fail"}))
+
+
+definition: ServiceDefinition[ServiceSettings, Context] = ServiceDefinition(
+    interface=ServiceInterface("probe", "Proves the shared runtime.", emits=(CONTACT_APPLIED,)),
+    settings=ServiceSettings,
     migrations=Path(__file__).parent / "migrations",
-    build=build,
+    context=plain_context,
+    routes=[route(ECHO, echo)],
+    consumers=[connector_consumer("probe-contacts", ["contact.seen"], handle, handle_batch=handle_batch)],
     declares=(StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]),),
 )

@@ -1,0 +1,170 @@
+"""Use cases of the timeline over a connection the caller gives (and owns the transaction of)."""
+
+from collections.abc import Sequence
+
+from services.timeline import repository, service
+from services.timeline.repository import StoredConversation
+from services.timeline.service import ConversationEvent
+from shared.cursors import decode_cursor, next_cursor
+from shared.db import Connection
+from shared.errors import NotFound
+from shared.logging import get_logger
+from shared.messages.insights import ConversationAnalysed
+from shared.messages.timeline import (
+    CONVERSATION_CLOSED,
+    CONVERSATION_STARTED,
+    CONVERSATION_UPDATED,
+    ESCALATION_CHANGED,
+    ConversationClosed,
+    ConversationPage,
+    ConversationStarted,
+    ConversationUpdated,
+    CountTimeline,
+    CustomerCounts,
+    EscalationChanged,
+    EscalationPage,
+    GetTranscript,
+    ListConversations,
+    ListEscalations,
+    Transcript,
+)
+from shared.outbox import enqueue
+
+log = get_logger(__name__)
+
+
+async def _announce_closed(
+    conn: Connection, workspace: str, conversation_id: str, row: StoredConversation
+) -> None:
+    assert row.ended_at is not None
+    await enqueue(
+        conn,
+        CONVERSATION_CLOSED,
+        workspace,
+        ConversationClosed(
+            conversation_id=conversation_id,
+            customer_id=row.customer_id,
+            platform=row.platform,
+            closed_at=row.ended_at,
+        ),
+    )
+
+
+async def apply_chat_events(conn: Connection, events: Sequence[tuple[str, ConversationEvent]]) -> None:
+    """Apply connector events of conversations and escalations (inside their inbox transaction).
+
+    The batch is folded into one change per row and written with one statement per table; the
+    announcements are those applying the events one by one would make, except that a
+    conversation closed (or reopened by a late message) in the batch is announced closed once.
+    """
+    changes = service.fold_events(events)
+    conversations = await repository.apply_conversations(conn, list(changes.conversations.values()))
+    with_new_messages = await repository.insert_messages(conn, list(changes.messages.values()))
+    escalations = await repository.apply_escalations(conn, list(changes.escalations.values()))
+
+    for workspace, conversation_id in changes.conversations:
+        row = conversations[(workspace, conversation_id)]
+        if row.created:
+            await enqueue(
+                conn,
+                CONVERSATION_STARTED,
+                workspace,
+                ConversationStarted(
+                    conversation_id=conversation_id, customer_id=row.customer_id, platform=row.platform
+                ),
+            )
+    for notice in changes.notices:
+        stored = escalations[(notice.workspace, notice.escalation_id)]
+        await enqueue(
+            conn,
+            ESCALATION_CHANGED,
+            notice.workspace,
+            EscalationChanged(
+                escalation_id=notice.escalation_id,
+                conversation_id=stored.conversation_id,
+                customer_id=stored.customer_id,
+                handled=notice.handled,
+            ),
+        )
+    for key, change in changes.conversations.items():
+        row = conversations[key]
+        workspace, conversation_id = key
+        if (change.close is not None and row.close_event_id == change.close.event_id) or (
+            key in with_new_messages
+            and row.ended_at is not None
+            and not await repository.close_announcement_pending(conn, workspace, conversation_id)
+        ):
+            await _announce_closed(conn, workspace, conversation_id, row)
+
+
+async def apply_analysis(conn: Connection, workspace: str, analysed: ConversationAnalysed) -> None:
+    """Store an insights analysis on its conversation; the newest `analysed_at` wins."""
+    analysed = service.clean_analysis(analysed)
+    customer_id = await repository.store_analysis(conn, workspace, analysed)
+    if customer_id is None:
+        log.info("analysis_not_stored", conversation_id=analysed.conversation_id, reason="older or unknown")
+        return
+    await enqueue(
+        conn,
+        CONVERSATION_UPDATED,
+        workspace,
+        ConversationUpdated(
+            conversation_id=analysed.conversation_id,
+            customer_id=customer_id,
+            analysed_at=analysed.analysed_at,
+        ),
+    )
+
+
+async def conversations(conn: Connection, request: ListConversations) -> ConversationPage:
+    """A page of a customer's conversations, newest first (empty for an unknown customer)."""
+    after = decode_cursor(request.cursor) if request.cursor else None
+    rows = await repository.conversations_page(
+        conn, request.workspace, str(request.customer_id), request.limit + 1, after
+    )
+    return ConversationPage(
+        items=[service.conversation_item(row) for row in rows[: request.limit]],
+        next_cursor=next_cursor(rows, request.limit, service.conversation_position),
+    )
+
+
+async def escalations(conn: Connection, request: ListEscalations) -> EscalationPage:
+    """A page of a customer's escalations, newest first (empty for an unknown customer)."""
+    after = decode_cursor(request.cursor) if request.cursor else None
+    rows = await repository.escalations_page(
+        conn, request.workspace, str(request.customer_id), request.limit + 1, after
+    )
+    return EscalationPage(
+        items=[service.escalation_item(row) for row in rows[: request.limit]],
+        next_cursor=next_cursor(rows, request.limit, service.escalation_position),
+    )
+
+
+async def counts(conn: Connection, request: CountTimeline) -> CustomerCounts:
+    """A customer's conversation and escalation counts (zeros for an unknown customer)."""
+    conversations_count, escalations_count, escalated = await repository.customer_counts(
+        conn, request.workspace, str(request.customer_id)
+    )
+    return CustomerCounts(
+        conversations=conversations_count,
+        escalations=escalations_count,
+        escalation_rate=service.escalation_rate(conversations_count, escalated),
+    )
+
+
+async def transcript(conn: Connection, request: GetTranscript) -> Transcript:
+    """The most recent messages of a conversation that fit in max_chars, oldest first."""
+    owner = await repository.conversation_owner(conn, request.workspace, request.conversation_id)
+    if owner is None:
+        raise NotFound("conversation not found")
+    candidates = await repository.transcript_candidates(
+        conn, request.workspace, request.conversation_id, request.max_chars
+    )
+    messages, truncated = service.fit_transcript(candidates, request.max_chars)
+    return Transcript(
+        conversation_id=request.conversation_id,
+        customer_id=owner[0],
+        platform=owner[1],
+        messages=messages,
+        truncated=truncated,
+    )

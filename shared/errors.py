@@ -1,0 +1,87 @@
+"""Failures a service reports to its caller: one kind per outcome, one field list for bad input.
+
+Domain rules raise these; the request/reply runtime sends them as `{"error": code, "detail",
+"errors"}` and the caller gets the same class back, which the gateway answers as problem+json.
+"""
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class FieldError(BaseModel):
+    """What is wrong with one field of the input."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    message: str
+
+
+class ServiceError(Exception):
+    """A failure reported to the caller; `code` names the kind on the wire."""
+
+    code: ClassVar[str] = "internal"
+
+    def __init__(self, detail: str = "", errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(f"{self.code}: {detail}")
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class Rejected(ServiceError):
+    """Input that breaks a rule; `errors` names each field and what is wrong with it."""
+
+    code = "invalid"
+
+    def __init__(self, errors: Sequence[FieldError], detail: str = "") -> None:
+        super().__init__(detail or "; ".join(f"{e.field}: {e.message}" for e in errors), errors)
+
+    @classmethod
+    def field(cls, name: str, message: str) -> "Rejected":
+        """A rejection naming one field."""
+        return cls([FieldError(field=name, message=message)])
+
+
+class NotFound(ServiceError):
+    """The thing asked about does not exist in the caller's workspace."""
+
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    """The change conflicts with existing data (a taken name)."""
+
+    code = "conflict"
+
+
+class Forbidden(ServiceError):
+    """The caller may not do this."""
+
+    code = "forbidden"
+
+
+class PreconditionFailed(ServiceError):
+    """The write was conditioned on a version the data is no longer at."""
+
+    code = "precondition_failed"
+
+
+class Unavailable(ServiceError):
+    """A service this one depends on did not answer."""
+
+    code = "unavailable"
+
+
+_BY_CODE: dict[str, type[ServiceError]] = {
+    kind.code: kind for kind in (NotFound, Conflict, Forbidden, PreconditionFailed, Unavailable)
+}
+
+
+def error_from_wire(code: str, detail: str, errors: Sequence[FieldError]) -> ServiceError:
+    """The failure a reply reports, as the class the service raised."""
+    if code == Rejected.code:
+        return Rejected(errors, detail)
+    kind = _BY_CODE.get(code, ServiceError)
+    return kind(detail, errors)
