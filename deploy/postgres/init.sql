@@ -9,35 +9,23 @@
 \getenv insights_password INSIGHTS_DB_PASSWORD
 
 -- Every password before anything is created: the image runs this script on the first start only.
-\if :{?profile_password}
-\else
-  DO $$ BEGIN RAISE EXCEPTION 'PROFILE_DB_PASSWORD is not set'; END $$;
-\endif
-\if :{?notes_password}
-\else
-  DO $$ BEGIN RAISE EXCEPTION 'NOTES_DB_PASSWORD is not set'; END $$;
-\endif
-\if :{?timeline_password}
-\else
-  DO $$ BEGIN RAISE EXCEPTION 'TIMELINE_DB_PASSWORD is not set'; END $$;
-\endif
-\if :{?insights_password}
-\else
-  DO $$ BEGIN RAISE EXCEPTION 'INSIGHTS_DB_PASSWORD is not set'; END $$;
-\endif
+SELECT set_config('init.missing', concat_ws(', ',
+    CASE WHEN NOT :{?profile_password} THEN 'PROFILE_DB_PASSWORD' END,
+    CASE WHEN NOT :{?notes_password} THEN 'NOTES_DB_PASSWORD' END,
+    CASE WHEN NOT :{?timeline_password} THEN 'TIMELINE_DB_PASSWORD' END,
+    CASE WHEN NOT :{?insights_password} THEN 'INSIGHTS_DB_PASSWORD' END), false);
+DO $$ BEGIN
+  IF current_setting('init.missing') <> '' THEN
+    RAISE EXCEPTION '% not set', current_setting('init.missing');
+  END IF;
+END $$;
 
-CREATE ROLE profile LOGIN PASSWORD :'profile_password';
-CREATE DATABASE profile OWNER profile;
-REVOKE ALL ON DATABASE profile FROM PUBLIC;
-
-CREATE ROLE notes LOGIN PASSWORD :'notes_password';
-CREATE DATABASE notes OWNER notes;
-REVOKE ALL ON DATABASE notes FROM PUBLIC;
-
-CREATE ROLE timeline LOGIN PASSWORD :'timeline_password';
-CREATE DATABASE timeline OWNER timeline;
-REVOKE ALL ON DATABASE timeline FROM PUBLIC;
-
-CREATE ROLE insights LOGIN PASSWORD :'insights_password';
-CREATE DATABASE insights OWNER insights;
-REVOKE ALL ON DATABASE insights FROM PUBLIC;
+-- \gexec runs each cell as a statement of its own: CREATE DATABASE cannot run in a transaction.
+SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', service, password),
+       format('CREATE DATABASE %I OWNER %I', service, service),
+       format('REVOKE ALL ON DATABASE %I FROM PUBLIC', service)
+FROM (VALUES ('profile', :'profile_password'),
+             ('notes', :'notes_password'),
+             ('timeline', :'timeline_password'),
+             ('insights', :'insights_password')) AS services (service, password)
+\gexec

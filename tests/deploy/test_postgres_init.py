@@ -99,7 +99,7 @@ async def test_a_missing_password_stops_the_script_before_anything_is_created(
 ) -> None:
     ran = _psql(empty_server, {k: v for k, v in PASSWORDS.items() if k != "NOTES_DB_PASSWORD"})
     assert ran.returncode != 0
-    assert "NOTES_DB_PASSWORD is not set" in ran.stderr
+    assert "NOTES_DB_PASSWORD not set" in ran.stderr
     admin = await asyncpg.connect(empty_server.url)
     try:
         roles = await admin.fetchval(
