@@ -11,12 +11,12 @@ NODE_TOOLS    := .tools/node
 NODE_STAMP    := $(NODE_TOOLS)/.installed-stamp
 NODE_PACKAGES := @asyncapi/parser@3.6.3
 
-.PHONY: install run test test-faults lint format bench docs clean
+.PHONY: install run test test-faults lint deploy-check format bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	touch $(STAMP)
 
 $(NODE_STAMP): Makefile
@@ -37,8 +37,8 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" -eq 0 ]; then apt-get update && apt-get install -y chromium; \
 	else echo "chromium is missing: sudo apt-get update && sudo apt-get install -y chromium" >&2; exit 1; fi
 
-## Lint, types, then the whole suite on real servers.
-test: lint $(CHROMIUM)
+## Lint, types, deployment files, then the whole suite on real servers.
+test: lint deploy-check $(CHROMIUM)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not faults"
 
 ## Fault suite: ~10,000 connector events while every process and server is SIGKILLed in turn (~5 min).
@@ -49,6 +49,13 @@ lint: install $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services gateway deploy tests bench
+
+## Deployment files, offline: compose file against the compose specification, Dockerfile,
+## Kubernetes manifests (kustomize builds, built-in kinds and custom resources), NATS config.
+deploy-check: install
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(BIN)/hadolint --failure-threshold warning deploy/Dockerfile
+	$(BIN)/python -m deploy.check
 
 format: install
 	$(BIN)/ruff check --fix .
