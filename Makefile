@@ -36,7 +36,7 @@ test-faults: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services gateway deploy tests bench
+	$(BIN)/mypy shared services gateway deploy connectors tests bench
 
 format: install
 	$(BIN)/ruff check --fix .
