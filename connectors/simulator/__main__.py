@@ -135,13 +135,13 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m connectors.simulator", description=DESCRIPTION, formatter_class=formatter
     )
     modes = top.add_subparsers(dest="mode", required=True, metavar="{seed,live}")
-    seed = modes.add_parser(
-        "seed",
-        parents=[common],
-        help="publish customers' histories",
-        description=SEED_HELP,
-        formatter_class=formatter,
-    )
+
+    def mode(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return modes.add_parser(
+            name, parents=[common], help=summary, description=description, formatter_class=formatter
+        )
+
+    seed = mode("seed", "publish customers' histories", SEED_HELP)
     seed.add_argument("--customers", type=_bounded(1, 100_000), default=50, help="how many customers (50)")
     seed.add_argument("--weeks", type=_bounded(1, 52), default=6, help="how far back histories go (6)")
     seed.add_argument(
@@ -150,13 +150,7 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--dry-run", action="store_true", help="print the messages as JSON lines instead of publishing"
     )
-    live = modes.add_parser(
-        "live",
-        parents=[common],
-        help="publish conversations as they happen",
-        description=LIVE_HELP,
-        formatter_class=formatter,
-    )
+    live = mode("live", "publish conversations as they happen", LIVE_HELP)
     live.add_argument("--rate", type=_rate, default=10.0, help="events per second, e.g. 50 or 50/s (10)")
     live.add_argument(
         "--duration", type=_duration, default=60.0, help="how long: 90, 90s, 5m, 1h; 0 until Ctrl+C (60s)"
