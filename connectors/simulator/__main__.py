@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from connectors.simulator.app import LiveRun, run_live, run_seed
 from connectors.simulator.config import ConfigError, connector_url
 from connectors.simulator.publisher import ConnectorError, Publisher
-from connectors.simulator.traffic import History, LiveTraffic, seed_histories, summarise
+from connectors.simulator.traffic import LiveTraffic, iter_histories
 from shared.subjects import WORKSPACE_PATTERN, chat_subject
 
 DESCRIPTION = """\
@@ -170,8 +170,7 @@ def _say(line: str) -> None:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    histories = seed_histories(args.workspace, args.seed, args.customers, args.weeks, datetime.now(UTC))
-    for history in histories:
+    for history in iter_histories(args.workspace, args.seed, args.customers, args.weeks, datetime.now(UTC)):
         for event in history.events:
             message = {
                 "subject": chat_subject(args.workspace, event.type),
@@ -180,19 +179,6 @@ def _dry_run(args: argparse.Namespace) -> int:
             }
             print(json.dumps(message, ensure_ascii=False))
     return 0
-
-
-def _describe_seed(args: argparse.Namespace, histories: Sequence[History]) -> str:
-    batch = [event for history in histories for event in history.events]
-    summary = summarise(batch)
-    two = sum(1 for history in histories if len(history.customer.identities) > 1)
-    platforms = ", ".join(f"{name} {count}" for name, count in sorted(summary.identities.items()))
-    return (
-        f"seed {args.seed}: {len(histories)} customers ({platforms}; {two} on two platforms), "
-        f"{summary.conversations} conversations ({summary.closed_by['ai']} closed by the AI, "
-        f"{summary.closed_by['human']} by staff, {summary.open} open), {summary.escalations} escalations, "
-        f"{len(batch)} events to chat.v1.{args.workspace}.*"
-    )
 
 
 async def _main(args: argparse.Namespace, url: str) -> int:
@@ -210,32 +196,30 @@ async def _main(args: argparse.Namespace, url: str) -> int:
     _say(f"connected to {publisher.target.shown} as {publisher.target.user or 'anonymous'}")
     try:
         if args.mode == "seed":
-            histories = seed_histories(
+            _say(
+                f"seed {args.seed}: {args.customers} customers over the past {args.weeks} weeks "
+                f"to chat.v1.{args.workspace}.*"
+            )
+            histories = iter_histories(
                 args.workspace, args.seed, args.customers, args.weeks, datetime.now(UTC)
             )
-            _say(_describe_seed(args, histories))
-            await run_seed(
+            published = await run_seed(
                 publisher, args.workspace, histories, stop=stop, say=_say, concurrency=args.concurrency
             )
-            expected = sum(len(history.events) for history in histories)
+            complete = published.customers == args.customers
         else:
             run = args.run or secrets.token_hex(4)
             _say(f"live run {run} (seed {args.seed}): {args.rate:g} events/s to chat.v1.{args.workspace}.*")
-            live = LiveRun(
-                publisher,
-                args.workspace,
-                LiveTraffic(args.workspace, args.seed, run, args.customers),
-                args.rate,
-                args.duration,
-            )
+            traffic = LiveTraffic(args.workspace, args.seed, run, args.customers)
+            live = LiveRun(publisher, args.workspace, traffic, args.rate, args.duration)
             await run_live(live, stop=stop, say=_say)
-            expected = publisher.stats.sent
+            complete = True
     finally:
         await publisher.close()
-    missing = expected - publisher.stats.acked
-    if missing:
-        again = "; run the same command again to publish them (same ids)" if args.mode == "seed" else ""
-        _say(f"interrupted: {missing} events not acknowledged{again}")
+    missing = publisher.stats.sent - publisher.stats.acked
+    if missing or not complete:
+        again = "; the same command publishes the rest (same ids)" if args.mode == "seed" else ""
+        _say(f"interrupted: {missing} events in flight not acknowledged{again}")
         return 1
     return 0
 

@@ -6,14 +6,14 @@ import heapq
 import itertools
 import math
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from connectors.simulator.events import Event
 from connectors.simulator.publisher import ConnectorError, Publisher
 from connectors.simulator.stats import LatencyHistogram, PublishStats, progress_line, summary_line
-from connectors.simulator.traffic import LIVE_PACE, History, LiveTraffic, Script
+from connectors.simulator.traffic import LIVE_PACE, History, LiveTraffic, Script, Summary, summarise_history
 
 Printer = Callable[[str], None]
 
@@ -22,6 +22,26 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     """Wait `seconds`, or less if `stop` is set meanwhile."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))
+
+
+async def settle(tasks: set[asyncio.Task[None]], stop: asyncio.Event, grace: float) -> None:
+    """Wait for `tasks`; once `stop` is set, give them `grace` seconds to finish, then cancel them.
+
+    A publish retries until acknowledged: while NATS is away, only cancelling ends it.
+    """
+    remaining = set(tasks)
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        while remaining and not stop.is_set():
+            done, _ = await asyncio.wait(remaining | {stopped}, return_when=asyncio.FIRST_COMPLETED)
+            remaining -= done
+    finally:
+        stopped.cancel()
+    if remaining:
+        _, late = await asyncio.wait(remaining, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 async def report_progress(stats: PublishStats, say: Printer, done: asyncio.Event, every: float = 1.0) -> None:
@@ -51,45 +71,78 @@ async def _with_progress(stats: PublishStats, say: Printer, work: Callable[[], A
         say(summary_line(stats, loop.time() - started))
 
 
+def describe(summary: Summary) -> str:
+    """What a seed published, in one line."""
+    platforms = ", ".join(f"{name} {count}" for name, count in sorted(summary.identities.items()))
+    return (
+        f"{summary.customers} customers ({platforms}; {summary.on_two_platforms} on two platforms), "
+        f"{summary.conversations} conversations ({summary.closed_by['ai']} closed by the AI, "
+        f"{summary.closed_by['human']} by staff, {summary.open} open), {summary.escalations} escalations, "
+        f"{sum(summary.events.values())} events"
+    )
+
+
 async def publish_histories(
     publisher: Publisher,
     workspace: str,
-    histories: Sequence[History],
+    histories: Iterable[History],
     *,
     stop: asyncio.Event,
     concurrency: int = 16,
-) -> None:
-    """Publish every customer's events in the order they happened, `concurrency` customers at a time."""
-    queue: asyncio.Queue[History] = asyncio.Queue()
-    for history in histories:
-        queue.put_nowait(history)
+) -> Summary:
+    """Publish every customer's events in the order they happened, `concurrency` customers at a time.
+
+    Histories are made as they are needed, so publishing starts at once whatever their number.
+    Returns the summary of the histories published in full.
+    """
+    pending = iter(histories)
+    published = Summary()
+    failures: list[ConnectorError] = []
 
     async def worker() -> None:
-        while not stop.is_set() and not queue.empty():
-            history = queue.get_nowait()
+        nonlocal published
+        for history in pending:
             for event in history.events:
                 if stop.is_set():
                     return
-                await publisher.publish(workspace, event)
+                try:
+                    await publisher.publish(workspace, event)
+                except ConnectorError as exc:
+                    failures.append(exc)
+                    stop.set()
+                    return
+            published += summarise_history(history)
+            if stop.is_set():
+                return
 
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    workers = {asyncio.create_task(worker()) for _ in range(max(1, concurrency))}
+    await settle(workers, stop, grace=publisher.ack_timeout + 1)
+    if failures:
+        raise failures[0]
+    return published
 
 
 async def run_seed(
     publisher: Publisher,
     workspace: str,
-    histories: Sequence[History],
+    histories: Iterable[History],
     *,
     stop: asyncio.Event,
     say: Printer,
     concurrency: int = 16,
-) -> None:
-    """publish_histories with a progress line every second and a summary at the end."""
+) -> Summary:
+    """publish_histories with a progress line every second and what was published at the end."""
+    published = Summary()
 
     async def work() -> None:
-        await publish_histories(publisher, workspace, histories, stop=stop, concurrency=concurrency)
+        nonlocal published
+        published = await publish_histories(
+            publisher, workspace, histories, stop=stop, concurrency=concurrency
+        )
 
     await _with_progress(publisher.stats, say, work)
+    say(f"published {describe(published)}")
+    return published
 
 
 @dataclass
@@ -135,10 +188,11 @@ class LiveRun:
         # Backpressure: while NATS is away, publishes pile up to this many, then the rate waits.
         limit = max(64, int(self.rate * 5))
         tasks: set[asyncio.Task[None]] = set()
+        stopped = asyncio.create_task(stop.wait())
         emitted = 0
         while not stop.is_set() and loop.time() < end:
             if len(tasks) >= limit:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({*tasks, stopped}, return_when=asyncio.FIRST_COMPLETED)
                 continue
             slot = start + emitted / self.rate
             now = loop.time()
@@ -153,8 +207,8 @@ class LiveRun:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             emitted += 1
-        if tasks:
-            await asyncio.wait(tasks)
+        stopped.cancel()
+        await settle(tasks, stop, grace=self.publisher.ack_timeout + 1)
         if self._failure is not None:
             raise self._failure
 

@@ -2,6 +2,7 @@
 
 import random
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -179,12 +180,11 @@ def make_customer(seed: str, index: int, attempt: int = 0) -> Customer:
     )
 
 
-def population(seed: str, count: int) -> list[Customer]:
-    """The first `count` customers of `seed`, no two sharing an identity.
+def iter_population(seed: str, count: int) -> Iterator[Customer]:
+    """The first `count` customers of `seed`, one at a time, no two sharing an identity.
 
     Customer i is the same whatever `count` is, so seeding 50 and then 100 adds 50.
     """
-    customers: list[Customer] = []
     taken: set[Identity] = set()
     for index in range(count):
         attempt = 0
@@ -193,5 +193,9 @@ def population(seed: str, count: int) -> list[Customer]:
             attempt += 1
             customer = make_customer(seed, index, attempt)
         taken.update(customer.identities)
-        customers.append(customer)
-    return customers
+        yield customer
+
+
+def population(seed: str, count: int) -> list[Customer]:
+    """iter_population as a list."""
+    return list(iter_population(seed, count))

@@ -8,15 +8,15 @@ changes nothing. Times are the only input from outside (`now`, or the clock in l
 import random
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from connectors.simulator import events
 from connectors.simulator.dialogues import AI_NAME, TOPICS, Topic, content, price
-from connectors.simulator.events import Event, Identity, Platform, Sender
-from connectors.simulator.people import Customer, Language, make_customer, population
+from connectors.simulator.events import Event, Identity, Sender
+from connectors.simulator.people import Customer, Language, iter_population, make_customer, population
 
 # What happens to a conversation: the AI resolves it; it is escalated and a person takes it
 # (escalation.handled) and closes it; a person answers and closes it without announcing they
@@ -280,12 +280,15 @@ def event_time(event: Event) -> datetime:
     return datetime.fromisoformat(str(event.body["occurred_at"]))
 
 
+def iter_histories(workspace: str, seed: int, customers: int, weeks: int, now: datetime) -> Iterator[History]:
+    """The histories of the first `customers` customers of `seed`, over the past `weeks`, one at a time."""
+    for index, person in enumerate(iter_population(str(seed), customers)):
+        yield customer_history(workspace, seed, person, index, weeks, now)
+
+
 def seed_histories(workspace: str, seed: int, customers: int, weeks: int, now: datetime) -> list[History]:
-    """The histories of the first `customers` customers of `seed`, spread over the past `weeks`."""
-    people = population(str(seed), customers)
-    return [
-        customer_history(workspace, seed, person, index, weeks, now) for index, person in enumerate(people)
-    ]
+    """iter_histories as a list."""
+    return list(iter_histories(workspace, seed, customers, weeks, now))
 
 
 class LiveTraffic:
@@ -315,23 +318,39 @@ class LiveTraffic:
 class Summary:
     """What a batch of events amounts to, counted from the events themselves."""
 
-    identities: Counter[Platform]
-    conversations: int
-    closed_by: Counter[str]
-    escalations: int
-    handled: int
-    messages: Counter[str]
-    events: Counter[str]
+    identities: Counter[str] = field(default_factory=Counter)
+    conversations: int = 0
+    closed_by: Counter[str] = field(default_factory=Counter)
+    escalations: int = 0
+    handled: int = 0
+    messages: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    customers: int = 0
+    on_two_platforms: int = 0
 
     @property
     def open(self) -> int:
         """Conversations not closed."""
         return self.conversations - sum(self.closed_by.values())
 
+    def __add__(self, other: "Summary") -> "Summary":
+        """Both batches together (their customers are different people)."""
+        return Summary(
+            identities=self.identities + other.identities,
+            conversations=self.conversations + other.conversations,
+            closed_by=self.closed_by + other.closed_by,
+            escalations=self.escalations + other.escalations,
+            handled=self.handled + other.handled,
+            messages=self.messages + other.messages,
+            events=self.events + other.events,
+            customers=self.customers + other.customers,
+            on_two_platforms=self.on_two_platforms + other.on_two_platforms,
+        )
+
 
 def summarise(batch: Iterable[Event]) -> Summary:
     """Count identities, conversations, closes, escalations and messages in `batch`."""
-    identities: set[tuple[Platform, str]] = set()
+    identities: set[tuple[str, str]] = set()
     closed_by: Counter[str] = Counter()
     messages: Counter[str] = Counter()
     counts: Counter[str] = Counter()
@@ -351,3 +370,9 @@ def summarise(batch: Iterable[Event]) -> Summary:
         messages=messages,
         events=counts,
     )
+
+
+def summarise_history(history: History) -> Summary:
+    """summarise() of one customer's history, counting the customer."""
+    two = len(history.customer.identities) > 1
+    return summarise(history.events) + Summary(customers=1, on_two_platforms=int(two))

@@ -45,8 +45,9 @@ async def test_a_seed_run_shows_the_customers_conversations_and_analyses_it_publ
     published = [event for history in histories for event in history.events]
     said = summarise(published)
     publisher = await Publisher.connect(nats_url)
-    await publish_histories(publisher, ws, histories, stop=asyncio.Event())
+    reported = await publish_histories(publisher, ws, histories, stop=asyncio.Event(), concurrency=4)
     await publisher.close()
+    assert (reported.customers, reported.events, reported.identities) == (10, said.events, said.identities)
     client, headers = gateway.client, auth(ws)
 
     async def every_identity_a_customer() -> list[Any]:
