@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from connectors.simulator.events import Event
 from connectors.simulator.publisher import ConnectorError, Publisher
-from connectors.simulator.stats import LatencyHistogram, PublishStats, progress_line, summary_line
+from connectors.simulator.stats import PublishStats, progress_line, summary_line
 from connectors.simulator.traffic import LIVE_PACE, History, LiveTraffic, Script, Summary, summarise_history
 
 Printer = Callable[[str], None]
@@ -54,7 +54,7 @@ async def report_progress(stats: PublishStats, say: Printer, done: asyncio.Event
         now = loop.time()
         rate = (stats.acked - acked_before) / max(now - at_before, 1e-9)
         say(progress_line(stats, now - started, rate))
-        stats.window = LatencyHistogram()
+        stats.new_window()
         acked_before, at_before = stats.acked, now
 
 
@@ -175,10 +175,10 @@ class LiveRun:
     traffic: LiveTraffic
     rate: float
     duration: float
-    conversations: int = 0
-    _ready: list[tuple[float, int, _Running]] = field(default_factory=list)
-    _order: "itertools.count[int]" = field(default_factory=itertools.count)
-    _failure: ConnectorError | None = None
+    conversations: int = field(default=0, init=False)
+    _ready: list[tuple[float, int, _Running]] = field(default_factory=list, init=False)
+    _order: "itertools.count[int]" = field(default_factory=itertools.count, init=False)
+    _failure: ConnectorError | None = field(default=None, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until the duration is over or `stop` is set, then wait for the acks in flight."""
@@ -237,9 +237,5 @@ class LiveRun:
 
 async def run_live(live: LiveRun, *, stop: asyncio.Event, say: Printer) -> None:
     """LiveRun.run with a progress line every second and a summary at the end."""
-
-    async def work() -> None:
-        await live.run(stop)
-
-    await _with_progress(live.publisher.stats, say, work)
+    await _with_progress(live.publisher.stats, say, lambda: live.run(stop))
     say(f"{live.conversations} conversations started")

@@ -53,6 +53,10 @@ class PublishStats:
         """Events published and not yet acknowledged."""
         return self.sent - self.acked
 
+    def new_window(self) -> None:
+        """Start the next progress line's latency window."""
+        self.window = LatencyHistogram()
+
     def record_ack(self, event_type: str, seconds: float, duplicate: bool) -> None:
         """An event was acknowledged `seconds` after its first attempt."""
         self.acked += 1
