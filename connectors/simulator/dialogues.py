@@ -26,6 +26,8 @@ class Dialogue:
     resolved: tuple[Turn, ...]
     handover: tuple[Turn, ...]
     human: tuple[Turn, ...]
+    # Staff cannot fix it and the customer leaves unhappy (empty: every handover ends well).
+    unhappy_human: tuple[Turn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ def _dialogue(raw: dict[str, Any]) -> Dialogue:
         resolved=_turns(raw["resolved"]),
         handover=_turns(raw["handover"]),
         human=_turns(raw["human"]),
+        unhappy_human=_turns(raw.get("unhappy_human", [])),
     )
 
 

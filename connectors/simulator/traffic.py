@@ -33,6 +33,8 @@ _CONVERSATIONS_PER_CUSTOMER = ((1, 2, 3, 4), (35, 35, 20, 10))
 # A customer's last conversation, if it started this recently, may still be going on.
 _RECENT = timedelta(days=2)
 _GAP_BETWEEN_CONVERSATIONS = timedelta(hours=1)
+# Share of handovers, where the dialogue has an unhappy ending, that end that way.
+_UNHAPPY = 0.4
 _PAUSE_BEFORE: dict[Sender, Pause] = {"customer": "typing", "ai": "reply", "human": "staff"}
 
 
@@ -200,7 +202,10 @@ def conversation_script(
                 )
             )
         if outcome in ("human", "human_unannounced"):
-            for number, (sender, text) in enumerate(dialogue.human, start=len(turns)):
+            unhappy = dialogue.unhappy_human and rng.random() < _UNHAPPY
+            for number, (sender, text) in enumerate(
+                dialogue.unhappy_human if unhappy else dialogue.human, start=len(turns)
+            ):
                 message_id = _short_id("msg", key, str(number))
                 step = _message(who, conversation_id, message_id, sender, names[sender], text.format(**words))
                 # Without escalation.handled, the wait for a person comes before their first message.

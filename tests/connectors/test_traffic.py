@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 import pytest
 
-from connectors.simulator.dialogues import TOPICS
+from connectors.simulator.dialogues import TOPICS, content
 from connectors.simulator.events import Event
 from connectors.simulator.people import LANGUAGES, PLATFORMS, population
 from connectors.simulator.traffic import (
@@ -167,3 +167,13 @@ def test_live_runs_share_the_words_but_not_the_ids() -> None:
     assert not {e.body["conversation_id"] for e in first if "conversation_id" in e.body} & {
         e.body["conversation_id"] for e in second if "conversation_id" in e.body
     }
+
+
+def test_some_delivery_handovers_end_with_an_unhappy_customer() -> None:
+    library = content()
+    endings = {("human", library.dialogues[(lang, "delivery")].human[-1][1]) for lang in LANGUAGES} | {
+        ("unhappy_human", library.dialogues[(lang, "delivery")].unhappy_human[-1][1]) for lang in LANGUAGES
+    }
+    last_words = Counter(e.body["text"] for e in _seeded(customers=100) if e.type == "conversation.message")
+    seen = {ending for ending, text in endings if last_words[text]}
+    assert seen == {"human", "unhappy_human"}
