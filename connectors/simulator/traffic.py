@@ -28,7 +28,13 @@ Pause = Literal["none", "reply", "typing", "handover", "staff", "close"]
 _NAMESPACE = uuid.UUID("3c1b5c8e-6a0e-4f55-8a3e-5b7f0d0c9e21")
 _TOPIC_WEIGHTS = (30, 25, 15, 30)
 _SETTLED: tuple[Outcome, ...] = ("ai", "human", "human_unannounced")
-_SETTLED_WEIGHTS = (60, 28, 12)
+# Problems with an order reach a person more often than sales and questions do.
+_SETTLED_WEIGHTS: dict[Topic, tuple[int, int, int]] = {
+    "purchase": (70, 20, 10),
+    "delivery": (40, 45, 15),
+    "refund": (45, 40, 15),
+    "question": (70, 20, 10),
+}
 _CONVERSATIONS_PER_CUSTOMER = ((1, 2, 3, 4), (35, 35, 20, 10))
 # A customer's last conversation, if it started this recently, may still be going on.
 _RECENT = timedelta(days=2)
@@ -229,8 +235,8 @@ def _topic(rng: random.Random) -> Topic:
     return rng.choices(TOPICS, _TOPIC_WEIGHTS)[0]
 
 
-def _settled(rng: random.Random) -> Outcome:
-    return rng.choices(_SETTLED, _SETTLED_WEIGHTS)[0]
+def _settled(rng: random.Random, topic: Topic) -> Outcome:
+    return rng.choices(_SETTLED, _SETTLED_WEIGHTS[topic])[0]
 
 
 @dataclass(frozen=True)
@@ -267,11 +273,12 @@ def customer_history(
             else rng.choice(customer.identities)
         )
         last = number == count - 1
-        outcome = _settled(rng)
+        topic = _topic(rng)
+        outcome = _settled(rng, topic)
         if last and now - start < _RECENT and rng.random() < 0.5:
             outcome = rng.choice(("open", "waiting"))
         script = conversation_script(
-            f"{workspace}/{seed}/history/{index}/{number}", customer, who, _topic(rng), outcome, rng
+            f"{workspace}/{seed}/history/{index}/{number}", customer, who, topic, outcome, rng
         )
         happened = [event for event in script.timed(start, HISTORY_PACE) if event_time(event) <= now]
         scripts.append(script)
@@ -313,10 +320,11 @@ class LiveTraffic:
         else:
             customer = make_customer(str(self.seed), len(self.returning) + number)
         who = rng.choice(customer.identities)
+        topic = _topic(rng)
         roll = rng.random()
-        outcome: Outcome = "open" if roll < 0.05 else "waiting" if roll < 0.08 else _settled(rng)
+        outcome: Outcome = "open" if roll < 0.05 else "waiting" if roll < 0.08 else _settled(rng, topic)
         key = f"{self.workspace}/{self.seed}/live/{self.run}/{number}"
-        return conversation_script(key, customer, who, _topic(rng), outcome, rng)
+        return conversation_script(key, customer, who, topic, outcome, rng)
 
 
 @dataclass(frozen=True)
