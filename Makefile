@@ -48,7 +48,7 @@ test-faults: install
 lint: install $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services gateway deploy tests bench
+	$(BIN)/mypy shared services gateway deploy connectors tests bench
 
 ## Deployment files, offline: compose file against the compose specification, Dockerfile,
 ## Kubernetes manifests (kustomize builds, built-in kinds and custom resources), NATS config.

@@ -28,10 +28,14 @@ def main() -> None:
         print(f"API docs:   {env['GATEWAY_URL']}/docs", flush=True)
         print(f"Settings:   {RUN_DIR / 'env'} (DEV_TOKEN signs you in)", flush=True)
         print(f"Logs:       {RUN_DIR / 'logs'}/", flush=True)
+        print(f"Demo data:  {stack.start_demo(env)}", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
         while not stopping:
             for name in stack.supervise_once():
                 print(f"{name} exited; restarted it", file=sys.stderr, flush=True)
+            outcome = stack.demo_outcome()
+            if outcome:
+                print(f"Demo data:  {outcome}", flush=True)
             time.sleep(0.5)
     except Exception as exc:
         print(f"make run failed: {exc}", file=sys.stderr, flush=True)

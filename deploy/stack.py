@@ -22,6 +22,8 @@ from gateway.auth import issue_token
 from shared.registry import SERVICE_NAMES
 
 DEV_TOKEN_TTL = 30 * 24 * 3600
+DEMO_WORKSPACE = "demo"
+DEMO_CUSTOMERS = 50
 
 
 def _port_is_free(port: int) -> bool:
@@ -44,13 +46,14 @@ class Process:
     module: str
     env: dict[str, str]
     log_path: Path
+    args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start the process, appending its output to its log file."""
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                [sys.executable, "-m", self.module, *self.args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -94,6 +97,9 @@ class LocalStack:
     servers: dict[str, EmbeddedServer] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    # The reference connector seeding the demo workspace: runs once, never restarted.
+    demo: Process | None = None
+    _demo_reported: bool = False
 
     def start_servers(self) -> None:
         """Use NATS_URL/DATABASE_URL/REDIS_URL if given, else start embedded servers."""
@@ -189,6 +195,53 @@ class LocalStack:
             time.sleep(0.2)
         raise TimeoutError(f"the stack was not ready within {timeout}s: {last}")
 
+    def demo_workspace_is_empty(self, env: dict[str, str]) -> bool:
+        """Whether the gateway lists no customer in the demo workspace (asked as DEV_TOKEN's admin)."""
+        response = httpx.get(
+            env["GATEWAY_URL"] + "/v1/customers",
+            params={"limit": 1},
+            headers={"Authorization": f"Bearer {env['DEV_TOKEN']}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return not response.json()["items"]
+
+    def start_demo(self, env: dict[str, str], customers: int = DEMO_CUSTOMERS) -> str:
+        """Seed the demo workspace in the background if it is empty, unless DEMO=0; says what it did.
+
+        The reference connector publishes as any connector would; it picks its NATS URL from the
+        environment it is given (connectors.simulator.config.connector_url: NATS_CONNECTOR_URL,
+        else NATS_URL), so it gets connector credentials as soon as the stack writes them.
+        """
+        if self.environ.get("DEMO") == "0":
+            return "off (DEMO=0)"
+        try:
+            empty = self.demo_workspace_is_empty(env)
+        except httpx.HTTPError as exc:
+            return f"not seeded: could not tell whether workspace {DEMO_WORKSPACE} is empty ({exc})"
+        if not empty:
+            return f"workspace {DEMO_WORKSPACE} already has customers; not seeding it"
+        log = self.run_dir / "logs" / "simulator.log"
+        args = ("seed", "--workspace", DEMO_WORKSPACE, "--customers", str(customers))
+        self.demo = Process(
+            "simulator", "connectors.simulator", {**self.environ, **env, "PYTHONUNBUFFERED": "1"}, log, args
+        )
+        self.demo.start()
+        return (
+            f"seeding workspace {DEMO_WORKSPACE} with {customers} customers in the background "
+            f"(log: {log.relative_to(self.run_dir.parent)}; DEMO=0 turns it off)"
+        )
+
+    def demo_outcome(self) -> str | None:
+        """Once, after the demo seeding ended: how it went; None while it runs or once reported."""
+        if self.demo is None or self.demo.alive() or self._demo_reported:
+            return None
+        self._demo_reported = True
+        assert self.demo.proc is not None
+        if self.demo.proc.returncode == 0:
+            return "published; the services analyse its conversations in the background"
+        return f"the simulator exited with code {self.demo.proc.returncode}; see {self.demo.log_path}"
+
     def supervise_once(self) -> list[str]:
         """Restart any process that died; returns the names restarted."""
         restarted = []
@@ -202,7 +255,9 @@ class LocalStack:
         return restarted
 
     def stop(self) -> None:
-        """Stop the gateway, then the services, then the servers we started."""
+        """Stop the demo seeding, the gateway, then the services, then the servers we started."""
+        if self.demo is not None:
+            self.demo.stop()
         if "gateway" in self.processes:
             self.processes["gateway"].stop()
         for name in SERVICE_NAMES:

@@ -6,13 +6,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from connectors.simulator.people import PLATFORMS
 from deploy.embedded import free_port
 from deploy.stack import LocalStack
 from gateway.auth import decode_token
 from shared.db import database_url_for
 from shared.nats import connect
 from shared.registry import SERVICE_NAMES
-from tests.support import connector_event, publish_event
+from tests.support import connector_event, publish_event, wait_for
 
 
 def _read_env(path: Path) -> dict[str, str]:
@@ -58,3 +59,37 @@ async def test_stack_comes_up_ready_and_keeps_its_data_across_restarts(tmp_path:
         await nc.close()
     finally:
         again.stop()
+
+
+def test_demo_data_is_off_with_demo_0(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path / ".run", environ={"DEMO": "0"})
+    said = stack.start_demo({"GATEWAY_URL": f"http://127.0.0.1:{free_port()}", "DEV_TOKEN": "unused"})
+    assert (said, stack.demo) == ("off (DEMO=0)", None)
+
+
+async def test_an_empty_demo_workspace_is_seeded_once_by_the_reference_connector(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "DEMO")}
+    environ["GATEWAY_PORT"] = str(free_port())
+    stack = LocalStack(tmp_path / ".run", environ=environ)
+    try:
+        env = stack.start()
+        assert stack.start_demo(env, customers=4).startswith("seeding workspace demo with 4 customers")
+
+        async def seeded() -> str | None:
+            return stack.demo_outcome()
+
+        assert await wait_for(seeded, timeout=60, what="the seeding to end") == (
+            "published; the services analyse its conversations in the background"
+        )
+        headers = {"Authorization": f"Bearer {env['DEV_TOKEN']}"}
+        async with httpx.AsyncClient(base_url=env["GATEWAY_URL"], headers=headers) as client:
+
+            async def every_platform() -> bool:
+                items = (await client.get("/v1/customers", params={"limit": 100})).json()["items"]
+                return {platform for item in items for platform in item["platforms"]} == set(PLATFORMS)
+
+            await wait_for(every_platform, timeout=30, what="demo customers on every platform")
+        assert stack.start_demo(env) == "workspace demo already has customers; not seeding it"
+        assert "simulator" not in stack.processes  # a finished seeding is never restarted
+    finally:
+        stack.stop()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.simulator.events import Event
 from shared.ids import customer_id_for
 from shared.messages.timeline import TranscriptMessage
 
@@ -48,19 +49,6 @@ _HUMAN_LINES = (
     "I have upgraded your order #{n} to express delivery at no cost.",
     "The duplicate payment for order #{n} has been refunded.",
 )
-
-
-@dataclass(frozen=True)
-class Event:
-    """One connector event as the connector publishes it."""
-
-    type: str
-    body: dict[str, Any]
-
-    @property
-    def event_id(self) -> str:
-        """The event's own id (the body's `event_id`)."""
-        return str(self.body["event_id"])
 
 
 @dataclass(frozen=True)
