@@ -34,7 +34,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from deploy.embedded import EmbeddedNats, EmbeddedPostgres
+from deploy.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServer
 from services.insights.analysers import EmbeddedAnalyser
 from services.insights.analysers.base import AnalysisRequest
 from services.insights.app import definition
@@ -99,21 +99,14 @@ def measure_floor(
 async def servers() -> AsyncIterator[tuple[str, str]]:
     """NATS and PostgreSQL URLs: from the environment, or embedded servers for this run."""
     root = Path(tempfile.mkdtemp(prefix="bench-insights-"))
-    started: list[EmbeddedNats | EmbeddedPostgres] = []
+    started: list[EmbeddedServer] = []
+    urls: list[str] = []
     try:
-        nats_url = os.environ.get("NATS_URL")
-        if not nats_url:
-            nats_server = EmbeddedNats(root / "nats")
-            nats_server.start()
-            started.append(nats_server)
-            nats_url = nats_server.url
-        postgres_url = os.environ.get("DATABASE_URL")
-        if not postgres_url:
-            postgres = EmbeddedPostgres(root / "postgres")
-            postgres.start()
-            started.append(postgres)
-            postgres_url = postgres.url
-        yield nats_url, postgres_url
+        for variable, kind in (("NATS_URL", EmbeddedNats), ("DATABASE_URL", EmbeddedPostgres)):
+            if not os.environ.get(variable):
+                started.append(kind(root / variable.lower()).start())
+            urls.append(os.environ.get(variable) or started[-1].url)
+        yield urls[0], urls[1]
     finally:
         for server in reversed(started):
             server.stop()

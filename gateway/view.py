@@ -24,12 +24,17 @@ PARTS: dict[str, Operation[Any, Any]] = {
 }
 
 
-def parse_customer_id(value: str) -> uuid.UUID:
-    """The customer id; 404 for anything that cannot be one (it exists nowhere)."""
+def parse_id(value: str, what: str) -> uuid.UUID:
+    """An id from the path; 404 for anything that cannot be one (it exists nowhere)."""
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise Problem(404, "customer not found") from None
+        raise Problem(404, f"{what} not found") from None
+
+
+def parse_customer_id(value: str) -> uuid.UUID:
+    """The customer id of a path; 404 for anything that cannot be one."""
+    return parse_id(value, "customer")
 
 
 async def _part(

@@ -33,6 +33,7 @@ def decode_cursor(raw: str) -> tuple[datetime, str]:
 
 
 R = TypeVar("R")
+I = TypeVar("I")  # noqa: E741
 
 # Later than every row's time: a newest-first list's first page starts below it.
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)
@@ -41,3 +42,10 @@ END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 def next_cursor(rows: Sequence[R], limit: int, position: Callable[[R], tuple[datetime, str]]) -> str | None:
     """The cursor after a page, given up to limit + 1 rows (the extra one says there is more)."""
     return encode_cursor(*position(rows[limit - 1])) if len(rows) > limit else None
+
+
+def page_of(
+    rows: Sequence[R], limit: int, item: Callable[[R], I], position: Callable[[R], tuple[datetime, str]]
+) -> tuple[list[I], str | None]:
+    """The items of a page and the cursor after it, given up to limit + 1 rows."""
+    return [item(row) for row in rows[:limit]], next_cursor(rows, limit, position)

@@ -2,8 +2,9 @@
 
 import asyncio
 import contextlib
+import inspect
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -29,6 +30,7 @@ log = get_logger(__name__)
 
 S = TypeVar("S", bound=ServiceSettings)
 C = TypeVar("C")
+C_contra = TypeVar("C_contra", contravariant=True)
 Req = TypeVar("Req", bound=BaseModel)
 Rep = TypeVar("Rep", bound=BaseModel)
 
@@ -42,18 +44,6 @@ class Deps(Generic[S]):
     js: JetStreamContext
     settings: S
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """A connection inside a transaction that commits when the block ends without error."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
-
-    @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        """A connection for reads."""
-        async with self.pool.acquire() as conn:
-            yield conn
-
 
 class RouteInfo(Protocol):
     """What documents and permissions need of a route."""
@@ -63,11 +53,11 @@ class RouteInfo(Protocol):
 
 
 @dataclass(frozen=True)
-class Route(Generic[C]):
+class Route(Generic[C_contra]):
     """One operation a service answers, with the handler that answers it."""
 
     operation: OperationInfo
-    serve: Callable[[NATS, C], Awaitable[Subscription]]
+    serve: Callable[[NATS, C_contra], Awaitable[Subscription]]
 
 
 def route(operation: Operation[Req, Rep], handler: Callable[[C, Req], Awaitable[Rep]]) -> Route[C]:
@@ -80,6 +70,37 @@ def route(operation: Operation[Req, Rep], handler: Callable[[C, Req], Awaitable[
         return await serve(nc, operation, answer)
 
     return Route(operation, start)
+
+
+class WithPool(Protocol):
+    """A context that reaches the service's database."""
+
+    @property
+    def pool(self) -> asyncpg.Pool: ...
+
+
+# A use case: given a connection (its caller owns the transaction) and a request, the reply.
+UseCase = Callable[[Connection, Req], Awaitable[Rep]]
+
+
+def reading(operation: Operation[Req, Rep], use_case: UseCase[Req, Rep]) -> Route[WithPool]:
+    """Answer `operation` with a use case that only reads, on a connection of the pool."""
+
+    async def handler(ctx: WithPool, request: Req) -> Rep:
+        async with ctx.pool.acquire() as conn:
+            return await use_case(conn, request)
+
+    return route(operation, handler)
+
+
+def writing(operation: Operation[Req, Rep], use_case: UseCase[Req, Rep]) -> Route[WithPool]:
+    """Answer `operation` with a use case run in one transaction: its changes and events together."""
+
+    async def handler(ctx: WithPool, request: Req) -> Rep:
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            return await use_case(conn, request)
+
+    return route(operation, handler)
 
 
 @dataclass(frozen=True)
@@ -96,7 +117,6 @@ class ServiceDefinition(Generic[S, C]):
 
     interface: ServiceInterface
     settings: type[S]
-    migrations: Path
     # The handlers' context, built once per replica from its dependencies.
     context: Callable[[Deps[S]], C]
     routes: Sequence[Route[C]] = ()
@@ -105,11 +125,18 @@ class ServiceDefinition(Generic[S, C]):
     binds: tuple[str, ...] = ()
     # Streams this service declares besides its own event and dead-letter streams.
     declares: tuple[StreamSpec, ...] = ()
+    # Alembic folder; by default `migrations/` beside the module of the service's settings.
+    migrations_folder: Path | None = None
 
     @property
     def name(self) -> str:
         """The service's name: its database, streams, subjects and queue group."""
         return self.interface.name
+
+    @property
+    def migrations(self) -> Path:
+        """The service's Alembic migrations."""
+        return self.migrations_folder or Path(inspect.getfile(self.settings)).parent / "migrations"
 
     def wire(self, pool: asyncpg.Pool, nc: NATS, js: JetStreamContext, settings: ServiceSettings) -> Wiring:
         """The replica's routes (ping first) and consumers over one context."""

@@ -1,27 +1,18 @@
 """The notes tab: /v1/customers/{id}/notes (CONTRACT.md §4)."""
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
-from gateway.errors import Problem
 from gateway.pagination import DEFAULT_LIMIT, Limit, PageCursors
 from gateway.routes.problems import problem_responses
-from gateway.view import parse_customer_id
+from gateway.view import parse_customer_id, parse_id
 from shared.messages import notes
 from shared.validation import Text
 
 router = APIRouter(prefix="/v1/customers", tags=["notes"])
-
-
-def _note_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Problem(404, "note not found") from None
 
 
 @router.get("/{customer_id}/notes", responses=problem_responses(404, 503))
@@ -82,7 +73,7 @@ async def delete_note(
     request = notes.DeleteNote(
         workspace=principal.workspace,
         customer_id=parse_customer_id(customer_id),
-        note_id=_note_id(note_id),
+        note_id=parse_id(note_id, "note"),
         actor_id=principal.user_id,
     )
     await services.call(notes.DELETE_NOTE, request, request_id=request_id)

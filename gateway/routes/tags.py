@@ -1,24 +1,14 @@
 """The workspace's tag catalog: everyone reads it, admins manage it."""
 
-import uuid
-
 from fastapi import APIRouter, Response
 
 from gateway.auth import AdminPrincipal, CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
-from gateway.errors import Problem
 from gateway.routes.problems import problem_responses
+from gateway.view import parse_id
 from shared.messages import profile
 
 router = APIRouter(prefix="/v1/tags", tags=["tags"])
-
-
-def parse_tag_id(value: str) -> uuid.UUID:
-    """The tag id; 404 for anything that cannot be one."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Problem(404, "tag not found") from None
 
 
 @router.get("", responses=problem_responses(503))
@@ -49,7 +39,7 @@ async def update_tag(
     request_id: RequestId,
 ) -> profile.Tag:
     """Rename and/or recolour a tag (admins only); an absent field stays, a null one is refused."""
-    command = profile.UpdateTag(workspace=principal.workspace, tag_id=parse_tag_id(tag_id), edit=body)
+    command = profile.UpdateTag(workspace=principal.workspace, tag_id=parse_id(tag_id, "tag"), edit=body)
     tag = await services.call(profile.UPDATE_TAG, command, request_id=request_id)
     await cache.invalidate(principal.workspace, None, profile.SERVICE)
     return tag
@@ -64,7 +54,7 @@ async def delete_tag(
     request_id: RequestId,
 ) -> Response:
     """Delete a tag (admins only); it comes off every customer that had it."""
-    command = profile.DeleteTag(workspace=principal.workspace, tag_id=parse_tag_id(tag_id))
+    command = profile.DeleteTag(workspace=principal.workspace, tag_id=parse_id(tag_id, "tag"))
     await services.call(profile.DELETE_TAG, command, request_id=request_id)
     await cache.invalidate(principal.workspace, None, profile.SERVICE)
     return Response(status_code=204)

@@ -1,7 +1,5 @@
 """Wiring of the insights service: what it consumes, what it answers."""
 
-from pathlib import Path
-
 from services.insights.config import Settings
 from services.insights.handlers import CONSUMERS, ROUTES, Context, context
 from shared.messages import timeline
@@ -10,11 +8,5 @@ from shared.runtime import ServiceDefinition
 from shared.subjects import event_stream
 
 definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
-    interface=INTERFACE,
-    settings=Settings,
-    migrations=Path(__file__).parent / "migrations",
-    context=context,
-    routes=ROUTES,
-    consumers=CONSUMERS,
-    binds=(event_stream(timeline.SERVICE),),
+    INTERFACE, Settings, context, ROUTES, CONSUMERS, binds=(event_stream(timeline.SERVICE),)
 )

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+import asyncpg
 from pydantic import BaseModel
 
-from services.insights import repository, usecases
+from services.insights import usecases
 from services.insights.analysers import Analyser, build_analyser
 from services.insights.config import Settings
 from services.insights.repository import AnalysisRecord
@@ -17,7 +18,7 @@ from shared.events import Event, utcnow
 from shared.logging import get_logger
 from shared.messages import insights, timeline
 from shared.rpc import call
-from shared.runtime import Deps, route
+from shared.runtime import Deps, Route, reading
 
 log = get_logger(__name__)
 
@@ -33,6 +34,11 @@ class Context:
 
     deps: Deps[Settings]
     analyser: Analyser
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The service's database."""
+        return self.deps.pool
 
 
 def context(deps: Deps[Settings]) -> Context:
@@ -123,9 +129,4 @@ CONSUMERS: list[Subscribing[Context]] = [
 ]
 
 
-async def customer_insights(ctx: Context, request: insights.GetInsights) -> insights.CustomerInsights:
-    """The AI profile and average sentiment (empty, never NotFound)."""
-    return await repository.customer_insights(ctx.deps.pool, request.workspace, request.customer_id)
-
-
-ROUTES = [route(insights.GET_INSIGHTS, customer_insights)]
+ROUTES: list[Route[Context]] = [reading(insights.GET_INSIGHTS, usecases.customer_insights)]

@@ -16,6 +16,7 @@ from shared.messages.insights import (
     ConversationAnalysed,
     CustomerInsights,
     CustomerInsightsUpdated,
+    GetInsights,
 )
 from shared.messages.timeline import Transcript
 from shared.outbox import enqueue
@@ -119,3 +120,8 @@ async def store(conn: Connection, record: AnalysisRecord) -> None:
         ),
         event_id=f"{record.source_event_id}:customer",
     )
+
+
+async def customer_insights(conn: Connection, request: GetInsights) -> CustomerInsights:
+    """The AI profile and average sentiment of a customer (empty, never NotFound)."""
+    return await repository.customer_insights(conn, request.workspace, request.customer_id)

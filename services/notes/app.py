@@ -1,7 +1,5 @@
 """Wiring of the notes service: what it consumes, what it answers."""
 
-from pathlib import Path
-
 from services.notes.config import Settings
 from services.notes.handlers import CUSTOMERS_CONSUMER, ROUTES, Context
 from shared.messages import profile
@@ -10,11 +8,5 @@ from shared.runtime import ServiceDefinition, plain_context
 from shared.subjects import event_stream
 
 definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
-    interface=INTERFACE,
-    settings=Settings,
-    migrations=Path(__file__).parent / "migrations",
-    context=plain_context,
-    routes=ROUTES,
-    consumers=[CUSTOMERS_CONSUMER],
-    binds=(event_stream(profile.SERVICE),),
+    INTERFACE, Settings, plain_context, ROUTES, [CUSTOMERS_CONSUMER], binds=(event_stream(profile.SERVICE),)
 )

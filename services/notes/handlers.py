@@ -3,15 +3,15 @@
 import datetime as dt
 import uuid
 
-from services.notes import repository, usecases
+from services.notes import usecases
 from services.notes.config import Settings
 from shared.consumer import Delivery, event_consumer
 from shared.db import Connection
 from shared.errors import NotFound, Unavailable
 from shared.events import Event
 from shared.messages import notes, profile
-from shared.rpc import Empty, ServiceUnavailable, call
-from shared.runtime import Deps, route
+from shared.rpc import ServiceUnavailable, call
+from shared.runtime import Deps, Route, reading, route, writing
 
 Context = Deps[Settings]
 
@@ -49,34 +49,19 @@ def _profile_of(ctx: Context) -> usecases.CustomerSource:
 
 async def add_note(ctx: Context, request: notes.AddNote) -> notes.Note:
     """Store a note and announce it; NotFound for a customer unknown in the workspace."""
-    async with ctx.connection() as conn:
+    async with ctx.pool.acquire() as conn:
         return await usecases.add_note(conn, request, _profile_of(ctx))
 
 
 async def list_notes(ctx: Context, request: notes.ListNotes) -> notes.NotesPage:
     """A page of notes grouped by day."""
-    async with ctx.connection() as conn:
+    async with ctx.pool.acquire() as conn:
         return await usecases.list_notes(conn, request, _profile_of(ctx))
 
 
-async def delete_note(ctx: Context, request: notes.DeleteNote) -> Empty:
-    """Soft-delete a note; only its author may."""
-    async with ctx.transaction() as conn:
-        await usecases.delete_note(conn, request)
-    return Empty()
-
-
-async def count_notes(ctx: Context, request: notes.CountNotes) -> notes.NoteCount:
-    """The customer's live note count; 0 (not NotFound) for a customer without notes."""
-    async with ctx.connection() as conn:
-        return notes.NoteCount(
-            count=await repository.count_notes(conn, request.workspace, request.customer_id)
-        )
-
-
-ROUTES = [
+ROUTES: list[Route[Context]] = [
     route(notes.ADD_NOTE, add_note),
     route(notes.LIST_NOTES, list_notes),
-    route(notes.DELETE_NOTE, delete_note),
-    route(notes.COUNT_NOTES, count_notes),
+    writing(notes.DELETE_NOTE, usecases.delete_note),
+    reading(notes.COUNT_NOTES, usecases.count_notes),
 ]

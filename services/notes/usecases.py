@@ -21,13 +21,16 @@ from shared.messages.notes import (
     NOTE_ADDED,
     NOTE_DELETED,
     AddNote,
+    CountNotes,
     DeleteNote,
     ListNotes,
     Note,
     NoteChanged,
+    NoteCount,
     NotesPage,
 )
 from shared.outbox import enqueue
+from shared.rpc import Empty
 
 # When the profile service says a customer was created, or None if it does not know them.
 CustomerSource = Callable[[str, uuid.UUID], Awaitable[dt.datetime | None]]
@@ -99,7 +102,7 @@ async def list_notes(conn: Connection, request: ListNotes, ask_profile: Customer
     )
 
 
-async def delete_note(conn: Connection, request: DeleteNote) -> None:
+async def delete_note(conn: Connection, request: DeleteNote) -> Empty:
     """Soft-delete a note; NotFound unless it is the customer's and live, Forbidden to non-authors."""
     stored = await repository.live_note_for_update(
         conn, request.workspace, request.customer_id, request.note_id
@@ -115,3 +118,9 @@ async def delete_note(conn: Connection, request: DeleteNote) -> None:
         customer_id=str(request.customer_id), note_id=str(request.note_id), author_id=stored.author_id
     )
     await enqueue(conn, NOTE_DELETED, request.workspace, change)
+    return Empty()
+
+
+async def count_notes(conn: Connection, request: CountNotes) -> NoteCount:
+    """The customer's live note count; 0 (not NotFound) for a customer without notes."""
+    return NoteCount(count=await repository.count_notes(conn, request.workspace, request.customer_id))

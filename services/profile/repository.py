@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.profile.service import Contact, EditPlan, NewCustomer, like_pattern
-from shared.db import Connection
+from shared.db import Connection, columns
 from shared.messages.profile import Actor, Tag
 
 _CUSTOMER_COLUMNS = (
@@ -46,16 +46,19 @@ async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -
         "last_contact_at = GREATEST(c.last_contact_at, EXCLUDED.last_contact_at) "
         "WHERE c.created_at > EXCLUDED.created_at OR c.last_contact_at < EXCLUDED.last_contact_at "
         "RETURNING c.id, (xmax = 0) AS created",
-        [c.id for c in customers],
-        [c.workspace for c in customers],
-        [c.platform for c in customers],
-        [c.platform_user_id for c in customers],
-        [c.name for c in customers],
-        [c.phone for c in customers],
-        [c.instagram for c in customers],
-        [c.search for c in customers],
-        [c.created_at for c in customers],
-        [c.last_contact_at for c in customers],
+        *columns(
+            customers,
+            "id",
+            "workspace",
+            "platform",
+            "platform_user_id",
+            "name",
+            "phone",
+            "instagram",
+            "search",
+            "created_at",
+            "last_contact_at",
+        ),
     )
     return {row["id"] for row in rows if row["created"]}
 

@@ -44,6 +44,8 @@ _PHONE_LIKE = re.compile(r"^[0-9+()./\s-]+$")
 class Row(Protocol):
     """A stored row, read by column name (an asyncpg Record, a dict)."""
 
+    def keys(self) -> Iterable[str]: ...
+
     def __getitem__(self, key: str, /) -> Any: ...
 
 
@@ -461,62 +463,29 @@ def parse_history_cursor(raw: str) -> int:
 # --- answers -------------------------------------------------------------------------------------
 
 
-def _tags(row: Row) -> list[Tag]:
-    return [Tag.model_validate(tag) for tag in row["tags"]]
-
-
 def customer_part(row: Row) -> CustomerPart:
     """The profile service's part of the profile view (gateway/view.py adds the rest)."""
+    values = dict(row)
+    link = PlatformLink(
+        platform=row["platform"],
+        platform_user_id=row["platform_user_id"],
+        chat_url=chat_url(row["platform"], row["platform_user_id"]),
+    )
     return CustomerPart(
         id=row["id"],
-        header=CustomerHeader(
-            name=row["name"],
-            avatar_url=row["avatar_url"],
-            platforms=[
-                PlatformLink(
-                    platform=row["platform"],
-                    platform_user_id=row["platform_user_id"],
-                    chat_url=chat_url(row["platform"], row["platform_user_id"]),
-                )
-            ],
-            instagram=row["instagram"],
-            created_at=row["created_at"],
-        ),
-        profile=CustomerProfile(
-            name=row["name"],
-            phone=row["phone"],
-            email=row["email"],
-            language=row["language"],
-            country=row["country"],
-            location=row["location"],
-            tags=_tags(row),
-            agent_instructions=row["agent_instructions"],
-            version=row["version"],
-        ),
+        header=CustomerHeader.model_validate({**values, "platforms": [link]}),
+        profile=CustomerProfile.model_validate(values),
     )
 
 
 def grid_item(row: Row) -> GridItem:
     """One row of the customer grid."""
-    return GridItem(
-        id=row["id"],
-        name=row["name"],
-        avatar_url=row["avatar_url"],
-        platforms=[row["platform"]],
-        tags=_tags(row),
-        created_at=row["created_at"],
-        last_contact_at=row["last_contact_at"],
-    )
+    return GridItem.model_validate({**dict(row), "platforms": [row["platform"]]})
 
 
 def history_item(row: Row) -> Change:
     """One entry of a customer's change history."""
-    return Change(
-        version=row["version"],
-        changed_at=row["changed_at"],
-        actor=row["actor"],
-        changes=row["changes"],
-    )
+    return Change.model_validate(dict(row))
 
 
 def tag_of(row: Row) -> Tag:

@@ -34,7 +34,7 @@ from services.profile.service import (
     validate_tag,
     version_matches,
 )
-from shared.cursors import next_cursor
+from shared.cursors import page_of
 from shared.db import Connection
 from shared.errors import Conflict, NotFound, PreconditionFailed, Rejected
 from shared.events import ConnectorEvent, ContactSeen, utcnow
@@ -53,9 +53,11 @@ from shared.messages.profile import (
     CustomerUpdated,
     DeleteTag,
     GetAgentContext,
+    GetCustomer,
     HistoryPage,
     ListCustomers,
     ListHistory,
+    ListTags,
     Tag,
     TagDeleted,
     TagList,
@@ -63,6 +65,7 @@ from shared.messages.profile import (
     UpdateTag,
 )
 from shared.outbox import enqueue
+from shared.rpc import Empty
 
 # The AI profile of a customer from the insights service (None when it has none or is silent).
 AiProfileSource = Callable[[str, uuid.UUID], Awaitable[AiProfile | None]]
@@ -155,9 +158,9 @@ async def _refresh_contacts(conn: Connection, seen: list[tuple[CustomerKey, Cont
 # --- customers -----------------------------------------------------------------------------------
 
 
-async def get_customer(conn: Connection, workspace: str, customer_id: uuid.UUID) -> CustomerPart:
+async def get_customer(conn: Connection, request: GetCustomer) -> CustomerPart:
     """The customer's part of the profile view."""
-    row = await repository.get_customer(conn, workspace, customer_id)
+    row = await repository.get_customer(conn, request.workspace, request.customer_id)
     if row is None:
         raise _not_found()
     return customer_part(row)
@@ -198,7 +201,7 @@ async def update_customer(conn: Connection, edit: UpdateCustomer) -> CustomerPar
             event_id=f"{CUSTOMER_UPDATED.name}:{edit.customer_id}:{plan.version}",
             occurred_at=now,
         )
-    return await get_customer(conn, edit.workspace, edit.customer_id)
+    return await get_customer(conn, edit)
 
 
 async def list_customers(conn: Connection, query: ListCustomers) -> CustomersPage:
@@ -212,11 +215,10 @@ async def list_customers(conn: Connection, query: ListCustomers) -> CustomersPag
         after=after,
         limit=query.limit + 1,
     )
-    rows = await repository.grid_page(conn, sql, args)
-    return CustomersPage(
-        items=[grid_item(row) for row in rows[: query.limit]],
-        next_cursor=next_cursor(rows, query.limit, grid_position),
+    items, cursor = page_of(
+        await repository.grid_page(conn, sql, args), query.limit, grid_item, grid_position
     )
+    return CustomersPage(items=items, next_cursor=cursor)
 
 
 async def customer_history(conn: Connection, query: ListHistory) -> HistoryPage:
@@ -225,10 +227,8 @@ async def customer_history(conn: Connection, query: ListHistory) -> HistoryPage:
     if not await repository.customer_exists(conn, query.workspace, query.customer_id):
         raise _not_found()
     rows = await repository.history(conn, query.workspace, query.customer_id, below, query.limit + 1)
-    return HistoryPage(
-        items=[history_item(row) for row in rows[: query.limit]],
-        next_cursor=next_cursor(rows, query.limit, history_position),
-    )
+    items, cursor = page_of(rows, query.limit, history_item, history_position)
+    return HistoryPage(items=items, next_cursor=cursor)
 
 
 async def agent_context_of(
@@ -246,9 +246,9 @@ async def agent_context_of(
 # --- tags ----------------------------------------------------------------------------------------
 
 
-async def list_tags(conn: Connection, workspace: str) -> TagList:
+async def list_tags(conn: Connection, request: ListTags) -> TagList:
     """The workspace's tag catalog."""
-    return TagList(items=[tag_of(row) for row in await repository.list_tags(conn, workspace)])
+    return TagList(items=[tag_of(row) for row in await repository.list_tags(conn, request.workspace)])
 
 
 @contextlib.contextmanager
@@ -293,8 +293,9 @@ async def update_tag(conn: Connection, command: UpdateTag) -> Tag:
     return tag
 
 
-async def delete_tag(conn: Connection, command: DeleteTag) -> None:
+async def delete_tag(conn: Connection, command: DeleteTag) -> Empty:
     """Delete a tag; it comes off every customer that had it."""
     if not await repository.delete_tag(conn, command.workspace, command.tag_id):
         raise NotFound("tag not found")
     await enqueue(conn, TAG_DELETED, command.workspace, TagDeleted(id=command.tag_id))
+    return Empty()

@@ -1,7 +1,5 @@
 """Wiring of the timeline service: what it consumes, what it answers."""
 
-from pathlib import Path
-
 from services.timeline.config import Settings
 from services.timeline.handlers import CONSUMERS, ROUTES, Context
 from shared.messages import insights
@@ -9,13 +7,9 @@ from shared.messages.timeline import INTERFACE
 from shared.runtime import ServiceDefinition, plain_context
 from shared.subjects import CHAT_STREAM, event_stream
 
+# CHAT is declared by the profile service, INSIGHTS by the insights service.
+BINDS = (CHAT_STREAM, event_stream(insights.SERVICE))
+
 definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
-    interface=INTERFACE,
-    settings=Settings,
-    migrations=Path(__file__).parent / "migrations",
-    context=plain_context,
-    routes=ROUTES,
-    consumers=CONSUMERS,
-    # CHAT is declared by the profile service, INSIGHTS by the insights service.
-    binds=(CHAT_STREAM, event_stream(insights.SERVICE)),
+    INTERFACE, Settings, plain_context, ROUTES, CONSUMERS, binds=BINDS
 )

@@ -7,7 +7,7 @@ from shared.consumer import DeadLetterError, Delivery, Subscribing, connector_co
 from shared.db import Connection
 from shared.events import ConnectorEvent, Event
 from shared.messages import insights, timeline
-from shared.runtime import Deps, route
+from shared.runtime import Deps, Route, reading
 
 Context = Deps[Settings]
 
@@ -52,33 +52,9 @@ CONSUMERS: list[Subscribing[Context]] = [
 ]
 
 
-async def conversations(ctx: Context, request: timeline.ListConversations) -> timeline.ConversationPage:
-    """The Conversations tab."""
-    async with ctx.connection() as conn:
-        return await usecases.conversations(conn, request)
-
-
-async def escalations(ctx: Context, request: timeline.ListEscalations) -> timeline.EscalationPage:
-    """The Escalations tab."""
-    async with ctx.connection() as conn:
-        return await usecases.escalations(conn, request)
-
-
-async def counts(ctx: Context, request: timeline.CountTimeline) -> timeline.CustomerCounts:
-    """The tabs' counts."""
-    async with ctx.connection() as conn:
-        return await usecases.counts(conn, request)
-
-
-async def transcript(ctx: Context, request: timeline.GetTranscript) -> timeline.Transcript:
-    """The most recent part of a conversation, for insights."""
-    async with ctx.connection() as conn:
-        return await usecases.transcript(conn, request)
-
-
-ROUTES = [
-    route(timeline.LIST_CONVERSATIONS, conversations),
-    route(timeline.LIST_ESCALATIONS, escalations),
-    route(timeline.COUNT_TIMELINE, counts),
-    route(timeline.GET_TRANSCRIPT, transcript),
+ROUTES: list[Route[Context]] = [
+    reading(timeline.LIST_CONVERSATIONS, usecases.conversations),
+    reading(timeline.LIST_ESCALATIONS, usecases.escalations),
+    reading(timeline.COUNT_TIMELINE, usecases.counts),
+    reading(timeline.GET_TRANSCRIPT, usecases.transcript),
 ]

@@ -21,10 +21,10 @@ from services.timeline.service import (
     EscalationRow,
     NewMessage,
 )
-from shared.cursors import END_OF_TIME
-from shared.db import Connection
+from shared.cursors import END_OF_TIME, decode_cursor
+from shared.db import Connection, columns
 from shared.messages.insights import ConversationAnalysed
-from shared.messages.timeline import CONVERSATION_CLOSED, TranscriptMessage
+from shared.messages.timeline import CONVERSATION_CLOSED, ListConversations, TranscriptMessage
 
 # Each statement applies a whole batch's folded changes, one row per key (an upsert may not touch
 # a row twice). Rows go in key order: transactions of several replicas touching the same rows
@@ -118,20 +118,22 @@ async def apply_conversations(
     The upsert locks each row until the transaction ends, so the `ended_at` returned is the
     latest committed close even when another replica closed the conversation a moment ago.
     """
-    closes = [change.close for change in changes]
     rows = await conn.fetch(
         _CONVERSATIONS,
-        [change.workspace for change in changes],
-        [change.conversation_id for change in changes],
-        [change.customer_id for change in changes],
-        [change.platform for change in changes],
-        [change.platform_user_id for change in changes],
-        [change.first_seen_at for change in changes],
-        [change.announced_at for change in changes],
-        [close.ended_at if close else None for close in closes],
-        [close.resolved_type if close else None for close in closes],
-        [close.resolved_name if close else None for close in closes],
-        [close.event_id if close else None for close in closes],
+        *columns(
+            changes,
+            "workspace",
+            "conversation_id",
+            "customer_id",
+            "platform",
+            "platform_user_id",
+            "first_seen_at",
+            "announced_at",
+            "close.ended_at",
+            "close.resolved_type",
+            "close.resolved_name",
+            "close.event_id",
+        ),
     )
     return {
         (row["workspace"], row["conversation_id"]): StoredConversation(
@@ -151,15 +153,18 @@ async def insert_messages(conn: Connection, messages: Sequence[NewMessage]) -> s
         return set()
     rows = await conn.fetch(
         _MESSAGES,
-        [m.workspace for m in messages],
-        [m.conversation_id for m in messages],
-        [m.message_id for m in messages],
-        [m.sender for m in messages],
-        [m.sender_name for m in messages],
-        [m.text for m in messages],
-        [len(m.text) for m in messages],
-        [m.text_truncated for m in messages],
-        [m.sent_at for m in messages],
+        *columns(
+            messages,
+            "workspace",
+            "conversation_id",
+            "message_id",
+            "sender",
+            "sender_name",
+            "text",
+            "text_chars",
+            "text_truncated",
+            "sent_at",
+        ),
     )
     return {(row["workspace"], row["conversation_id"]) for row in rows}
 
@@ -173,21 +178,22 @@ async def apply_escalations(
     """
     if not changes:
         return {}
-    escalated = [change.escalated for change in changes]
-    handled = [change.handled for change in changes]
     rows = await conn.fetch(
         _ESCALATIONS,
-        [change.workspace for change in changes],
-        [change.escalation_id for change in changes],
-        [change.conversation_id for change in changes],
-        [change.customer_id for change in changes],
-        [change.platform for change in changes],
-        [s.at if s else None for s in escalated],
-        [s.event_id if s else None for s in escalated],
-        [s.value if s else None for s in escalated],
-        [s.at if s else None for s in handled],
-        [s.event_id if s else None for s in handled],
-        [s.value if s else None for s in handled],
+        *columns(
+            changes,
+            "workspace",
+            "escalation_id",
+            "conversation_id",
+            "customer_id",
+            "platform",
+            "escalated.at",
+            "escalated.event_id",
+            "escalated.value",
+            "handled.at",
+            "handled.event_id",
+            "handled.value",
+        ),
     )
     return {
         (row["workspace"], row["escalation_id"]): StoredEscalation(
@@ -238,20 +244,32 @@ _CONVERSATION_FIELDS = (
 )
 
 
-async def conversations_page(
-    conn: Connection, workspace: str, customer_id: str, limit: int, after: tuple[datetime, str] | None
-) -> list[ConversationRow]:
-    """Up to `limit` conversations of a customer after the cursor position, newest first."""
-    after = after or (END_OF_TIME, "")
+@dataclass(frozen=True)
+class PageQuery:
+    """One page of a customer's list: after a position, at most `limit` rows (one more than shown)."""
+
+    workspace: str
+    customer_id: str
+    after: tuple[datetime, str]
+    limit: int
+
+    @classmethod
+    def of(cls, request: ListConversations) -> "PageQuery":
+        """The query of a page request; the cursor read back (Rejected if it was not issued)."""
+        after = decode_cursor(request.cursor) if request.cursor else (END_OF_TIME, "")
+        return cls(request.workspace, str(request.customer_id), after, request.limit + 1)
+
+
+async def conversations_page(conn: Connection, query: PageQuery) -> list[ConversationRow]:
+    """Conversations of a customer after the query's position, newest first."""
     rows = await conn.fetch(
         f"SELECT {_CONVERSATION_FIELDS} FROM conversations "
         "WHERE workspace = $1 AND customer_id = $2 AND (started_at, conversation_id) < ($3, $4) "
         "ORDER BY started_at DESC, conversation_id DESC LIMIT $5",
-        workspace,
-        customer_id,
-        after[0],
-        after[1],
-        limit,
+        query.workspace,
+        query.customer_id,
+        *query.after,
+        query.limit,
     )
     return [ConversationRow(**dict(row)) for row in rows]
 
@@ -259,21 +277,17 @@ async def conversations_page(
 _ESCALATION_FIELDS = "escalation_id, conversation_id, platform, escalated_at, reason, handled_by, handled_at"
 
 
-async def escalations_page(
-    conn: Connection, workspace: str, customer_id: str, limit: int, after: tuple[datetime, str] | None
-) -> list[EscalationRow]:
-    """Up to `limit` escalations of a customer after the cursor position, newest first."""
-    after = after or (END_OF_TIME, "")
+async def escalations_page(conn: Connection, query: PageQuery) -> list[EscalationRow]:
+    """Escalations of a customer after the query's position, newest first."""
     rows = await conn.fetch(
         f"SELECT {_ESCALATION_FIELDS} FROM escalations "
         "WHERE workspace = $1 AND customer_id = $2 AND escalated_at IS NOT NULL "
         "AND (escalated_at, escalation_id) < ($3, $4) "
         "ORDER BY escalated_at DESC, escalation_id DESC LIMIT $5",
-        workspace,
-        customer_id,
-        after[0],
-        after[1],
-        limit,
+        query.workspace,
+        query.customer_id,
+        *query.after,
+        query.limit,
     )
     return [EscalationRow(**dict(row)) for row in rows]
 

@@ -210,6 +210,11 @@ class NewMessage:
     text_truncated: bool
     sent_at: datetime
 
+    @property
+    def text_chars(self) -> int:
+        """Characters (code points) of the stored text."""
+        return len(self.text)
+
 
 @dataclass(frozen=True)
 class Stamped:

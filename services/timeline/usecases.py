@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from services.timeline import repository, service
 from services.timeline.repository import StoredConversation
 from services.timeline.service import ConversationEvent
-from shared.cursors import decode_cursor, next_cursor
+from shared.cursors import page_of
 from shared.db import Connection
 from shared.errors import NotFound
 from shared.logging import get_logger
@@ -118,26 +118,16 @@ async def apply_analysis(conn: Connection, workspace: str, analysed: Conversatio
 
 async def conversations(conn: Connection, request: ListConversations) -> ConversationPage:
     """A page of a customer's conversations, newest first (empty for an unknown customer)."""
-    after = decode_cursor(request.cursor) if request.cursor else None
-    rows = await repository.conversations_page(
-        conn, request.workspace, str(request.customer_id), request.limit + 1, after
-    )
-    return ConversationPage(
-        items=[service.conversation_item(row) for row in rows[: request.limit]],
-        next_cursor=next_cursor(rows, request.limit, service.conversation_position),
-    )
+    rows = await repository.conversations_page(conn, repository.PageQuery.of(request))
+    items, cursor = page_of(rows, request.limit, service.conversation_item, service.conversation_position)
+    return ConversationPage(items=items, next_cursor=cursor)
 
 
 async def escalations(conn: Connection, request: ListEscalations) -> EscalationPage:
     """A page of a customer's escalations, newest first (empty for an unknown customer)."""
-    after = decode_cursor(request.cursor) if request.cursor else None
-    rows = await repository.escalations_page(
-        conn, request.workspace, str(request.customer_id), request.limit + 1, after
-    )
-    return EscalationPage(
-        items=[service.escalation_item(row) for row in rows[: request.limit]],
-        next_cursor=next_cursor(rows, request.limit, service.escalation_position),
-    )
+    rows = await repository.escalations_page(conn, repository.PageQuery.of(request))
+    items, cursor = page_of(rows, request.limit, service.escalation_item, service.escalation_position)
+    return EscalationPage(items=items, next_cursor=cursor)
 
 
 async def counts(conn: Connection, request: CountTimeline) -> CustomerCounts:

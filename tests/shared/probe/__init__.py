@@ -129,7 +129,7 @@ async def echo(_ctx: Context, request: Echo) -> Echoed:
 definition: ServiceDefinition[ServiceSettings, Context] = ServiceDefinition(
     interface=ServiceInterface("probe", "Proves the shared runtime.", emits=(CONTACT_APPLIED,)),
     settings=ServiceSettings,
-    migrations=Path(__file__).parent / "migrations",
+    migrations_folder=Path(__file__).parent / "migrations",
     context=plain_context,
     routes=[route(ECHO, echo)],
     consumers=[connector_consumer("probe-contacts", ["contact.seen"], handle, handle_batch=handle_batch)],
