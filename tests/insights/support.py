@@ -36,7 +36,7 @@ from shared.nats import StreamSpec, declare_stream
 from shared.rpc import serve
 from tests.support import wait_for
 
-DATA = Path(__file__).parent / "data" / "conversations.json"
+DATA = Path(__file__).parent / "data"
 
 
 class LabelledConversation(BaseModel):
@@ -69,9 +69,12 @@ class LabelledConversation(BaseModel):
 
 
 def labelled_conversations() -> list[LabelledConversation]:
-    """The labelled set of tests/insights/data/conversations.json."""
-    raw = json.loads(DATA.read_text(encoding="utf-8"))
-    return [LabelledConversation.model_validate(item) for item in raw["conversations"]]
+    """The labelled sets of tests/insights/data/ (conversations.json, then one file per language)."""
+    return [
+        LabelledConversation.model_validate(item)
+        for path in sorted(DATA.glob("conversations*.json"))
+        for item in json.loads(path.read_text(encoding="utf-8"))["conversations"]
+    ]
 
 
 def labelled(conversation_id: str) -> LabelledConversation:
