@@ -135,7 +135,7 @@ async def test_a_close_is_analysed_stored_announced_and_merged_into_the_customer
     assert len(analysed) == 1
     data = analysed[0]["data"]
     assert (data["conversation_id"], data["customer_id"], data["sentiment"]) == ("conv-1", alice, "positive")
-    assert data["summary"].startswith("Customer: I ordered the ceramic dinner set")
+    assert data["summary"].startswith("The customer asked about an order and a delivery (order #48213")
     assert {"orders", "shipping"} <= set(data["topics"])
     updated = await wait_for(
         lambda: stream_events(js, "INSIGHTS", CUSTOMER_INSIGHTS_UPDATED.subject(ws)),
