@@ -18,7 +18,9 @@ LANGUAGES = ("en", "es", "fr", "ar")
 # Accuracy on the conversations given a label; English is always given one.
 ACCURACY_FLOORS = {"en": 0.90, "es": 0.75, "fr": 0.75, "ar": 0.75}
 COVERAGE_FLOORS = {"en": 1.0, "es": 0.75, "fr": 0.75, "ar": 0.75}
-ROLE_PREFIX = re.compile(r"(?:^|[\s.:;])(?:customer|support|agent|ai|assistant|user|human)\s*:", re.IGNORECASE)
+ROLE_PREFIX = re.compile(
+    r"(?:^|[\s.:;])(?:customer|support|agent|ai|assistant|user|human)\s*:", re.IGNORECASE
+)
 # A summary may name a product as the customer did, never repeat more of what they wrote.
 MAX_QUOTED_WORDS = 3
 _WORD = re.compile(r"\w+")
@@ -98,7 +100,9 @@ def _request(*messages: tuple[str, str], names: tuple[str | None, ...] = ()) -> 
     ],
     ids=["spanish-without-known-words", "german"],
 )
-def test_no_evidence_gives_null_not_a_guess(analyser: EmbeddedAnalyser, messages: tuple[tuple[str, str]]) -> None:
+def test_no_evidence_gives_null_not_a_guess(
+    analyser: EmbeddedAnalyser, messages: tuple[tuple[str, str]]
+) -> None:
     analysis = analyser.analyse_now(_request(*messages))
     assert (analysis.sentiment_score, analysis.sentiment) == (None, None)
 
@@ -207,7 +211,9 @@ def test_a_summary_says_what_was_wanted_done_and_how_it_ended(analyser: Embedded
 def test_a_summary_names_the_order_and_the_product(analyser: EmbeddedAnalyser) -> None:
     summary = analyser.analyse_now(labelled("pos-order-tracking").request()).summary
     assert summary is not None
-    assert summary.startswith("The customer asked about an order and a delivery (order #48213, ceramic dinner set).")
+    assert summary.startswith(
+        "The customer asked about an order and a delivery (order #48213, ceramic dinner set)."
+    )
     assert summary.endswith("The customer ended satisfied.")
 
 
@@ -283,5 +289,7 @@ def test_a_conversation_without_customer_words_has_no_sentiment(analyser: Embedd
 
 
 def test_an_empty_conversation_gives_nothing(analyser: EmbeddedAnalyser) -> None:
-    empty = analyser.analyse_now(AnalysisRequest(conversation_id="c", customer_id="u", platform="web", messages=[]))
+    empty = analyser.analyse_now(
+        AnalysisRequest(conversation_id="c", customer_id="u", platform="web", messages=[])
+    )
     assert (empty.sentiment, empty.summary, empty.topics, empty.language) == (None, None, (), None)
