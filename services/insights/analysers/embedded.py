@@ -29,10 +29,10 @@ from services.insights.analysers.rules import (
     COURTESY,
     GENERIC_WORDS,
     INTERESTS,
-    NOT_TOPICS,
     PLATFORM_NAMES,
     PROFILE_RULES,
     TAXONOMY,
+    filler_topic,
     word_set,
 )
 from services.insights.analysers.sentiment import LANGUAGES as LEXICON_LANGUAGES
@@ -291,7 +291,7 @@ def product_names(
     found: list[str] = []
     for keyword in keywords:
         words = [normalise(w, lang) for w in keyword.split()]
-        if words[-1] in NOT_TOPICS or (len(words) == 1 and words[0] in GENERIC_WORDS):
+        if filler_topic(" ".join(words)):
             continue
         if agents.intersection(words) or any("'" in w for w in words):
             continue

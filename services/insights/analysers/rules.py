@@ -724,3 +724,19 @@ NOT_TOPICS = word_set(
     noir noire blanc blanche marron
     """
 )
+
+
+def filler_topic(topic: str) -> bool:
+    """Whether a topic says nothing: a filler, an adjective or a verb alone, or a number.
+
+    The support taxonomy's own labels (and "complaints") are topics by definition.
+    """
+    if topic in TAXONOMY or topic == "complaints":
+        return False
+    words = topic.split()
+    return (
+        not words
+        or words[-1] in NOT_TOPICS
+        or (len(words) == 1 and words[0] in GENERIC_WORDS)
+        or any(ch.isdigit() for ch in topic)
+    )
