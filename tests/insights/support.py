@@ -68,6 +68,25 @@ class LabelledConversation(BaseModel):
         )
 
 
+def request_of(*messages: tuple[str, str], names: tuple[str | None, ...] = ()) -> AnalysisRequest:
+    """An analysis request of (sender, text) messages a minute apart, senders named by `names`."""
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    return AnalysisRequest(
+        conversation_id="c",
+        customer_id="u",
+        platform="web",
+        messages=[
+            timeline.TranscriptMessage(
+                sender=sender,
+                sender_name=names[i] if i < len(names) else None,
+                text=text,
+                sent_at=start + timedelta(minutes=i),
+            )
+            for i, (sender, text) in enumerate(messages)
+        ],
+    )
+
+
 def labelled_conversations() -> list[LabelledConversation]:
     """The labelled sets of tests/insights/data/ (conversations.json, then one file per language)."""
     return [

@@ -13,7 +13,7 @@ from services.insights.analysers.llm import SYSTEM_PROMPT
 from services.insights.analysers.summary import MAX_SUMMARY_CHARS
 from services.insights.service import ProfileFacts
 from shared.messages.timeline import TranscriptMessage
-from tests.insights.support import ChatCompletionsServer, Reply, analysis_answer, labelled
+from tests.insights.support import ChatCompletionsServer, Reply, analysis_answer, labelled, request_of
 
 LlmFactory = Callable[..., LlmAnalyser]
 
@@ -273,17 +273,8 @@ async def test_filler_topics_of_the_model_are_dropped(
 async def test_a_human_agent_is_named_to_the_model_and_the_customer_is_not(
     chat_server: ChatCompletionsServer, make_llm: LlmFactory
 ) -> None:
-    now = datetime.now(UTC)
-    request = AnalysisRequest(
-        conversation_id="c-handover",
-        customer_id="customer-8",
-        platform="web",
-        messages=[
-            TranscriptMessage(
-                sender="customer", sender_name="Dana K", text="Where is my order?", sent_at=now
-            ),
-            TranscriptMessage(sender="human", sender_name="Carlos", text="It ships today.", sent_at=now),
-        ],
+    request = request_of(
+        ("customer", "Where is my order?"), ("human", "It ships today."), names=("Dana K", "Carlos")
     )
     await make_llm().analyse(request)
     assert _data_block(chat_server.requests[0])["conversation"]["messages"] == [
