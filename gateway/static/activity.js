@@ -358,7 +358,9 @@ export function createActivity(customerId, { announce, me }) {
         { "data-label": "Handled by" },
         e.handled_by
           ? [h("strong", {}, e.handled_by), e.handled_at ? [" · ", time(e.handled_at, fmtDateTime(e.handled_at))] : null]
-          : h("span", { class: "badge waiting" }, "Waiting for a human"),
+          : e.resolution?.resolved_by?.type === "ai"
+            ? [h("span", { class: "badge" }, "No human took it"), " · closed by the AI ", time(e.resolution.resolved_at, fmtDateTime(e.resolution.resolved_at))]
+            : h("span", { class: "badge waiting" }, "Waiting for a human"),
       ),
     );
   }

@@ -47,7 +47,8 @@ const LIVE_EVENTS = {
   "notes.note.added": ["view", "notes"],
   "notes.note.deleted": ["view", "notes"],
   "timeline.conversation.started": ["view", "conversations"],
-  "timeline.conversation.closed": ["view", "conversations"],
+  // A close can settle an escalation: a human closing counts as handling it.
+  "timeline.conversation.closed": ["view", "conversations", "escalations"],
   "timeline.conversation.updated": ["view", "conversations"],
   "timeline.escalation.changed": ["view", "escalations", "conversations"],
   "insights.customer.updated": ["view"],

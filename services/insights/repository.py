@@ -93,11 +93,12 @@ def _customer_row(row: asyncpg.Record) -> CustomerRow:
     )
 
 
-async def store_analysis(conn: Connection, record: AnalysisRecord) -> bool:
-    """Insert or replace the conversation's analysis; False if a newer one is already stored."""
+async def store_analysis(conn: Connection, record: AnalysisRecord) -> datetime | None:
+    """Insert or replace the conversation's analysis; when the conversation happened (its close,
+    else its first analysis), or None if a newer analysis is already stored."""
     analysis = record.analysis
     facts = {name: list(analysis.profile.section(name)) for name in PROFILE_SECTIONS}
-    applied = await conn.fetchval(
+    happened: datetime | None = await conn.fetchval(
         """
         INSERT INTO conversation_analyses (
             workspace, conversation_id, customer_id, platform, summary, sentiment, sentiment_score,
@@ -119,7 +120,7 @@ async def store_analysis(conn: Connection, record: AnalysisRecord) -> bool:
             closed_at = COALESCE(EXCLUDED.closed_at, conversation_analyses.closed_at),
             analysed_at = EXCLUDED.analysed_at, transcript_digest = EXCLUDED.transcript_digest
         WHERE conversation_analyses.analysed_at <= EXCLUDED.analysed_at
-        RETURNING true
+        RETURNING COALESCE(conversation_analyses.closed_at, conversation_analyses.analysed_at)
         """,
         record.workspace,
         record.conversation_id,
@@ -144,7 +145,7 @@ async def store_analysis(conn: Connection, record: AnalysisRecord) -> bool:
         record.analysed_at,
         record.transcript_digest,
     )
-    return bool(applied)
+    return happened
 
 
 async def analysed_transcript(db: Executor, workspace: str, conversation_id: str) -> str | None:

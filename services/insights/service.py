@@ -82,20 +82,24 @@ class ProfileFacts:
 
 @dataclass(frozen=True)
 class ProfileItem:
-    """One line of the AI profile and the conversations it was drawn from."""
+    """One line of the AI profile, the conversations it was drawn from (oldest first) and when
+    the latest of them happened."""
 
     text: str
     conversation_ids: tuple[str, ...]
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class StoredProfile:
-    """The AI profile as stored: every item keeps the ids of its conversations."""
+    """The AI profile as stored: every item keeps the ids of its conversations, and `seen` when
+    each of those conversations happened (its close), so recency survives a re-analysis."""
 
     sections: Mapping[str, tuple[ProfileItem, ...]] = field(default_factory=dict)
+    seen: Mapping[str, datetime] = field(default_factory=dict)
 
     def items(self, name: str) -> tuple[ProfileItem, ...]:
-        """The items of one section, most relevant first."""
+        """The items of one section, current first."""
         return self.sections.get(name, ())
 
     def facts(self) -> ProfileFacts:
@@ -104,32 +108,43 @@ class StoredProfile:
             **{name: tuple(item.text for item in self.items(name)) for name in PROFILE_SECTIONS}
         )
 
-    def to_json(self) -> dict[str, list[dict[str, Any]]]:
-        """JSONB shape: {section: [{text, conversation_ids}]}."""
-        return {
+    def to_json(self) -> dict[str, Any]:
+        """JSONB shape: {section: [{text, conversation_ids, last_seen_at}], "seen": {id: time}}."""
+        shape: dict[str, Any] = {
             name: [
-                {"text": item.text, "conversation_ids": list(item.conversation_ids)}
+                {
+                    "text": item.text,
+                    "conversation_ids": list(item.conversation_ids),
+                    "last_seen_at": None if item.last_seen_at is None else item.last_seen_at.isoformat(),
+                }
                 for item in self.items(name)
             ]
             for name in PROFILE_SECTIONS
         }
+        shape["seen"] = {conversation_id: at.isoformat() for conversation_id, at in self.seen.items()}
+        return shape
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any] | None) -> "StoredProfile":
-        """Read the JSONB shape back."""
+        """Read the JSONB shape back (profiles stored before recency have no times)."""
         raw = raw or {}
         return cls(
             {
                 name: tuple(
-                    ProfileItem(str(item["text"]), tuple(str(c) for c in item["conversation_ids"]))
+                    ProfileItem(
+                        str(item["text"]),
+                        tuple(str(c) for c in item["conversation_ids"]),
+                        _time(item.get("last_seen_at")),
+                    )
                     for item in raw.get(name, [])
                 )
                 for name in PROFILE_SECTIONS
-            }
+            },
+            {str(c): at for c, value in (raw.get("seen") or {}).items() if (at := _time(value)) is not None},
         )
 
     def public(self, updated_at: datetime) -> AiProfile:
-        """The AI profile card of CONTRACT.md §4: texts only."""
+        """The AI profile card of CONTRACT.md §4: texts only, current first."""
         texts = self.facts()
         return AiProfile(
             communication_preferences=list(texts.communication_preferences),
@@ -138,6 +153,18 @@ class StoredProfile:
             key_characteristics=list(texts.key_characteristics),
             updated_at=updated_at,
         )
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+# Traits that cannot both be current: of each group, only the one seen last stays.
+CONFLICTING_TRAITS: tuple[frozenset[str], ...] = (
+    frozenset({"friendly and appreciative", "expresses frustration openly"}),
+    frozenset({"enthusiastic about the brand", "at risk of leaving"}),
+    frozenset({"writes short, to-the-point messages", "writes long, detailed messages"}),
+)
 
 
 _SPACES = re.compile(r"\s+")
@@ -155,35 +182,59 @@ def _key(text: str) -> str:
     return clean_fact(text).casefold()
 
 
-def merge_profile(existing: StoredProfile | None, conversation_id: str, facts: ProfileFacts) -> StoredProfile:
-    """The profile after (re-)analysing one conversation, from the stored profile alone.
+def merge_profile(
+    existing: StoredProfile | None, conversation_id: str, facts: ProfileFacts, seen_at: datetime
+) -> StoredProfile:
+    """The profile after (re-)analysing one conversation, which happened at `seen_at`.
 
     What an earlier analysis of the same conversation contributed is withdrawn first, so a
     re-analysis replaces it rather than adding to it. A fact equal (ignoring case) to an existing
-    item confirms that item; others become new items. Items of this conversation come first, then
-    the rest by how many conversations support them; each section keeps at most
-    MAX_ITEMS_PER_SECTION items.
+    item confirms that item; others become new items. Each item is last seen when the latest of its
+    conversations happened; of traits that contradict each other (CONFLICTING_TRAITS) only the one
+    seen last stays. Items seen last come first, then those more conversations support; each
+    section keeps at most MAX_ITEMS_PER_SECTION items.
     """
     existing = existing or StoredProfile()
+    seen = {**existing.seen, conversation_id: seen_at}
     sections: dict[str, tuple[ProfileItem, ...]] = {}
     for name in PROFILE_SECTIONS:
-        kept: dict[str, ProfileItem] = {}
+        items: dict[str, tuple[str, tuple[str, ...]]] = {}
         for item in existing.items(name):
             ids = tuple(c for c in item.conversation_ids if c != conversation_id)
             if ids:
-                kept[_key(item.text)] = ProfileItem(item.text, ids)
-        current: dict[str, ProfileItem] = {}
+                items[_key(item.text)] = (item.text, ids)
         for fact in facts.section(name):
             text = clean_fact(fact)
             key = _key(text)
-            if not text or key in current:
+            if not text:
                 continue
-            previous = kept.pop(key, None)
-            ids = (*previous.conversation_ids, conversation_id) if previous else (conversation_id,)
-            current[key] = ProfileItem(previous.text if previous else text, ids[-MAX_CONVERSATIONS_PER_ITEM:])
-        others = sorted(kept.values(), key=lambda item: -len(item.conversation_ids))
-        sections[name] = (*current.values(), *others)[:MAX_ITEMS_PER_SECTION]
-    return StoredProfile(sections)
+            previous_text, ids = items.get(key, (text, ()))
+            if conversation_id not in ids:
+                ids = (*ids, conversation_id)[-MAX_CONVERSATIONS_PER_ITEM:]
+            items[key] = (previous_text, ids)
+        merged = [ProfileItem(text, ids, _last_seen(ids, seen)) for text, ids in items.values()]
+        sections[name] = tuple(sorted(_without_contradicted(merged), key=_currency))[:MAX_ITEMS_PER_SECTION]
+    referenced = {c for items in sections.values() for item in items for c in item.conversation_ids}
+    return StoredProfile(sections, {c: at for c, at in seen.items() if c in referenced})
+
+
+def _last_seen(ids: Iterable[str], seen: Mapping[str, datetime]) -> datetime | None:
+    return max((seen[c] for c in ids if c in seen), default=None)
+
+
+def _currency(item: ProfileItem) -> tuple[float, int, str]:
+    # Latest first, then the best supported, then by text so that the order is always the same.
+    at = item.last_seen_at.timestamp() if item.last_seen_at is not None else float("-inf")
+    return (-at, -len(item.conversation_ids), item.text.casefold())
+
+
+def _without_contradicted(items: Sequence[ProfileItem]) -> list[ProfileItem]:
+    dropped: set[str] = set()
+    for group in CONFLICTING_TRAITS:
+        present = [item for item in items if item.text.casefold() in group]
+        if len(present) > 1:
+            dropped.update(item.text.casefold() for item in sorted(present, key=_currency)[1:])
+    return [item for item in items if item.text.casefold() not in dropped]
 
 
 def dedupe(values: Sequence[str], limit: int) -> tuple[str, ...]:

@@ -84,10 +84,11 @@ async def store(conn: Connection, record: AnalysisRecord) -> None:
     """In the inbox transaction: store the analysis, merge the AI profile, announce both."""
     workspace, customer_id = record.workspace, record.customer_id
     customer = await repository.lock_customer(conn, workspace, customer_id)
-    if not await repository.store_analysis(conn, record):
+    happened_at = await repository.store_analysis(conn, record)
+    if happened_at is None:
         log.info("analysis_superseded", conversation_id=record.conversation_id)
         return
-    profile = merge_profile(customer.profile, record.conversation_id, record.analysis.profile)
+    profile = merge_profile(customer.profile, record.conversation_id, record.analysis.profile, happened_at)
     sentiment = average_sentiment(await repository.sentiment_scores(conn, workspace, customer_id))
     await repository.save_customer(conn, workspace, customer_id, profile, record.analysed_at, sentiment)
     analysis = record.analysis

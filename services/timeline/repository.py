@@ -7,7 +7,9 @@ of duplicates converge to the state of in-order, exactly-once delivery:
   listed `started_at` prefers the latter;
 - the closing fields come from the close with the greatest (occurred_at, event id);
 - messages are keyed by (workspace, conversation_id, message_id) and inserted once;
-- an escalation keeps its earliest escalation and earliest handling, whichever arrives first.
+- an escalation keeps its earliest escalation and earliest handling, whichever arrives first;
+  without a handling, the close of its conversation is read with it and decides (at read time,
+  so a close before or after the escalation, in any order, gives the same answer).
 """
 
 from collections.abc import Sequence
@@ -274,16 +276,22 @@ async def conversations_page(conn: Connection, query: PageQuery) -> list[Convers
     return [ConversationRow(**dict(row)) for row in rows]
 
 
-_ESCALATION_FIELDS = "escalation_id, conversation_id, platform, escalated_at, reason, handled_by, handled_at"
+# Each escalation with its conversation's close (service.escalation_item derives the handling).
+_ESCALATIONS_WITH_CLOSE = (
+    "SELECT e.escalation_id, e.conversation_id, e.platform, e.escalated_at, e.reason, e.handled_by, "
+    "e.handled_at, c.ended_at, c.resolved_type, c.resolved_name "
+    "FROM escalations e LEFT JOIN conversations c "
+    "ON c.workspace = e.workspace AND c.conversation_id = e.conversation_id "
+)
 
 
 async def escalations_page(conn: Connection, query: PageQuery) -> list[EscalationRow]:
-    """Escalations of a customer after the query's position, newest first."""
+    """Escalations of a customer after the query's position, newest first, with their conversation's close."""
     rows = await conn.fetch(
-        f"SELECT {_ESCALATION_FIELDS} FROM escalations "
-        "WHERE workspace = $1 AND customer_id = $2 AND escalated_at IS NOT NULL "
-        "AND (escalated_at, escalation_id) < ($3, $4) "
-        "ORDER BY escalated_at DESC, escalation_id DESC LIMIT $5",
+        f"{_ESCALATIONS_WITH_CLOSE}"
+        "WHERE e.workspace = $1 AND e.customer_id = $2 AND e.escalated_at IS NOT NULL "
+        "AND (e.escalated_at, e.escalation_id) < ($3, $4) "
+        "ORDER BY e.escalated_at DESC, e.escalation_id DESC LIMIT $5",
         query.workspace,
         query.customer_id,
         *query.after,

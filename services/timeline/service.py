@@ -57,7 +57,8 @@ class ConversationRow:
 
 @dataclass(frozen=True)
 class EscalationRow:
-    """A stored escalation (one whose conversation.escalated has arrived)."""
+    """A stored escalation (one whose conversation.escalated has arrived), with its own handling
+    (escalation.handled) and its conversation's close."""
 
     escalation_id: str
     conversation_id: str
@@ -66,18 +67,29 @@ class EscalationRow:
     reason: str
     handled_by: str | None
     handled_at: datetime | None
+    ended_at: datetime | None = None
+    resolved_type: str | None = None
+    resolved_name: str | None = None
+
+
+# handled_by of an escalation whose conversation a human closed without naming them.
+UNNAMED_HUMAN = "a team member"
+
+
+def resolution(
+    ended_at: datetime | None, resolved_type: str | None, resolved_name: str | None
+) -> Resolution | None:
+    """Who closed a conversation and when; None while it is open."""
+    if ended_at is None or resolved_type not in ("ai", "human"):
+        return None
+    return Resolution(
+        resolved_by=ResolvedBy(type=cast(Literal["ai", "human"], resolved_type), name=resolved_name),
+        resolved_at=ended_at,
+    )
 
 
 def conversation_item(row: ConversationRow) -> ConversationItem:
     """One item of the Conversations tab (CONTRACT.md §4)."""
-    resolution = None
-    if row.ended_at is not None and row.resolved_type in ("ai", "human"):
-        resolution = Resolution(
-            resolved_by=ResolvedBy(
-                type=cast(Literal["ai", "human"], row.resolved_type), name=row.resolved_name
-            ),
-            resolved_at=row.ended_at,
-        )
     sentiment = (
         cast(Sentiment, row.sentiment) if row.sentiment in ("positive", "neutral", "negative") else None
     )
@@ -90,21 +102,32 @@ def conversation_item(row: ConversationRow) -> ConversationItem:
         summary=row.summary,
         sentiment=sentiment,
         topics=list(row.topics),
-        resolution=resolution,
+        resolution=resolution(row.ended_at, row.resolved_type, row.resolved_name),
         chat_url=chat_url(row.platform, row.platform_user_id, row.conversation_id),
     )
 
 
 def escalation_item(row: EscalationRow) -> EscalationItem:
-    """One item of the Escalations tab (CONTRACT.md §4)."""
+    """One item of the Escalations tab (CONTRACT.md §4).
+
+    Its escalation.handled says who took it. Without one, a conversation a human closed counts as
+    handled by that human at the close; one the AI closed stays unhandled (handled_by null), and
+    its `resolution` tells the dashboard that no human took it. Both inputs converge under any
+    event order (the earliest handling, the latest close), so this does too.
+    """
+    closed = resolution(row.ended_at, row.resolved_type, row.resolved_name)
+    handled_by, handled_at = row.handled_by, row.handled_at
+    if handled_at is None and closed is not None and closed.resolved_by.type == "human":
+        handled_by, handled_at = closed.resolved_by.name or UNNAMED_HUMAN, closed.resolved_at
     return EscalationItem(
         id=row.escalation_id,
         conversation_id=row.conversation_id,
         platform=row.platform,
         escalated_at=row.escalated_at,
         reason=row.reason,
-        handled_by=row.handled_by,
-        handled_at=row.handled_at,
+        handled_by=handled_by,
+        handled_at=handled_at,
+        resolution=closed,
     )
 
 

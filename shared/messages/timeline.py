@@ -121,15 +121,34 @@ class ConversationPage(BaseModel):
 
 
 class EscalationItem(BaseModel):
-    """One row of the Escalations tab."""
+    """One row of the Escalations tab.
+
+    `handled_by` and `handled_at` come from the escalation's `escalation.handled` event. Without
+    one, an escalation whose conversation a human closed counts as handled by that human at the
+    close (`handled_by` is the closer's name, "a team member" if the close names nobody;
+    `handled_at` the close time). One whose conversation the AI closed keeps `handled_by` and
+    `handled_at` null: no human took it, and `resolution` (the conversation's, null while it is
+    open) says the AI closed it. The result is the same whatever order the events arrive in.
+    """
 
     id: str
     conversation_id: str
     platform: str
     escalated_at: datetime
     reason: str
-    handled_by: str | None
-    handled_at: datetime | None
+    handled_by: str | None = Field(
+        description="Who handled it: the escalation.handled event's handled_by, else the human who "
+        "closed the conversation; null while no human has taken it (also when the AI closed it)."
+    )
+    handled_at: datetime | None = Field(
+        description="When: the escalation.handled event's time, else the human close's time; null "
+        "with handled_by."
+    )
+    resolution: Resolution | None = Field(
+        default=None,
+        description="The conversation's resolution (who closed it and when), null while it is open. "
+        "With handled_by null and resolution.resolved_by.type 'ai', the AI closed it and no human took it.",
+    )
 
 
 class EscalationPage(BaseModel):

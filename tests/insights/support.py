@@ -36,7 +36,7 @@ from shared.nats import StreamSpec, declare_stream
 from shared.rpc import serve
 from tests.support import wait_for
 
-DATA = Path(__file__).parent / "data" / "conversations.json"
+DATA = Path(__file__).parent / "data"
 
 
 class LabelledConversation(BaseModel):
@@ -68,10 +68,32 @@ class LabelledConversation(BaseModel):
         )
 
 
+def request_of(*messages: tuple[str, str], names: tuple[str | None, ...] = ()) -> AnalysisRequest:
+    """An analysis request of (sender, text) messages a minute apart, senders named by `names`."""
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    return AnalysisRequest(
+        conversation_id="c",
+        customer_id="u",
+        platform="web",
+        messages=[
+            timeline.TranscriptMessage(
+                sender=sender,
+                sender_name=names[i] if i < len(names) else None,
+                text=text,
+                sent_at=start + timedelta(minutes=i),
+            )
+            for i, (sender, text) in enumerate(messages)
+        ],
+    )
+
+
 def labelled_conversations() -> list[LabelledConversation]:
-    """The labelled set of tests/insights/data/conversations.json."""
-    raw = json.loads(DATA.read_text(encoding="utf-8"))
-    return [LabelledConversation.model_validate(item) for item in raw["conversations"]]
+    """The labelled sets of tests/insights/data/ (conversations.json, then one file per language)."""
+    return [
+        LabelledConversation.model_validate(item)
+        for path in sorted(DATA.glob("conversations*.json"))
+        for item in json.loads(path.read_text(encoding="utf-8"))["conversations"]
+    ]
 
 
 def labelled(conversation_id: str) -> LabelledConversation:

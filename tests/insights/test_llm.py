@@ -10,9 +10,10 @@ import pytest
 from services.insights.analysers import EmbeddedAnalyser, FallbackAnalyser, LlmAnalyser
 from services.insights.analysers.base import AnalysisFailed, AnalysisRequest
 from services.insights.analysers.llm import SYSTEM_PROMPT
+from services.insights.analysers.summary import MAX_SUMMARY_CHARS
 from services.insights.service import ProfileFacts
 from shared.messages.timeline import TranscriptMessage
-from tests.insights.support import ChatCompletionsServer, Reply, analysis_answer, labelled
+from tests.insights.support import ChatCompletionsServer, Reply, analysis_answer, labelled, request_of
 
 LlmFactory = Callable[..., LlmAnalyser]
 
@@ -230,3 +231,53 @@ async def test_a_single_message_longer_than_the_budget_keeps_its_end(
     assert kept["text"].startswith("…")
     assert kept["text"].endswith("line 03999 of a very long paste. ")
     assert len(kept["text"]) < len(text) // 5
+
+
+def test_the_prompt_asks_for_a_written_third_person_summary() -> None:
+    assert "third person" in SYSTEM_PROMPT
+    assert f"at most {MAX_SUMMARY_CHARS}" in SYSTEM_PROMPT
+    assert 'No role prefixes such as "Customer:"' in SYSTEM_PROMPT
+    assert "Never a filler word" in SYSTEM_PROMPT
+
+
+async def test_a_summary_with_role_prefixes_is_asked_for_again(
+    chat_server: ChatCompletionsServer, make_llm: LlmFactory
+) -> None:
+    quoted = "Customer: Why was I charged twice?? Support: Let me check that for you."
+    written = "The customer reported a double charge; the AI assistant passed it to billing."
+    chat_server.answer(Reply(analysis_answer(summary=quoted)), Reply(analysis_answer(summary=written)))
+    analysis = await make_llm().analyse(labelled("neg-charged-twice").request())
+    assert (analysis.summary, analysis.attempts) == (written, 2)
+
+
+async def test_a_summary_over_the_limit_keeps_the_sentences_that_fit(
+    chat_server: ChatCompletionsServer, make_llm: LlmFactory
+) -> None:
+    first = "The customer asked when order #48213 would arrive."
+    long_summary = f"{first} {'The AI assistant explained every step of the delivery in detail. ' * 6}"
+    chat_server.answer(Reply(analysis_answer(summary=long_summary)))
+    summary = (await make_llm().analyse(labelled("pos-order-tracking").request())).summary
+    assert summary is not None
+    assert len(summary) <= MAX_SUMMARY_CHARS
+    assert summary.startswith(first) and summary.endswith(".")
+
+
+async def test_filler_topics_of_the_model_are_dropped(
+    chat_server: ChatCompletionsServer, make_llm: LlmFactory
+) -> None:
+    chat_server.answer(Reply(analysis_answer(topics=["orders", "talk", "late", "Ceramic dinner set", "2"])))
+    analysis = await make_llm().analyse(labelled("pos-order-tracking").request())
+    assert analysis.topics == ("orders", "ceramic dinner set")
+
+
+async def test_a_human_agent_is_named_to_the_model_and_the_customer_is_not(
+    chat_server: ChatCompletionsServer, make_llm: LlmFactory
+) -> None:
+    request = request_of(
+        ("customer", "Where is my order?"), ("human", "It ships today."), names=("Dana K", "Carlos")
+    )
+    await make_llm().analyse(request)
+    assert _data_block(chat_server.requests[0])["conversation"]["messages"] == [
+        {"from": "customer", "text": "Where is my order?"},
+        {"from": "human", "name": "Carlos", "text": "It ships today."},
+    ]

@@ -1,6 +1,6 @@
 """Domain rules: sentiment labels, the average sentiment, the incremental AI-profile merge."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +9,7 @@ from services.insights.service import (
     MAX_ITEMS_PER_SECTION,
     PROFILE_SECTIONS,
     ProfileFacts,
+    ProfileItem,
     StoredProfile,
     average_sentiment,
     merge_profile,
@@ -53,12 +54,25 @@ def test_no_scored_conversation_means_null_average_and_label() -> None:
     }
 
 
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _at(conversation_id: str) -> datetime:
+    """When a test conversation happened: c1 before c2 before c3 ..., old-N before new."""
+    digits = "".join(ch for ch in conversation_id if ch.isdigit())
+    return START + timedelta(hours=1000 if conversation_id == "new" else int(digits or 0))
+
+
+def _merge(profile: StoredProfile | None, conversation_id: str, facts: ProfileFacts) -> StoredProfile:
+    return merge_profile(profile, conversation_id, facts, _at(conversation_id))
+
+
 def _ids(profile: StoredProfile, section: str) -> dict[str, tuple[str, ...]]:
     return {item.text: item.conversation_ids for item in profile.items(section)}
 
 
 def test_merge_adds_new_items_and_confirms_existing_ones_with_their_conversations() -> None:
-    first = merge_profile(
+    first = _merge(
         None,
         "c1",
         ProfileFacts(
@@ -66,7 +80,7 @@ def test_merge_adds_new_items_and_confirms_existing_ones_with_their_conversation
             purchase_behavior=("Buys gifts",),
         ),
     )
-    second = merge_profile(
+    second = _merge(
         first,
         "c2",
         ProfileFacts(
@@ -85,30 +99,34 @@ def test_merge_adds_new_items_and_confirms_existing_ones_with_their_conversation
 
 
 def test_reanalysing_a_conversation_replaces_its_contribution() -> None:
-    profile = merge_profile(None, "c1", ProfileFacts(purchase_behavior=("Buys gifts", "Buys in bulk")))
-    profile = merge_profile(profile, "c2", ProfileFacts(purchase_behavior=("Buys gifts",)))
-    again = merge_profile(profile, "c1", ProfileFacts(purchase_behavior=("Has a subscription",)))
+    profile = _merge(None, "c1", ProfileFacts(purchase_behavior=("Buys gifts", "Buys in bulk")))
+    profile = _merge(profile, "c2", ProfileFacts(purchase_behavior=("Buys gifts",)))
+    again = _merge(profile, "c1", ProfileFacts(purchase_behavior=("Has a subscription",)))
     # c1 no longer supports "Buys gifts" nor "Buys in bulk"; the latter had nothing else.
     assert _ids(again, "purchase_behavior") == {"Has a subscription": ("c1",), "Buys gifts": ("c2",)}
-    assert merge_profile(again, "c1", ProfileFacts(purchase_behavior=("Has a subscription",))) == again
+    assert _merge(again, "c1", ProfileFacts(purchase_behavior=("Has a subscription",))) == again
 
 
 def test_a_section_keeps_this_conversation_then_the_best_supported_items() -> None:
     profile = StoredProfile()
     for n in range(MAX_ITEMS_PER_SECTION):
-        profile = merge_profile(profile, f"old-{n}", ProfileFacts(key_characteristics=(f"Trait {n}",)))
-    profile = merge_profile(profile, "old-9", ProfileFacts(key_characteristics=("Trait 3",)))
-    profile = merge_profile(profile, "new", ProfileFacts(key_characteristics=("Fresh trait",)))
+        profile = _merge(profile, f"old-{n}", ProfileFacts(key_characteristics=(f"Trait {n}",)))
+    profile = _merge(profile, "old-9", ProfileFacts(key_characteristics=("Trait 3",)))
+    profile = _merge(profile, "new", ProfileFacts(key_characteristics=("Fresh trait",)))
     texts = [item.text for item in profile.items("key_characteristics")]
     assert len(texts) == MAX_ITEMS_PER_SECTION
     assert texts[:2] == ["Fresh trait", "Trait 3"]
 
 
 def test_profile_round_trips_through_json_and_shows_texts_only() -> None:
-    profile = merge_profile(None, "c1", ProfileFacts(topics_of_interest=("Coffee",)))
+    profile = _merge(None, "c1", ProfileFacts(topics_of_interest=("Coffee",)))
     stored = StoredProfile.from_json(profile.to_json())
-    assert stored == StoredProfile({name: profile.items(name) for name in PROFILE_SECTIONS})
-    assert profile.to_json()["topics_of_interest"] == [{"text": "Coffee", "conversation_ids": ["c1"]}]
+    assert stored == StoredProfile(
+        {name: profile.items(name) for name in PROFILE_SECTIONS}, {"c1": _at("c1")}
+    )
+    assert profile.to_json()["topics_of_interest"] == [
+        {"text": "Coffee", "conversation_ids": ["c1"], "last_seen_at": _at("c1").isoformat()}
+    ]
     card = stored.public(datetime(2026, 1, 1, tzinfo=UTC))
     assert card.topics_of_interest == ["Coffee"]
     assert card.communication_preferences == []
@@ -135,11 +153,59 @@ def test_merge_is_idempotent_and_bounded(
 ) -> None:
     profile: StoredProfile | None = None
     for conversation_id, past in history:
-        profile = merge_profile(profile, conversation_id, past)
-    once = merge_profile(profile, conversation_id=conversation, facts=facts)
-    assert merge_profile(once, conversation, facts) == once
+        profile = _merge(profile, conversation_id, past)
+    once = _merge(profile, conversation, facts)
+    assert _merge(once, conversation, facts) == once
     for name in PROFILE_SECTIONS:
         items = once.items(name)
         assert len(items) <= MAX_ITEMS_PER_SECTION
         assert all(item.conversation_ids for item in items)
         assert len({item.text.casefold() for item in items}) == len(items)
+
+
+def test_an_item_says_when_it_was_last_seen() -> None:
+    profile = _merge(None, "c1", ProfileFacts(purchase_behavior=("Buys gifts",)))
+    profile = _merge(profile, "c3", ProfileFacts(purchase_behavior=("Buys gifts",)))
+    (item,) = profile.items("purchase_behavior")
+    assert (item.conversation_ids, item.last_seen_at) == (("c1", "c3"), _at("c3"))
+
+
+def test_the_latest_traits_come_first() -> None:
+    profile = _merge(None, "c1", ProfileFacts(key_characteristics=("Polite", "Time-sensitive")))
+    profile = _merge(profile, "c2", ProfileFacts(key_characteristics=("Polite",)))
+    profile = _merge(profile, "c3", ProfileFacts(key_characteristics=("Has had repeated problems",)))
+    assert profile.public(START).key_characteristics == [
+        "Has had repeated problems",
+        "Polite",
+        "Time-sensitive",
+    ]
+
+
+def test_a_contradicted_older_trait_is_dropped() -> None:
+    profile = _merge(None, "c1", ProfileFacts(key_characteristics=("Friendly and appreciative", "Polite")))
+    profile = _merge(profile, "c2", ProfileFacts(key_characteristics=("Expresses frustration openly",)))
+    assert profile.public(START).key_characteristics == ["Expresses frustration openly", "Polite"]
+
+
+def test_an_older_conversation_analysed_late_does_not_overrule_a_newer_one() -> None:
+    profile = _merge(None, "c5", ProfileFacts(key_characteristics=("Friendly and appreciative",)))
+    profile = _merge(profile, "c2", ProfileFacts(key_characteristics=("Expresses frustration openly",)))
+    assert profile.public(START).key_characteristics == ["Friendly and appreciative"]
+
+
+def test_withdrawing_a_conversation_brings_back_the_time_of_the_others() -> None:
+    profile = _merge(None, "c1", ProfileFacts(purchase_behavior=("Buys gifts",)))
+    profile = _merge(profile, "c4", ProfileFacts(purchase_behavior=("Buys gifts",)))
+    profile = _merge(profile, "c4", ProfileFacts())
+    (item,) = profile.items("purchase_behavior")
+    assert (item.conversation_ids, item.last_seen_at) == (("c1",), _at("c1"))
+    assert set(profile.seen) == {"c1"}
+
+
+def test_a_profile_stored_before_recency_still_reads() -> None:
+    stored = StoredProfile.from_json(
+        {"key_characteristics": [{"text": "Polite", "conversation_ids": ["c1"]}]}
+    )
+    assert stored.items("key_characteristics") == (ProfileItem("Polite", ("c1",), None),)
+    merged = _merge(stored, "c2", ProfileFacts(key_characteristics=("Uses emoji",)))
+    assert [item.text for item in merged.items("key_characteristics")] == ["Uses emoji", "Polite"]

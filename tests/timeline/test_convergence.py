@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nats.js import JetStreamContext
 
+from services.timeline import repository, service
 from services.timeline.app import definition
 from services.timeline.config import Settings
+from shared.cursors import END_OF_TIME
 from shared.runtime import ServiceRuntime
 from tests.conftest import ServiceStarter
 from tests.shared.holding import consumer_held, transactions_applying
@@ -145,6 +147,45 @@ async def _state(pool: asyncpg.Pool, ws: str) -> dict[str, list[tuple[Any, ...]]
     return state
 
 
+async def _escalations_served(pool: asyncpg.Pool, ws: str) -> dict[str, tuple[Any, ...]]:
+    """Each escalation as the Escalations tab serves it (the close-derived handling included)."""
+    served: dict[str, tuple[Any, ...]] = {}
+    async with pool.acquire() as conn:
+        for platform, user in USERS:
+            query = repository.PageQuery(ws, customer_of(ws, platform, user), (END_OF_TIME, ""), 100)
+            for row in await repository.escalations_page(conn, query):
+                item = service.escalation_item(row)
+                served[item.id] = (item.handled_by, item.handled_at, item.resolution)
+    return served
+
+
+def _expected_handling(steps: list[Step]) -> dict[str, tuple[str | None, datetime | None]]:
+    """The rule, from the history itself: the earliest handling, else the human who made the last close."""
+    expected: dict[str, tuple[str | None, datetime | None]] = {}
+    for step in steps:
+        if step.event_type != "conversation.escalated":
+            continue
+        escalation, conversation = step.fields["escalation_id"], step.fields["conversation_id"]
+        handlings = [
+            s
+            for s in steps
+            if s.event_type == "escalation.handled" and s.fields["escalation_id"] == escalation
+        ]
+        closes = [
+            s
+            for s in steps
+            if s.event_type == "conversation.closed" and s.fields["conversation_id"] == conversation
+        ]
+        if handlings:
+            first = handlings[0]
+            expected[escalation] = (first.fields["handled_by"], first.occurred_at)
+        elif closes and closes[-1].fields["resolved_by"]["type"] == "human":
+            expected[escalation] = (closes[-1].fields["resolved_by"]["name"], closes[-1].occurred_at)
+        else:
+            expected[escalation] = (None, None)
+    return expected
+
+
 @settings(
     max_examples=25,
     deadline=None,
@@ -179,6 +220,11 @@ async def test_any_order_with_duplicates_converges_to_in_order_state(
 
     expected = await _state(pool, in_order)
     assert await _state(pool, shuffled) == expected
+    # As served: an escalation without a handling is handled by the human who closed its
+    # conversation, whichever came first; the same in both workspaces, and as the rule says.
+    served = await _escalations_served(pool, in_order)
+    assert await _escalations_served(pool, shuffled) == served
+    assert {e: handled[:2] for e, handled in served.items()} == _expected_handling(steps)
     # The reference itself is right: one conversation each, every message once, started_at as specified.
     conversations = {step.fields["conversation_id"] for step in steps}
     assert [row[0] for row in expected["conversations"]] == sorted(conversations)

@@ -75,6 +75,10 @@ async def test_every_event_type_is_stored_and_announced(
             "reason": "customer asked for a human",
             "handled_by": "Sara",
             "handled_at": "2025-03-01T09:00:04Z",
+            "resolution": {
+                "resolved_by": {"type": "human", "name": "Sara"},
+                "resolved_at": "2025-03-01T09:00:05Z",
+            },
         }
     ]
     transcript = await call(

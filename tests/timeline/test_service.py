@@ -1,7 +1,10 @@
 """The timeline's domain rules as pure functions: message limits, transcripts, rates."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,3 +48,62 @@ def test_escalation_rate_is_a_share_of_conversations() -> None:
     assert service.escalation_rate(0, 0) == 0.0
     assert service.escalation_rate(3, 1) == 0.3333
     assert service.escalation_rate(4, 4) == 1.0
+
+
+_ESCALATED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+_CLOSED = _ESCALATED + timedelta(minutes=30)
+
+
+def _escalation(**fields: Any) -> service.EscalationRow:
+    row = service.EscalationRow(
+        escalation_id="e1",
+        conversation_id="c1",
+        platform="web",
+        escalated_at=_ESCALATED,
+        reason="asked for a person",
+        handled_by=None,
+        handled_at=None,
+    )
+    return replace(row, **fields)
+
+
+@pytest.mark.parametrize(
+    ("row", "handled"),
+    [
+        (_escalation(), (None, None)),
+        (
+            _escalation(ended_at=_CLOSED, resolved_type="human", resolved_name="Sara"),
+            ("Sara", _CLOSED),
+        ),
+        (_escalation(ended_at=_CLOSED, resolved_type="human"), (service.UNNAMED_HUMAN, _CLOSED)),
+        (_escalation(ended_at=_CLOSED, resolved_type="ai", resolved_name="Bot"), (None, None)),
+        (
+            _escalation(
+                handled_by="Omar",
+                handled_at=_ESCALATED + timedelta(minutes=5),
+                ended_at=_CLOSED,
+                resolved_type="human",
+                resolved_name="Sara",
+            ),
+            ("Omar", _ESCALATED + timedelta(minutes=5)),
+        ),
+    ],
+    ids=[
+        "open",
+        "closed-by-a-human",
+        "closed-by-an-unnamed-human",
+        "closed-by-the-ai",
+        "handled-then-closed",
+    ],
+)
+def test_an_escalation_is_handled_by_its_handling_else_by_the_human_who_closed_it(
+    row: service.EscalationRow, handled: tuple[str | None, datetime | None]
+) -> None:
+    item = service.escalation_item(row)
+    assert (item.handled_by, item.handled_at) == handled
+
+
+def test_an_escalation_closed_by_the_ai_says_so_in_its_resolution() -> None:
+    item = service.escalation_item(_escalation(ended_at=_CLOSED, resolved_type="ai", resolved_name="Bot"))
+    assert item.resolution is not None
+    assert (item.resolution.resolved_by.type, item.resolution.resolved_at) == ("ai", _CLOSED)

@@ -1,17 +1,21 @@
 """The embedded analyser: no network, only models that PyPI packages ship with them.
 
-- sentiment: VADER (English only), customer messages weighted over the agent's and later ones over
-  earlier ones, since how a conversation ends says most about how the customer feels; any other
-  language gives null, not a guess;
-- language: langdetect (seeded, so the same text always gives the same answer);
-- topics: the support taxonomy of `rules.py`, then YAKE keywords of what the customer wrote;
-- summary: extractive, the customer's key sentence(s), what support did, and how it ended;
+- sentiment: VADER for English, the lexicons of `sentiment.py` for Spanish, French and Arabic;
+  customer messages weighted over the agent's and later ones over earlier ones, since how a
+  conversation ends says most about how the customer feels; any other language, or a conversation
+  whose words the lexicon does not know, gives null, not a guess;
+- language: langdetect (seeded, so the same text always gives the same answer), and no answer for
+  a text too short to tell;
+- topics: the support taxonomy of `rules.py`, "complaints" when the customer was clearly unhappy,
+  then the products the customer named (YAKE keywords that pass the rules of `product_names`);
+- summary: written, not quoted (`summary.py`);
 - AI-profile facts: channel, language and style, plus the phrase rules of `rules.py`.
 """
 
 import asyncio
 import re
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import cache
 
@@ -23,17 +27,18 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from services.insights.analysers.base import Analysis, AnalysisRequest
 from services.insights.analysers.rules import (
     COURTESY,
-    FILLER_MAX_WORDS,
     GENERIC_WORDS,
     INTERESTS,
     PLATFORM_NAMES,
     PROFILE_RULES,
-    REQUEST_CUES,
-    RESOLUTION_CUES,
-    SUPPORT_FILLER,
     TAXONOMY,
+    filler_topic,
     word_set,
 )
+from services.insights.analysers.sentiment import LANGUAGES as LEXICON_LANGUAGES
+from services.insights.analysers.sentiment import lexicon, normalise
+from services.insights.analysers.sentiment import polarity as lexicon_polarity
+from services.insights.analysers.summary import summarise
 from services.insights.service import ProfileFacts, clamp_score, dedupe
 from shared.messages.timeline import TranscriptMessage
 from shared.reference import languages
@@ -41,14 +46,16 @@ from shared.reference import languages
 MAX_TOPICS = 6
 MAX_TAXONOMY_TOPICS = 4
 MAX_KEYWORDS = 3
-MAX_SENTENCE_CHARS = 220
-MAX_SUMMARY_CHARS = 600
+MAX_PRODUCTS = 2
 # Weight of a support message's sentiment against a customer's (which weighs 1 to 2).
 SUPPORT_WEIGHT = 0.25
 # "ok thanks" closes a conversation more than it judges it.
 COURTESY_FACTOR = 0.25
-# Only English has a sentiment model here.
-SENTIMENT_LANGUAGES = frozenset({"en"})
+SENTIMENT_LANGUAGES = frozenset({"en", *LEXICON_LANGUAGES})
+# A conversation this negative is a complaint, whatever its topics.
+COMPLAINT_SCORE = -0.3
+# Below this many letters langdetect answers at random ("Vale." is Estonian to it, "ok" Slovak).
+MIN_DETECTABLE_LETTERS = 12
 
 # Function words frequent in English and rare elsewhere: langdetect misreads short English
 # ("ok got it") as Somali or Afrikaans, and these words tell English apart with more certainty.
@@ -60,7 +67,8 @@ _ENGLISH_FUNCTION_WORDS = word_set(
     """
 )
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
+_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]+")
+_NOT_ARABIC_LETTERS = re.compile("[\u067e\u0686\u0698\u06a9\u06af\u06cc\u0679\u0688\u0691\u06ba\u06be\u06d2]")
 _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
 
 
@@ -89,12 +97,15 @@ class EmbeddedAnalyser:
         customer_texts = [m.text for m in messages if m.sender == "customer"]
         all_texts = [m.text for m in messages]
         language = detect_language("\n".join(customer_texts) or "\n".join(all_texts))
-        score = self.sentiment(messages) if language in SENTIMENT_LANGUAGES else None
+        score = self.sentiment(messages, language)
         support_topics = taxonomy_topics(customer_texts, all_texts)
+        if score is not None and score <= COMPLAINT_SCORE:
+            support_topics.append("complaints")
         keywords = extract_keywords("\n".join(customer_texts), language, self._vader.lexicon)
-        topics = dedupe([*support_topics, *keywords], MAX_TOPICS)
-        summary = self.summary(messages, language)
-        profile = profile_facts(request.platform, customer_texts, language, score, support_topics, keywords)
+        products = product_names(keywords, messages, language)
+        topics = dedupe([*support_topics, *products], MAX_TOPICS)
+        summary = summarise(messages, support_topics, products, lambda text: self.polarity(text, language))
+        profile = profile_facts(request.platform, customer_texts, language, score, support_topics, products)
         return Analysis(
             summary=summary,
             sentiment_score=score,
@@ -105,75 +116,51 @@ class EmbeddedAnalyser:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def polarity(self, text: str) -> float:
-        """VADER's compound score of one text, in [-1, 1]."""
-        return float(self._vader.polarity_scores(text)["compound"])
+    def polarity(self, text: str, language: str | None) -> float | None:
+        """Score of one message in [-1, 1]; None where the language has no model or no known word."""
+        if language == "en":
+            return float(self._vader.polarity_scores(text)["compound"])
+        if language in LEXICON_LANGUAGES:
+            found = lexicon_polarity(text, lexicon(language))
+            return found.score if found.evidence else None
+        return None
 
-    def sentiment(self, messages: Sequence[TranscriptMessage]) -> float | None:
-        """Weighted mean polarity: customer over support, later over earlier, courtesy damped."""
+    def sentiment(self, messages: Sequence[TranscriptMessage], language: str | None) -> float | None:
+        """Weighted mean polarity: customer over support, later over earlier, courtesy damped.
+
+        English weighs every message (VADER knows most words); elsewhere only the customer's
+        messages that hold a word the lexicon knows count, and none of them means no score.
+        """
+        if language not in SENTIMENT_LANGUAGES:
+            return None
         customer_count = sum(1 for m in messages if m.sender == "customer")
         if customer_count == 0:
             return None
         total = weight_sum = 0.0
         seen = 0
         for message in messages:
-            polarity = self.polarity(message.text)
-            if message.sender == "customer":
-                weight = 1.0 + seen / max(1, customer_count - 1)
-                seen += 1
-                if COURTESY.match(message.text):
-                    polarity *= COURTESY_FACTOR
-            else:
-                weight = SUPPORT_WEIGHT
+            if message.sender != "customer":
+                if language == "en":
+                    total += SUPPORT_WEIGHT * (self.polarity(message.text, language) or 0.0)
+                    weight_sum += SUPPORT_WEIGHT
+                continue
+            weight = 1.0 + seen / max(1, customer_count - 1)
+            seen += 1
+            polarity = self.polarity(message.text, language)
+            if polarity is None:
+                continue
+            if self.courtesy_only(message.text, language):
+                polarity *= COURTESY_FACTOR
             total += weight * polarity
             weight_sum += weight
-        return clamp_score(total / weight_sum)
+        return clamp_score(total / weight_sum) if weight_sum else None
 
-    def summary(self, messages: Sequence[TranscriptMessage], language: str | None) -> str | None:
-        """The customer's key sentence(s), what support did, and how the customer took it."""
-        customer = [
-            (index, position, sentence)
-            for index, message in enumerate(messages)
-            if message.sender == "customer"
-            for position, sentence in enumerate(split_sentences(message.text))
-        ]
-        if not customer:
-            return None
-        first_index = customer[0][0]
-        weighted = sorted(
-            ((self._sentence_weight(item[2], item[0] == first_index, language), item) for item in customer),
-            key=lambda pair: -pair[0],
-        )
-        chosen = [weighted[0][1]]
-        if len(weighted) > 1:
-            weight, item = weighted[1]
-            # A second sentence only if it adds substance (a topic or a request) and room remains.
-            if weight >= 2.0 and len(chosen[0][2]) + len(item[2]) <= MAX_SENTENCE_CHARS:
-                chosen.append(item)
-        chosen.sort()
-        parts = ["Customer: " + " ".join(clip(sentence) for _, _, sentence in chosen)]
-        resolution = support_resolution(messages)
-        if resolution:
-            parts.append("Support: " + clip(resolution))
-        last_customer = next(m.text for m in reversed(messages) if m.sender == "customer")
-        if language in SENTIMENT_LANGUAGES and len(customer) > 1:
-            ending = self.polarity(last_customer)
-            if ending >= 0.3:
-                parts.append("The customer ended satisfied.")
-            elif ending <= -0.3:
-                parts.append("The customer remained dissatisfied.")
-        return " ".join(parts)[:MAX_SUMMARY_CHARS]
-
-    def _sentence_weight(self, sentence: str, opening: bool, language: str | None) -> float:
-        words = _WORD.findall(sentence)
-        if len(words) < 3 or COURTESY.match(sentence):
-            return -5.0
-        weight = 1.5 if opening else 0.0
-        weight += 2.0 * sum(1 for pattern in TAXONOMY.values() if pattern.search(sentence))
-        weight += 1.0 if REQUEST_CUES.search(sentence) else 0.0
-        if language in SENTIMENT_LANGUAGES:
-            weight += abs(self.polarity(sentence))
-        return weight
+    @staticmethod
+    def courtesy_only(text: str, language: str) -> bool:
+        """Whether a message is only courtesy ("ok thanks", "vale, gracias", "تمام شكرا")."""
+        if language in LEXICON_LANGUAGES:
+            return lexicon_polarity(text, lexicon(language)).courtesy_only
+        return bool(COURTESY.match(text))
 
 
 def detect_language(text: str) -> str | None:
@@ -181,6 +168,8 @@ def detect_language(text: str) -> str | None:
     words = [w.lower() for w in _WORD.findall(text)]
     if not words:
         return None
+    if sum(len(w) for w in words) < MIN_DETECTABLE_LETTERS:
+        return short_text_language(words)
     english_share = sum(1 for w in words if w in _ENGLISH_FUNCTION_WORDS) / len(words)
     try:
         candidates = detect_langs(text)
@@ -196,29 +185,24 @@ def detect_language(text: str) -> str | None:
     return str(best.lang.split("-")[0])
 
 
-def split_sentences(text: str) -> list[str]:
-    """The sentences of one message."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+def short_text_language(words: Sequence[str]) -> str | None:
+    """The language of a few words ("ok thanks", "vale", "تمام"), from the words each language knows.
 
-
-def clip(sentence: str) -> str:
-    """A sentence cut to a readable length."""
-    return sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[: MAX_SENTENCE_CHARS - 1] + "…"
-
-
-def support_resolution(messages: Sequence[TranscriptMessage]) -> str | None:
-    """Support's sentence that best says what was done or decided: cues, then recency."""
-    support = [m.text for m in messages if m.sender != "customer"]
-    best: tuple[float, str] | None = None
-    for age, text in enumerate(reversed(support)):
-        for sentence in split_sentences(text):
-            words = len(_WORD.findall(sentence))
-            if words < 4 or (SUPPORT_FILLER.match(sentence) and words <= FILLER_MAX_WORDS):
-                continue
-            weight = (2.0 if RESOLUTION_CUES.search(sentence) else 0.0) - 0.5 * age
-            if best is None or weight > best[0]:
-                best = (weight, sentence)
-    return best[1] if best else None
+    Arabic script without the letters Persian and Urdu write instead (ی ک پ چ ژ گ ...) is Arabic.
+    """
+    if all(_ARABIC_SCRIPT.fullmatch(w) for w in words):
+        return None if any(_NOT_ARABIC_LETTERS.search(w) for w in words) else "ar"
+    votes = {"en": sum(1 for w in words if w in _ENGLISH_FUNCTION_WORDS or COURTESY.match(w))}
+    for language in ("es", "fr"):
+        known = lexicon(language)
+        votes[language] = sum(
+            1
+            for w in words
+            if normalise(w, language) in known.courtesy or normalise(w, language) in known.words
+        )
+    best = max(votes.values())
+    winners = [language for language, count in votes.items() if count == best]
+    return winners[0] if best and len(winners) == 1 else None
 
 
 def taxonomy_topics(customer_texts: Sequence[str], all_texts: Sequence[str]) -> list[str]:
@@ -284,6 +268,42 @@ def extract_keywords(text: str, language: str | None, sentiment_words: Mapping[s
         if len(found) == MAX_KEYWORDS:
             break
     return found
+
+
+def product_names(
+    keywords: Sequence[str], messages: Sequence[TranscriptMessage], language: str | None
+) -> list[str]:
+    """The keywords that name what the customer is talking about, not how they feel or a filler.
+
+    A keyword of several English words stands on its own ("bamboo cutting boards"); any other
+    keyword counts only if its words come back in the conversation, said by support or again by
+    the customer ("the blender", "la Belgique"), which fillers, adjectives and a customer's own
+    turns of phrase seldom do. Agents' names are not topics, nor is an elided French word ("j'ai").
+    """
+    lang = language or "en"
+    support = [m for m in messages if m.sender != "customer"]
+    customer_words = Counter(
+        normalise(w, lang) for m in messages if m.sender == "customer" for w in _WORD.findall(m.text)
+    )
+    said = {normalise(w, lang) for m in support for w in _WORD.findall(m.text)}
+    said.update(w for w, count in customer_words.items() if count >= 2)
+    agents = {normalise(w, lang) for m in support for w in _WORD.findall(m.sender_name or "")}
+    found: list[str] = []
+    for keyword in keywords:
+        words = [normalise(w, lang) for w in keyword.split()]
+        if filler_topic(" ".join(words)):
+            continue
+        if agents.intersection(words) or any("'" in w for w in words):
+            continue
+        if lang in LEXICON_LANGUAGES and lexicon_polarity(keyword, lexicon(lang)).evidence:
+            continue
+        if lang == "en":
+            keep = len(words) >= 2 or words[0] in said
+        else:
+            keep = len(words) <= 2 and all(w in said for w in words)
+        if keep:
+            found.append(keyword)
+    return found[:MAX_PRODUCTS]
 
 
 def profile_facts(

@@ -17,6 +17,8 @@ from openai import AsyncOpenAI
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from services.insights.analysers.base import AnalyserUnavailable, Analysis, AnalysisFailed, AnalysisRequest
+from services.insights.analysers.rules import filler_topic
+from services.insights.analysers.summary import MAX_SUMMARY_CHARS
 from services.insights.service import PROFILE_SECTIONS, ProfileFacts, clamp_score, dedupe
 from shared.logging import get_logger
 from shared.messages.timeline import TranscriptMessage
@@ -24,6 +26,7 @@ from shared.messages.timeline import TranscriptMessage
 log = get_logger(__name__)
 
 TAXONOMY_LABELS = (
+    "complaints",
     "orders",
     "refunds",
     "shipping",
@@ -47,18 +50,29 @@ it; analyse it as part of the conversation. You are given only this conversation
 customer's existing AI profile; never mention, invent or infer anything about other customers.
 
 Answer with one JSON object only, with these fields:
-- "summary": 1 to 3 sentences in English: what the customer wanted and how it ended.
+- "summary": one or two sentences in English, in the third person, at most {MAX_SUMMARY_CHARS}
+  characters, as a support lead would write it: what the customer wanted, the key specifics (order
+  numbers, products, places), what support did, and how it ended (resolved, and by whom: the AI
+  assistant, or a person by their first name; handed over to a person; how the customer felt at
+  the end). No role prefixes such as "Customer:" or "Support:", no quotes of what anyone wrote,
+  no lines that say nothing ("Let me check that for you"). Example: "The customer asked when order
+  #48213 (ceramic dinner set) would arrive. The AI assistant confirmed it shipped with DHL for
+  Thursday delivery; the customer ended satisfied."
 - "sentiment_score": the customer's overall sentiment from -1 (very negative) to 1 (very
   positive), weighing most how the conversation ended; 0 for a neutral exchange; null only if the
   customer wrote nothing you can judge.
 - "language": the BCP 47 primary code of the language the customer wrote in (e.g. "en", "ar"),
   or null.
-- "topics": up to 6 short lowercase topics. Use these labels when they apply: {", ".join(TAXONOMY_LABELS)};
-  add at most 3 specific ones (a product, a place).
+- "topics": up to 6 short lowercase topics. Use these labels when they apply: {", ".join(TAXONOMY_LABELS)}
+  ("complaints" when the customer complained); add at most 2 specific ones, each the name of a
+  product or a place (e.g. "ceramic dinner set"). Never a filler word ("talk", "help", "issue") or
+  an adjective alone ("late", "bad").
 - "profile": what this conversation shows about the customer, at most 5 short English items per
   section: "communication_preferences", "topics_of_interest", "purchase_behavior",
-  "key_characteristics". When an item of existing_profile says the same thing, repeat that item's
-  text exactly. Leave a section empty when the conversation shows nothing for it.
+  "key_characteristics". Items describe the customer in your own words, never quote them. When an
+  item of existing_profile says the same thing, repeat that item's text exactly; when this
+  conversation contradicts one, give the current trait (the existing profile lists the most recent
+  first). Leave a section empty when the conversation shows nothing for it.
 """
 
 _PROFILE_SCHEMA = {
@@ -105,12 +119,39 @@ class ProfileOutput(BaseModel):
     key_characteristics: Annotated[list[str], _first(MAX_ITEMS)] = Field(default_factory=list)
 
 
+_ROLE_PREFIX = re.compile(
+    r"(?:^|[\s.!?:;\"'])(?:customer|client|user|support|agent|assistant|ai|bot|human|staff)\s*:",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def valid_summary(text: str) -> str:
+    """A summary as the dashboard shows it; ValueError for a transcript written as a summary.
+
+    Role prefixes ("Customer: ...") mean the model quoted the conversation instead of
+    summarising it: that answer is malformed (asked again). One over MAX_SUMMARY_CHARS keeps the
+    whole sentences that fit, else is cut at a word.
+    """
+    text = " ".join(text.split())
+    if _ROLE_PREFIX.search(text):
+        raise ValueError("the summary quotes the conversation with role prefixes")
+    if len(text) <= MAX_SUMMARY_CHARS:
+        return text
+    kept = ""
+    for sentence in _SENTENCE_END.split(text):
+        if len(kept) + len(sentence) + 1 > MAX_SUMMARY_CHARS:
+            break
+        kept = f"{kept} {sentence}".strip()
+    return kept or text[: MAX_SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
 class AnalysisOutput(BaseModel):
     """The model's answer; anything else is malformed."""
 
     model_config = ConfigDict(extra="ignore")
 
-    summary: Annotated[str, Field(min_length=1), AfterValidator(lambda s: s.strip()[:1000])]
+    summary: Annotated[str, Field(min_length=1), AfterValidator(valid_summary)]
     sentiment_score: Annotated[float, Field(ge=-1.0, le=1.0)] | None
     language: str | None = None
     topics: Annotated[list[str], _first(10)] = Field(default_factory=list)
@@ -237,7 +278,7 @@ class LlmAnalyser:
                 if output.sentiment_score is None
                 else clamp_score(output.sentiment_score),
                 language=_language(output.language),
-                topics=dedupe([t.lower() for t in output.topics], MAX_ITEMS),
+                topics=dedupe([t.lower() for t in output.topics if not filler_topic(t.lower())], MAX_ITEMS),
                 profile=ProfileFacts(
                     **{name: dedupe(getattr(output.profile, name), MAX_ITEMS) for name in PROFILE_SECTIONS}
                 ),
@@ -304,6 +345,9 @@ def estimate_tokens(text: str) -> int:
 
 
 def _message_item(message: TranscriptMessage) -> dict[str, str]:
+    # A person of the support team is named, so a summary can say who resolved it; customers not.
+    if message.sender == "human" and message.sender_name:
+        return {"from": message.sender, "name": message.sender_name[:100], "text": message.text}
     return {"from": message.sender, "text": message.text}
 
 

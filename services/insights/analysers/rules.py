@@ -1,8 +1,8 @@
 """The embedded analyser's knowledge: the support taxonomy and what phrases reveal about a customer.
 
-Patterns are matched case-insensitively. Taxonomy terms include a few Spanish, French and Arabic
-words so conversations in those languages still get their support topics; profile rules are
-English, and say nothing rather than something wrong about other languages.
+Patterns are matched case-insensitively. Taxonomy terms and support actions cover English, Spanish,
+French and Arabic; profile rules are English, and say nothing rather than something wrong about
+other languages.
 """
 
 import re
@@ -10,15 +10,25 @@ from dataclasses import dataclass
 
 
 def _words(*alternatives: str) -> re.Pattern[str]:
-    # Latin-script terms match whole words; Arabic ones as substrings, as they take attached prefixes.
+    # Latin-script terms match whole words. Arabic ones too, with the conjunction, preposition
+    # and article Arabic attaches in front and the possessive endings it attaches behind.
     latin = [a for a in alternatives if not _is_arabic(a)]
     arabic = [a for a in alternatives if _is_arabic(a)]
     parts = []
     if latin:
         parts.append(r"(?<![\w])(?:" + "|".join(latin) + r")(?![\w])")
     if arabic:
-        parts.append("(?:" + "|".join(arabic) + ")")
+        parts.append(_ARABIC_BEFORE + "(?:" + "|".join(map(_arabic_spellings, arabic)) + ")" + _ARABIC_AFTER)
     return re.compile("|".join(parts), re.IGNORECASE)
+
+
+_ARABIC_BEFORE = "(?<![\u0621-\u064a\u0671-\u06d3])(?:[وف]?[بلك]?(?:ال|لل)?)"
+_ARABIC_AFTER = "(?:ي|ك|ه|ها|نا|كم|هم|ات|ين)?(?![\u0621-\u064a\u0671-\u06d3])"
+
+
+def _arabic_spellings(term: str) -> str:
+    # Customers write alef with or without its hamza, and a final ة or ى as ه or ي.
+    return re.sub("ه(?=$| )", "[هة]", re.sub("[اأإآ]", "[اأإآ]", term)).replace("ي ", "[يى] ")
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -43,15 +53,17 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"compras?",
         r"commandes?",
         r"commandé",
-        r"طلبي",
-        r"الطلب",
         r"طلب",
+        r"طلبي",
+        r"الطلبيه",
+        r"طلبيه",
     ),
     "shipping": _words(
         r"ship(?:s|ped|ping)?",
         r"deliver(?:y|ed|ies)?",
-        r"arrived?",
+        r"arrived",
         r"arrival",
+        r"hasn't arrived",
         r"courier",
         r"carrier",
         r"tracking",
@@ -63,26 +75,42 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"ups",
         r"fedex",
         r"postage",
-        r"envío",
-        r"envio",
+        r"env[íi]os?",
+        r"entregad[oa]",
         r"entrega",
         r"paquete",
-        r"llegado",
-        r"livr(?:aison|ez|er|é)",
+        r"llegad[oa]",
+        r"lleg[óo]",
+        r"llegar",
+        r"repartidor(?:es)?",
+        r"mensajer[íi]a",
+        r"seguimiento",
+        r"livr(?:aison|ez|er|é|ée|eurs?|ons)",
         r"colis",
-        r"expédition",
+        r"expédi(?:tion|é|ée)",
+        r"transporteur",
+        r"suivi",
         r"شحن",
+        r"الشحنه",
+        r"شحنه",
         r"توصيل",
-        r"الشحنة",
+        r"توصلون",
+        r"يوصل",
+        r"وصل",
+        r"المندوب",
+        r"التتبع",
+        r"التسليم",
     ),
     "refunds": _words(
         r"refund(?:s|ed|ing)?",
         r"money back",
         r"reimburse(?:d|ment)?",
-        r"reembolsos?",
-        r"rembourse(?:ment|r|z)?",
+        r"reembols(?:o|os|ar|ado|ada)",
+        r"devuelvan el dinero",
+        r"rembours(?:ement|er|ez|é)",
         r"استرداد",
-        r"استرجاع المبلغ",
+        r"استرجاع",
+        r"فلوسي",
     ),
     "returns": _words(
         r"return(?:s|ed|ing)?",
@@ -90,11 +118,19 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"exchange",
         r"replacement",
         r"devolver",
+        r"devolv[íi]",
         r"devoluci[óo]n",
+        r"cambiar la talla",
         r"retour(?:ner)?",
+        r"renvoy[ée]",
+        r"échange",
         r"أرجعت",
+        r"رجعت",
         r"إرجاع",
         r"ارجاع",
+        r"الإرجاع",
+        r"نبدله",
+        r"تبديل",
     ),
     "pricing": _words(
         r"prices?",
@@ -110,10 +146,22 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"how much",
         r"precios?",
         r"descuentos?",
+        r"cup[óo]n",
+        r"cu[áa]nto cuesta",
+        r"cuesta",
+        r"rebajad[oa]s?",
         r"prix",
-        r"réduction",
+        r"r[ée]duction",
+        r"code promo",
+        r"combien",
+        r"sold[ée]s",
+        r"tarif",
         r"سعر",
+        r"السعر",
         r"خصم",
+        r"كود",
+        r"المخفضه",
+        r"كم سعر",
     ),
     "payments": _words(
         r"payments?",
@@ -129,11 +177,25 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"receipts?",
         r"vat",
         r"pagos?",
+        r"pagar",
+        r"cobrad[oa]",
+        r"cobro",
+        r"cobrando",
+        r"cargos?",
         r"facturas?",
         r"paiement",
+        r"payer",
+        r"débit[ée]",
+        r"prélev(?:er|é|ement|ements)",
         r"factures?",
         r"دفع",
-        r"فاتورة",
+        r"الدفع",
+        r"أدفع",
+        r"فاتوره",
+        r"الفاتوره",
+        r"اتخصم",
+        r"تسحبون",
+        r"سحب",
     ),
     "account": _words(
         r"account",
@@ -145,9 +207,13 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"2fa",
         r"cuenta",
         r"contraseña",
+        r"entrar en mi cuenta",
         r"compte",
         r"mot de passe",
+        r"me connecter",
         r"حساب",
+        r"حسابي",
+        r"كلمه المرور",
         r"كلمة المرور",
     ),
     "technical issue": _words(
@@ -162,6 +228,14 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"not loading",
         r"update",
         r"reinstall(?:ed)?",
+        r"la app",
+        r"se cierra",
+        r"reinstal[ée]",
+        r"application",
+        r"plante",
+        r"réinstallé",
+        r"التطبيق",
+        r"يقفل",
         r"خطأ",
     ),
     "product information": _words(
@@ -178,9 +252,21 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"difference between",
         r"tallas?",
         r"disponible",
+        r"stock",
+        r"de qu[ée] material",
+        r"compartimento",
         r"tailles?",
+        r"taillent",
+        r"pointures?",
+        r"en stock",
+        r"existent",
         r"مقاس",
+        r"المقاس",
+        r"بمقاس",
         r"متوفر",
+        r"متوفره",
+        r"يتوفر",
+        r"القماش",
     ),
     "product quality": _words(
         r"broken",
@@ -192,15 +278,26 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"crushed",
         r"stopped working",
         r"poor quality",
-        r"dañado",
-        r"cassé",
+        r"rot[oa]",
+        r"dañad[oa]",
+        r"defectuos[oa]",
+        r"cass[ée]e?",
+        r"abîmée?",
+        r"défectueu(?:x|se)",
         r"مكسور",
+        r"مكسوره",
+        r"خربان",
     ),
     "cancellation": _words(
         r"cancel(?:led|ling|lation)?",
         r"cancelar",
+        r"cancel[ée]",
         r"annuler",
+        r"résili(?:er|é|e|ation)",
         r"إلغاء",
+        r"الغاء",
+        r"ألغي",
+        r"ألغيت",
     ),
     "subscription": _words(
         r"subscri(?:ption|bed?)",
@@ -209,6 +306,7 @@ TAXONOMY: dict[str, re.Pattern[str]] = {
         r"suscripci[óo]n",
         r"abonnement",
         r"اشتراك",
+        r"الاشتراك",
     ),
 }
 
@@ -246,33 +344,6 @@ COURTESY = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|sure|alright|fine|got it|great|perfect|cool|noted|received|"
     r"thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty|cheers|bye|goodbye|have a nice day)"
     r"[\s,.!:;)]*)+\W*$",
-    re.IGNORECASE,
-)
-
-# Sentences of an agent that say what was done or decided.
-RESOLUTION_CUES = re.compile(
-    r"\b(?:i've|i have|we've|we have|i'm \w+ing|we're \w+ing|i'll|we'll|has been|have been|will|"
-    r"is now|are now|refunded|sent|shipped|upgraded|cancelled|canceled|processed|arranged|"
-    r"escalated|opened|added|done|released|fix(?:ed)?|replac\w+|offer|can't|cannot|"
-    r"unfortunately|excludes|policy|you can)\b",
-    re.IGNORECASE,
-)
-
-# Support sentences that carry no content of their own.
-SUPPORT_FILLER = re.compile(
-    r"^\W*(?:hi|hello|hey|oh no|sorry|i'm (?:so )?sorry|we're sorry|thank you|thanks|you're welcome|"
-    r"great|of course|sure|i understand|have a (?:lovely|nice|great|good) day|lo siento|gracias|"
-    r"merci|bonjour|hola)\b",
-    re.IGNORECASE,
-)
-# A filler sentence longer than this says something after its greeting or apology.
-FILLER_MAX_WORDS = 7
-
-# Sentences of a customer that state what they want or what went wrong.
-REQUEST_CUES = re.compile(
-    r"\?|\b(?:i want|i need|i'd like|i would like|can you|could you|can i|do you|does|is there|"
-    r"where|when|why|how|what|haven't|hasn't|didn't|doesn't|can't|won't|never|still|wrong|"
-    r"broken|charged|cancel)\b",
     re.IGNORECASE,
 )
 
@@ -384,3 +455,288 @@ PROFILE_RULES: tuple[ProfileRule, ...] = (
     ),
     _rule("key_characteristics", "Polite", r"\b(?:please|thank you|thanks|appreciate)\b"),
 )
+
+
+# --- summaries ------------------------------------------------------------------------------------
+# A summary says in the third person what the customer wanted and what support did; nothing a
+# customer wrote is copied into it beyond an order number and a product's name.
+
+# How a summary names each taxonomy topic (what the customer asked about or had trouble with).
+TOPIC_PHRASES: dict[str, str] = {
+    "orders": "an order",
+    "shipping": "a delivery",
+    "refunds": "a refund",
+    "returns": "a return",
+    "pricing": "pricing",
+    "payments": "a payment",
+    "account": "their account",
+    "technical issue": "a technical problem",
+    "product information": "product details",
+    "product quality": "a damaged or faulty item",
+    "cancellation": "a cancellation",
+    "subscription": "their subscription",
+}
+
+# Topics whose phrase names a problem by itself ("reported a technical problem").
+PROBLEM_TOPICS = frozenset({"technical issue", "product quality"})
+
+# What support did, most telling first, each recognised in the support messages of any language.
+SUPPORT_ACTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "declined the request",
+        _words(
+            r"unfortunately",
+            r"can't refund",
+            r"cannot refund",
+            r"outside (?:our|the) \d+-day",
+            r"no podemos",
+            r"lamentablemente",
+            r"malheureusement",
+            r"nous ne pouvons pas",
+            r"لا يمكننا",
+            r"للأسف لا",
+        ),
+    ),
+    (
+        "refunded the customer",
+        _words(
+            r"refunded",
+            r"refund (?:has been|was|is being) (?:issued|processed|sent)",
+            r"reembolsado",
+            r"devuelto los gastos",
+            r"remboursé",
+            r"avons remboursé",
+            r"تم استرداد",
+            r"استردينا",
+        ),
+    ),
+    (
+        "sent a replacement",
+        _words(
+            r"sending (?:you )?(?:a|the) (?:new|replacement|\w+ one)",
+            r"send(?:ing)? you a (?:new|replacement)",
+            r"replacement (?:is|has been) (?:on its way|sent)",
+            r"le enviamos (?:hoy )?(?:la|el|una|un)",
+            r"le envío (?:hoy )?(?:la|el|una|un)",
+            r"je vous envoie une? \w+ neuve?",
+            r"nous vous envoyons",
+            r"سنرسل لك",
+            r"نبدله",
+        ),
+    ),
+    (
+        "cancelled the subscription",
+        _words(
+            r"cancelled the subscription",
+            r"subscription (?:is|has been) cancelled",
+            r"suscripción ya está cancelada",
+            r"abonnement est résilié",
+            r"إلغاء الاشتراك",
+        ),
+    ),
+    (
+        "offered a discount",
+        _words(
+            r"(?:use|apply) (?:the )?code",
+            r"coupon",
+            r"\d+ ?% (?:off|de descuento|de réduction)",
+            r"cupón",
+            r"code promo",
+            r"خصم \d+",
+            r"الكود",
+        ),
+    ),
+    (
+        "offered an alternative",
+        _words(
+            r"i can offer",
+            r"we can offer",
+            r"i can move you",
+            r"puedo pasarla",
+            r"puedo pasarlo",
+            r"je peux vous proposer",
+            r"يمكننا تحويلك",
+        ),
+    ),
+    (
+        "opened an investigation with the carrier",
+        _words(
+            r"investigation",
+            r"opened a claim",
+            r"reclamación",
+            r"enquête",
+            r"réclamation",
+            r"بلاغ",
+            r"شكوى",
+        ),
+    ),
+    (
+        "sent a password reset link",
+        _words(
+            r"reset link",
+            r"password reset",
+            r"enlace para desbloquear",
+            r"lien de réinitialisation",
+            r"رابط إعادة تعيين",
+        ),
+    ),
+    (
+        "updated the order",
+        _words(
+            r"(?:i've|i have|we've|we have) (?:updated|changed)",
+            r"address (?:is|has been) updated",
+            r"se entregará en",
+            r"c'est modifié",
+            r"تم تحديث",
+        ),
+    ),
+    (
+        "sent the invoice",
+        _words(
+            r"invoice (?:is|has been) (?:on its way|sent)",
+            r"sent (?:you )?the invoice",
+            r"enviada",
+            r"c'est envoyé",
+            r"تم إرسال الفاتورة",
+        ),
+    ),
+    (
+        "passed the case to another team",
+        _words(
+            r"escalated",
+            r"passed (?:your case|it) (?:on )?to",
+            r"pasado su caso",
+            r"transmis votre dossier",
+            r"تم تحويل طلبك",
+        ),
+    ),
+    (
+        "confirmed a known bug",
+        _words(r"known (?:bug|issue)", r"error conocido", r"bug connu", r"خطأ معروف"),
+    ),
+    (
+        "added gift wrapping",
+        _words(r"gift[- ]wrap\w*", r"envolvemos", r"emballage cadeau", r"منغلفه", r"نغلفه"),
+    ),
+    (
+        "confirmed availability",
+        _words(
+            r"(?:is|are) (?:in stock|available)",
+            r"est[áa] disponible",
+            r"existent en",
+            r"réassort",
+            r"reponerla",
+            r"نعم، متوفره",
+            r"متوفره بمقاس",
+            r"نتوقع وصولها",
+        ),
+    ),
+    (
+        "advised on sizing",
+        _words(
+            r"fits? (?:true to size|small|large)",
+            r"runs? (?:small|large)",
+            r"talla normal",
+            r"taillent normalement",
+        ),
+    ),
+    (
+        "gave the prices",
+        _words(
+            r"costs? \$?\d+",
+            r"cuesta \d+",
+            r"coûte \d+",
+            r"pour \d+ ?€",
+            r"بسعر \d+",
+            r"\d+ (?:دينار|دنانير|ريال|درهم)",
+        ),
+    ),
+    (
+        "gave a delivery estimate",
+        _words(
+            r"(?:is |are )?expected (?:on|by|within)",
+            r"will arrive",
+            r"should arrive",
+            r"arrives? (?:on|by|within|in)",
+            r"debería llegar",
+            r"llega en",
+            r"arrive en",
+            r"sera livrée?",
+            r"سيتم التوصيل",
+            r"يصل خلال",
+        ),
+    ),
+)
+
+# Words of a customer's opening message that report a problem rather than ask a question.
+PROBLEM_CUES = _words(
+    r"can't",
+    r"cannot",
+    r"won't",
+    r"didn't",
+    r"hasn't",
+    r"haven't",
+    r"not working",
+    r"stopped working",
+    r"broken",
+    r"broke",
+    r"damaged",
+    r"wrong",
+    r"twice",
+    r"still",
+    r"no puedo",
+    r"no funciona",
+    r"no ha llegado",
+    r"todavía no",
+    r"sigue sin",
+    r"roto",
+    r"dos veces",
+    r"n'arrive pas",
+    r"ne marche pas",
+    r"toujours pas",
+    r"cassée?",
+    r"deux fois",
+    r"plante",
+    r"ما أقدر",
+    r"ما وصل",
+    r"لم يصل",
+    r"مكسور",
+    r"مرتين",
+    r"يقفل",
+)
+
+# An order number as customers and agents write it.
+ORDER_NUMBER = re.compile(
+    r"#(\d{3,})|(?:order|pedido|commande|الطلب|طلبي|طلب)\s+(?:(?:number|no\.?|nº|n°|رقم)\s*)?#?(\d{4,})",
+    re.IGNORECASE,
+)
+
+# Single words that never make a topic by themselves: feelings, sizes, colours, verbs of support chats.
+NOT_TOPICS = word_set(
+    """
+    late early big small large huge tiny wrong right hard soft easy nice bad good quick slow cheap
+    expensive free extra full half whole new old little long short high low fine okay slim loose
+    tight black white navy blue green red yellow pink purple grey gray brown beige rust orange gold
+    silver dark light offer box boxes change changes item items pays version repair cost costs
+    birthday talk chat message messages call order orders delivery refund return payment account
+    price prices thing stuff place places use using code codes arrive arrives come send deliver want need
+    gris verde verdes negro negra negros negras azul rojo roja blanco blanca rouge bleu vert verte
+    noir noire blanc blanche marron
+    """
+)
+
+
+def filler_topic(topic: str) -> bool:
+    """Whether a topic says nothing: a filler, an adjective or a verb alone, or a number.
+
+    The support taxonomy's own labels (and "complaints") are topics by definition.
+    """
+    if topic in TAXONOMY or topic == "complaints":
+        return False
+    words = topic.split()
+    return (
+        not words
+        or words[-1] in NOT_TOPICS
+        or (len(words) == 1 and words[0] in GENERIC_WORDS)
+        or any(ch.isdigit() for ch in topic)
+    )
