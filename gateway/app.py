@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from gateway.auth import TokenCache
+from gateway.auth import TokenCache, TokenRules
 from gateway.cache import ViewCache
 from gateway.clients import ServiceClient
 from gateway.config import GatewaySettings
@@ -24,7 +24,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.nc = await connect(settings.nats_url, "gateway")
+        app.state.nc = await connect(settings.nats_url, "gateway", settings.nats_user, settings.nats_password)
         app.state.redis = aioredis.from_url(
             settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
         )
@@ -50,7 +50,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.tokens = TokenCache(settings.jwt_secret)
+    app.state.tokens = TokenCache(
+        TokenRules(
+            secret=settings.jwt_secret,
+            max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    )
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:

@@ -23,6 +23,8 @@ class Principal:
     name: str
     workspace: str
     role: Role
+    # When the token stops being valid (seconds since the epoch): a live stream ends then.
+    expires_at: float
 
     @property
     def is_admin(self) -> bool:
@@ -31,11 +33,19 @@ class Principal:
 
 
 def issue_token(
-    secret: str, *, sub: str, name: str, workspace: str, role: Role, ttl_seconds: int = 3600
+    secret: str,
+    *,
+    sub: str,
+    name: str,
+    workspace: str,
+    role: Role,
+    ttl_seconds: int = 3600,
+    issuer: str | None = None,
+    audience: str | None = None,
 ) -> str:
-    """A signed token (make run's DEV_TOKEN, tests, benchmarks)."""
+    """A signed token (make run's DEV_TOKEN, python -m deploy.token, tests, benchmarks)."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, object] = {
         "sub": sub,
         "name": name,
         "workspace": workspace,
@@ -43,6 +53,10 @@ def issue_token(
         "iat": now,
         "exp": now + ttl_seconds,
     }
+    if issuer is not None:
+        claims["iss"] = issuer
+    if audience is not None:
+        claims["aud"] = audience
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -56,20 +70,44 @@ def _clean_text(value: object) -> str | None:
         return None
 
 
-def decode_token(secret: str, token: str) -> Principal:
-    """The principal of a valid token; Problem(401) for anything else."""
-    return _principal_of(_verified_claims(secret, token))
+@dataclass(frozen=True)
+class TokenRules:
+    """What a token must satisfy besides its signature and expiry."""
+
+    secret: str
+    max_lifetime_seconds: int = 31 * 24 * 3600
+    issuer: str | None = None
+    audience: str | None = None
 
 
-def _verified_claims(secret: str, token: str) -> dict[str, Any]:
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _verified_claims(rules: TokenRules, token: str) -> dict[str, Any]:
+    required = [
+        "sub",
+        "workspace",
+        "role",
+        "exp",
+        *(["iss"] if rules.issuer else []),
+        *(["aud"] if rules.audience else []),
+    ]
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, secret, algorithms=["HS256"], options={"require": ["sub", "workspace", "role", "exp"]}
+            token,
+            rules.secret,
+            algorithms=["HS256"],
+            issuer=rules.issuer,
+            audience=rules.audience,
+            options={"require": required, "verify_aud": rules.audience is not None},
         )
     except jwt.ExpiredSignatureError:
-        raise Problem(401, "token expired", headers={"WWW-Authenticate": "Bearer"}) from None
+        raise _unauthorized("token expired") from None
     except jwt.InvalidTokenError:
-        raise Problem(401, "invalid token", headers={"WWW-Authenticate": "Bearer"}) from None
+        raise _unauthorized("invalid token") from None
+    if float(claims["exp"]) > time.time() + rules.max_lifetime_seconds:
+        raise _unauthorized("token lifetime over the maximum")
     return claims
 
 
@@ -84,8 +122,8 @@ def _principal_of(claims: dict[str, Any]) -> Principal:
         or not WORKSPACE_PATTERN.match(workspace)
         or role not in ("agent", "admin")
     ):
-        raise Problem(401, "invalid token claims", headers={"WWW-Authenticate": "Bearer"})
-    return Principal(user_id=sub, name=name, workspace=workspace, role=role)
+        raise _unauthorized("invalid token claims")
+    return Principal(user_id=sub, name=name, workspace=workspace, role=role, expires_at=float(claims["exp"]))
 
 
 class TokenCache:
@@ -95,24 +133,22 @@ class TokenCache:
     on every use. Bounded: the oldest entries go first.
     """
 
-    def __init__(self, secret: str, size: int = 4096) -> None:
-        self.secret = secret
+    def __init__(self, rules: TokenRules, size: int = 4096) -> None:
+        self.rules = rules
         self.size = size
-        self._principals: dict[str, tuple[Principal, float]] = {}
+        self._principals: dict[str, Principal] = {}
 
     def principal(self, token: str) -> Principal:
         """The token's principal; Problem(401) if it is invalid or expired."""
         known = self._principals.get(token)
         if known is not None:
-            principal, expires_at = known
-            if time.time() < expires_at:
-                return principal
+            if time.time() < known.expires_at:
+                return known
             del self._principals[token]
-        claims = _verified_claims(self.secret, token)
-        principal = _principal_of(claims)
+        principal = _principal_of(_verified_claims(self.rules, token))
         if len(self._principals) >= self.size:
             del self._principals[next(iter(self._principals))]
-        self._principals[token] = (principal, float(claims["exp"]))
+        self._principals[token] = principal
         return principal
 
 
@@ -124,7 +160,7 @@ def _bearer_token(request: Request) -> str:
     # EventSource cannot send headers: the live-updates stream may carry the token in the query.
     if request.url.path.endswith("/events") and request.query_params.get("access_token"):
         return request.query_params["access_token"]
-    raise Problem(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    raise _unauthorized("missing bearer token")
 
 
 async def current_principal(request: Request) -> Principal:

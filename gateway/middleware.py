@@ -38,7 +38,16 @@ class GuardMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                present = {name.lower() for name, _ in headers}
+                # Browsers must not guess a content type (a JSON answer rendered as HTML).
+                if b"x-content-type-options" not in present:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if b"cache-control" not in present:
+                    # Customer data stays out of shared and browser caches; what may be cached
+                    # (the dashboard's files) says so itself.
+                    headers.append((b"cache-control", b"no-store"))
             await send(message)
 
         with log_context(request_id=request_id):

@@ -9,6 +9,9 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
+    # The process's own NATS user (CONTRACT.md §8); unset for a server without authorization.
+    nats_user: str | None = None
+    nats_password: str | None = None
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
     log_level: str = "INFO"

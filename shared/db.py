@@ -1,12 +1,13 @@
 """One way to reach a service's PostgreSQL database: create it, migrate it, pool it."""
 
 import asyncio
+import contextlib
 import operator
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import orjson
@@ -75,6 +76,59 @@ async def ensure_database(url: str) -> None:
                 pass
     finally:
         await admin.close()
+
+
+async def provision(admin_url: str, name: str, password: str) -> str:
+    """A role `name` that owns database `name` and nothing else; the URL it connects with.
+
+    Run with the server's administrator (make run, the tests; a deployment's init script does the
+    same). Idempotent: the role's password is set again, and a database created before roles
+    existed (owned by the administrator) is handed over with everything in it.
+    """
+    admin = await asyncpg.connect(database_url_for(admin_url, "postgres"))
+    try:
+        # Identifiers cannot be parameters: quote_ident and quote_literal do the escaping.
+        role = await admin.fetchval("SELECT quote_ident($1)", name)
+        secret = await admin.fetchval("SELECT quote_literal($1)", password)
+        if await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name):
+            await admin.execute(f"ALTER ROLE {role} WITH LOGIN NOSUPERUSER PASSWORD {secret}")
+        else:
+            with contextlib.suppress(asyncpg.DuplicateObjectError):
+                await admin.execute(f"CREATE ROLE {role} WITH LOGIN NOSUPERUSER PASSWORD {secret}")
+        owner = await admin.fetchval(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", name
+        )
+        if owner is None:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await admin.execute(f"CREATE DATABASE {role} OWNER {role}")
+        elif owner != name:
+            await admin.execute(f"ALTER DATABASE {role} OWNER TO {role}")
+            await _hand_over_objects(database_url_for(admin_url, name), role)
+        await admin.execute(f"REVOKE ALL ON DATABASE {role} FROM PUBLIC")
+    finally:
+        await admin.close()
+    parts = urlsplit(admin_url)
+    netloc = f"{quote(name, safe='')}:{quote(password, safe='')}@{parts.hostname}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def _hand_over_objects(url: str, role: str) -> None:
+    """Give `role` the schema and every table, sequence and view another role made in it."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"ALTER SCHEMA public OWNER TO {role}")
+        rows = await conn.fetch(
+            "SELECT format('ALTER %s %I.%I OWNER TO %s', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' "
+            "WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, n.nspname, "
+            "c.relname, $1::text) AS statement FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v', 'm') "
+            "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))",
+            role,
+        )
+        for row in rows:
+            await conn.execute(row["statement"])
+    finally:
+        await conn.close()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

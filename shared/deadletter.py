@@ -83,7 +83,7 @@ async def replay(js: JetStreamContext, service: str, seq: int) -> DeadLetter:
 
 async def _main(args: argparse.Namespace) -> int:
     settings = CommonSettings()
-    nc = await connect(settings.nats_url, "deadletter-cli")
+    nc = await connect(settings.nats_url, "deadletter-cli", settings.nats_user, settings.nats_password)
     js = nc.jetstream()
     try:
         services = [args.service] if args.service else list(SERVICE_NAMES)

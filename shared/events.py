@@ -1,11 +1,13 @@
 """Connector events of CONTRACT.md §5 as pydantic models; internal event types and their envelope."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, Protocol, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.ids import customer_id_for
 from shared.subjects import event_subject, parse_chat_subject
@@ -56,11 +58,30 @@ class InstagramInfo(BaseModel):
     follow_status: Literal["following", "not_following", "unknown"] | None = None
 
 
-class ContactSeen(ConnectorEvent):
-    """The connector saw the contact: refreshes display name, avatar and Instagram info."""
+def _printable(value: str | None) -> str | None:
+    # Control characters (escapes, bells) have no place in a name shown to staff; a line break or
+    # tab still separates words.
+    if value is None:
+        return None
+    return "".join(" " if c.isspace() else c for c in value if unicodedata.category(c) != "Cc" or c.isspace())
 
-    display_name: Annotated[Text, Field(max_length=1000)] | None = None
-    avatar_url: Annotated[Text, Field(max_length=2048)] | None = None
+
+def _web_address(value: str | None) -> str | None:
+    # Only http(s) ever reaches an <img src>: a javascript: or data: URL is dropped, the event kept.
+    if value is None:
+        return None
+    parts = urlsplit(value.strip())
+    return value.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+class ContactSeen(ConnectorEvent):
+    """The connector saw the contact: refreshes display name, avatar and Instagram info.
+
+    A display name loses its control characters; an avatar URL that is not http(s) is dropped.
+    """
+
+    display_name: Annotated[Text, Field(max_length=1000), AfterValidator(_printable)] | None = None
+    avatar_url: Annotated[Text, Field(max_length=2048), AfterValidator(_web_address)] | None = None
     instagram: InstagramInfo | None = None
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client as NATS
@@ -40,8 +41,19 @@ class StreamSpec:
         )
 
 
-async def connect(url: str, name: str) -> NATS:
-    """Connect with endless reconnects, so a NATS restart is ridden out, not fatal."""
+def inbox_prefix(user: str) -> str:
+    """The reply inbox prefix of a NATS user: only that user may subscribe below it."""
+    return f"_INBOX.{user}"
+
+
+async def connect(url: str, name: str, user: str | None = None, password: str | None = None) -> NATS:
+    """Connect with endless reconnects, so a NATS restart is ridden out, not fatal.
+
+    `user`/`password` sign in (or the URL's own `nats://user:password@host`); replies then come
+    to the user's own inbox prefix, which its permissions let no other user read.
+    """
+    servers = url.split(",")
+    username = user or urlsplit(servers[0]).username
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats_error", error=str(exc))
@@ -53,8 +65,11 @@ async def connect(url: str, name: str) -> NATS:
         log.info("nats_reconnected")
 
     return await nats.connect(
-        servers=url.split(","),
+        servers=servers,
         name=name,
+        user=user,
+        password=password,
+        inbox_prefix=inbox_prefix(username) if username else "_INBOX",
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         connect_timeout=5,

@@ -57,6 +57,8 @@ class Operation(Generic[Req, Rep]):
     subject: str = ""
     workspace_token: int | None = None
     queue: str = field(default="", compare=False)
+    # Only other services call it (the gateway's NATS user may not).
+    internal: bool = False
 
     def __post_init__(self) -> None:
         if not self.subject:
@@ -93,6 +95,9 @@ class OperationInfo(Protocol):
 
     @property
     def public(self) -> bool: ...
+
+    @property
+    def internal(self) -> bool: ...
 
 
 def ping_operation(service: str) -> Operation[Empty, Ping]:

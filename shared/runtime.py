@@ -125,6 +125,8 @@ class ServiceDefinition(Generic[S, C]):
     binds: tuple[str, ...] = ()
     # Streams this service declares besides its own event and dead-letter streams.
     declares: tuple[StreamSpec, ...] = ()
+    # Operations of other services its handlers call.
+    calls: tuple[OperationInfo, ...] = ()
     # Alembic folder; by default `migrations/` beside the module of the service's settings.
     migrations_folder: Path | None = None
 
@@ -192,6 +194,9 @@ class Deployable(Protocol):
     def declares(self) -> tuple[StreamSpec, ...]: ...
 
     @property
+    def calls(self) -> tuple[OperationInfo, ...]: ...
+
+    @property
     def routes(self) -> Sequence[RouteInfo]: ...
 
     @property
@@ -236,10 +241,14 @@ class ServiceRuntime:
     async def start(self) -> None:
         """Bring the replica up; returns once it consumes and answers."""
         name = self.definition.name
-        await ensure_database(self.database_url)
+        if not self.settings.service_database_url:
+            # A database of its own on a server it administers (a deployment provisions roles).
+            await ensure_database(self.database_url)
         await migrate(self.definition.migrations, self.database_url)
         self.pool = await create_pool(self.database_url)
-        self.nc = await connect(self.settings.nats_url, name)
+        self.nc = await connect(
+            self.settings.nats_url, name, self.settings.nats_user, self.settings.nats_password
+        )
         js = self.nc.jetstream()
         for stream_spec in [*own_streams(name), *self.definition.declares]:
             await declare_stream(js, stream_spec)

@@ -2,15 +2,18 @@
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import bcrypt
 import httpx
 import pytest
 import uvicorn
@@ -18,13 +21,15 @@ from fastapi import FastAPI
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from deploy.credentials import with_credentials
 from deploy.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedRedis, free_port
+from deploy.nats_auth import CONNECTOR, GATEWAY, Permissions, accounts_conf, roles
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from shared.db import database_url_for
-from shared.nats import connect
+from shared.db import database_url_for, provision
+from shared.registry import definitions
 from shared.runtime import Deployable, ServiceRuntime
-from tests.support import JWT_SECRET, wait_for
+from tests.support import JWT_SECRET, SUITE_USER, connect_suite, nats_password, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -37,37 +42,82 @@ def tmp_root() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_root: Path) -> Iterator[str]:
-    """A PostgreSQL server for the session."""
+    """The administrator's URL of a PostgreSQL server for the session (password required)."""
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
-    server = EmbeddedPostgres(tmp_root / "postgres").start()
+    server = EmbeddedPostgres(tmp_root / "postgres", password="postgres-password-for-the-suite").start()
     yield server.url
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_root: Path) -> Iterator[str]:
-    """A Redis server for the session."""
+    """A Redis server for the session (password required)."""
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    server = EmbeddedRedis(tmp_root / "redis").start()
+    server = EmbeddedRedis(tmp_root / "redis", password="redis-password-for-the-suite").start()
     yield server.url
     server.stop()
 
 
+def _hash(password: str) -> str:
+    # Four rounds: the suite's servers need a real bcrypt hash, not a slow one.
+    return json.dumps(bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode())
+
+
+@dataclass
+class NatsAccounts:
+    """The users a test's NATS server admits; more can be added while it runs."""
+
+    users: dict[str, tuple[str, Permissions]]
+
+    def render(self) -> str:
+        """The server's accounts block."""
+        return accounts_conf(self.users)
+
+
+@pytest.fixture(scope="session")
+def nats_accounts() -> NatsAccounts:
+    """The NATS users of the suite's servers: every role of the system, the probe, and the suite."""
+    from tests.shared import probe
+
+    users = {
+        name: (_hash(nats_password(name)), rules)
+        for name, rules in roles([*definitions(), probe.definition]).items()
+    }
+    users[SUITE_USER] = (_hash(nats_password(SUITE_USER)), Permissions((">",), (">",), replies=True))
+    return NatsAccounts(users)
+
+
 @pytest.fixture
-def nats_server(tmp_root: Path) -> Iterator[EmbeddedNats | None]:
-    """A fresh NATS server per test (None when NATS_URL points at an external one)."""
+def nats_server(tmp_root: Path, nats_accounts: NatsAccounts) -> Iterator[EmbeddedNats | None]:
+    """A fresh NATS server per test that admits only its users (None for an external NATS_URL)."""
     if os.environ.get("NATS_URL"):
         yield None
         return
-    server = EmbeddedNats(tmp_root / f"nats-{uuid.uuid4().hex[:8]}")
+    server = EmbeddedNats(tmp_root / f"nats-{uuid.uuid4().hex[:8]}", accounts=nats_accounts.render())
     server.start()
     yield server
     server.stop()
     shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def add_nats_user(
+    nats_server: EmbeddedNats | None, nats_accounts: NatsAccounts
+) -> Callable[[str, Permissions], str]:
+    """Adds a user to this test's running NATS server (a reload, as deploy.credentials does); its URL."""
+
+    def add(user: str, permissions: Permissions) -> str:
+        if nats_server is None:
+            pytest.skip("an external NATS server: the suite cannot add users to it")
+        users = {**nats_accounts.users, user: (_hash(nats_password(user)), permissions)}
+        nats_server.reload(accounts_conf(users))
+        return f"nats://{user}:{nats_password(user)}@127.0.0.1:{nats_server.port}"
+
+    return add
 
 
 @pytest.fixture
@@ -76,7 +126,7 @@ async def nats_url(nats_server: EmbeddedNats | None) -> str:
     if nats_server is not None:
         return nats_server.url
     url = os.environ["NATS_URL"]
-    nc = await connect(url, "test-reset")
+    nc = await connect_suite(url, "test-reset")
     js = nc.jetstream()
     for info in await js.streams_info():
         if info.config.name:
@@ -86,9 +136,15 @@ async def nats_url(nats_server: EmbeddedNats | None) -> str:
 
 
 @pytest.fixture
+def connector_url(nats_url: str) -> str:
+    """This test's NATS with a platform connector's credentials (CONTRACT.md §8)."""
+    return with_credentials(nats_url, CONNECTOR, nats_password(CONNECTOR))
+
+
+@pytest.fixture
 async def nc(nats_url: str) -> AsyncIterator[NATS]:
-    """A client connection for the test itself."""
-    client = await connect(nats_url, "test")
+    """A client connection for the test itself, as the suite's own NATS user."""
+    client = await connect_suite(nats_url, "test")
     yield client
     await client.drain()
 
@@ -106,19 +162,16 @@ async def fresh_database(postgres_url: str) -> AsyncIterator[Callable[[str], Awa
 
     async def make(label: str) -> str:
         name = f"t_{label}_{uuid.uuid4().hex[:10]}"
-        admin = await asyncpg.connect(database_url_for(postgres_url, "postgres"))
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
         created.append(name)
-        return database_url_for(postgres_url, name)
+        # A role of its own owns it, as every service's database: no service runs as superuser.
+        return await provision(postgres_url, name, nats_password(name))
 
     yield make
     admin = await asyncpg.connect(database_url_for(postgres_url, "postgres"))
     try:
         for name in created:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
     finally:
         await admin.close()
 
@@ -142,7 +195,8 @@ async def start_service(
         url = database_url or await fresh_database(definition.name)
         settings = settings_cls(
             nats_url=nats_url,
-            database_url=postgres_url,
+            nats_user=definition.name,
+            nats_password=nats_password(definition.name),
             service_database_url=url,
             stream_wait_seconds=15,
             **overrides,
@@ -186,6 +240,8 @@ async def start_gateway(
         port = free_port()
         values: dict[str, Any] = {
             "nats_url": nats_url,
+            "nats_user": GATEWAY,
+            "nats_password": nats_password(GATEWAY),
             "redis_url": redis_url,
             "jwt_secret": JWT_SECRET,
             "gateway_port": port,

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from gateway.auth import Role, issue_token
 from shared.events import EventType
 from shared.jsonutil import dumps
+from shared.nats import connect
 from shared.outbox import publish_now
 from shared.rpc import OperationInfo, reply_data
 from shared.subjects import chat_subject
@@ -21,6 +22,20 @@ from shared.subjects import chat_subject
 T = TypeVar("T")
 
 JWT_SECRET = "test-secret-for-the-suite-only-0123456789"
+
+# The suite's own NATS user: may publish and subscribe anything (it stands in for connectors,
+# operators and other services); every process the suite starts signs in as its own role.
+SUITE_USER = "suite"
+
+
+def nats_password(user: str) -> str:
+    """The password a NATS user has on the suite's servers."""
+    return f"{user}-password-for-the-suite-only"
+
+
+async def connect_suite(url: str, name: str) -> NATS:
+    """A connection as the suite's own NATS user."""
+    return await connect(url, name, SUITE_USER, nats_password(SUITE_USER))
 
 
 async def wait_for(

@@ -1,5 +1,6 @@
 """`make run`'s stack: every process up, .run/env written, data kept across a restart."""
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import httpx
 from connectors.simulator.people import PLATFORMS
 from deploy.embedded import free_port
 from deploy.stack import LocalStack
-from gateway.auth import decode_token
+from gateway.auth import TokenCache, TokenRules
 from shared.db import database_url_for
 from shared.nats import connect
 from shared.registry import SERVICE_NAMES
@@ -25,11 +26,21 @@ async def test_stack_comes_up_ready_and_keeps_its_data_across_restarts(tmp_path:
     environ["GATEWAY_PORT"] = str(free_port())
     stack = LocalStack(tmp_path / ".run", environ=environ)
     try:
-        env = stack.start()
+        env = await asyncio.to_thread(stack.start)
         written = _read_env(tmp_path / ".run" / "env")
         assert written == env
-        assert set(env) == {"GATEWAY_URL", "NATS_URL", "DATABASE_URL", "REDIS_URL", "JWT_SECRET", "DEV_TOKEN"}
-        principal = decode_token(env["JWT_SECRET"], env["DEV_TOKEN"])
+        assert set(env) == {
+            "GATEWAY_URL",
+            "NATS_URL",
+            "NATS_CONNECTOR_URL",
+            "NATS_USER",
+            "NATS_PASSWORD",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "JWT_SECRET",
+            "DEV_TOKEN",
+        }
+        principal = TokenCache(TokenRules(env["JWT_SECRET"])).principal(env["DEV_TOKEN"])
         assert (principal.workspace, principal.role) == ("demo", "admin")
         async with httpx.AsyncClient(base_url=env["GATEWAY_URL"]) as client:
             assert (await client.get("/readyz")).status_code == 200
@@ -42,7 +53,7 @@ async def test_stack_comes_up_ready_and_keeps_its_data_across_restarts(tmp_path:
             conn = await asyncpg.connect(database_url_for(env["DATABASE_URL"], name))
             assert await conn.fetchval("SELECT count(*) FROM inbox") == 0
             await conn.close()
-        nc = await connect(env["NATS_URL"], "stack-test")
+        nc = await connect(env["NATS_URL"], "stack-test", env["NATS_USER"], env["NATS_PASSWORD"])
         await publish_event(nc.jetstream(), "demo", "contact.seen", connector_event("web", "kept-visitor"))
         before = (await nc.jetstream().stream_info("CHAT")).state.messages
         await nc.close()
@@ -52,9 +63,9 @@ async def test_stack_comes_up_ready_and_keeps_its_data_across_restarts(tmp_path:
     assert not any(p.alive() for p in stack.processes.values())
     again = LocalStack(tmp_path / ".run", environ=environ)
     try:
-        env2 = again.start()
+        env2 = await asyncio.to_thread(again.start)
         assert env2["JWT_SECRET"] == env["JWT_SECRET"]  # earlier DEV_TOKENs stay valid
-        nc = await connect(env2["NATS_URL"], "stack-test")
+        nc = await connect(env2["NATS_URL"], "stack-test", env2["NATS_USER"], env2["NATS_PASSWORD"])
         assert (await nc.jetstream().stream_info("CHAT")).state.messages == before
         await nc.close()
     finally:
@@ -72,7 +83,7 @@ async def test_an_empty_demo_workspace_is_seeded_once_by_the_reference_connector
     environ["GATEWAY_PORT"] = str(free_port())
     stack = LocalStack(tmp_path / ".run", environ=environ)
     try:
-        env = stack.start()
+        env = await asyncio.to_thread(stack.start)
         assert stack.start_demo(env, customers=4).startswith("seeding workspace demo with 4 customers")
 
         async def seeded() -> str | None:

@@ -1,6 +1,7 @@
 """GET /v1/customers/{id}/events: Server-Sent Events for an open profile."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import orjson
@@ -37,7 +38,8 @@ async def customer_events(
     """Changes to this customer as they happen: profile edits, notes, conversations, escalations.
 
     Each event is `event: <service>.<type>` with JSON data {type, customer_id, occurred_at, data}.
-    Browsers' EventSource may pass the token as `?access_token=`.
+    Browsers' EventSource may pass the token as `?access_token=`. When the token expires the
+    stream sends `event: token.expired` and ends.
     """
     customer = parse_customer_id(customer_id)
     await services.call(
@@ -51,8 +53,13 @@ async def customer_events(
         try:
             yield b": connected\nretry: 2000\n\n"
             while not await request.is_disconnected():
+                left = principal.expires_at - time.time()
+                if left <= 0:
+                    # The token ran out: say so (the page signs in again) and end the stream.
+                    yield b"event: token.expired\ndata: {}\n\n"
+                    return
                 try:
-                    update = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                    update = await asyncio.wait_for(queue.get(), min(KEEPALIVE_SECONDS, left))
                 except TimeoutError:
                     yield b": keepalive\n\n"
                     continue

@@ -8,5 +8,11 @@ from shared.runtime import ServiceDefinition
 from shared.subjects import event_stream
 
 definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
-    INTERFACE, Settings, context, ROUTES, CONSUMERS, binds=(event_stream(timeline.SERVICE),)
+    INTERFACE,
+    Settings,
+    context,
+    ROUTES,
+    CONSUMERS,
+    binds=(event_stream(timeline.SERVICE),),
+    calls=(timeline.GET_TRANSCRIPT,),
 )

@@ -123,7 +123,7 @@ async def _main(args: argparse.Namespace) -> int:
     settings = Settings()
     url = settings.service_database_url or database_url_for(settings.database_url, SERVICE)
     pool = await create_pool(url, max_size=2)
-    nc = await connect(settings.nats_url, "insights-reanalyse")
+    nc = await connect(settings.nats_url, "insights-reanalyse", settings.nats_user, settings.nats_password)
     try:
         since = utcnow()
         selected = await request_reanalysis(

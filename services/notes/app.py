@@ -8,5 +8,11 @@ from shared.runtime import ServiceDefinition, plain_context
 from shared.subjects import event_stream
 
 definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
-    INTERFACE, Settings, plain_context, ROUTES, [CUSTOMERS_CONSUMER], binds=(event_stream(profile.SERVICE),)
+    INTERFACE,
+    Settings,
+    plain_context,
+    ROUTES,
+    [CUSTOMERS_CONSUMER],
+    binds=(event_stream(profile.SERVICE),),
+    calls=(profile.GET_CUSTOMER,),
 )

@@ -2,6 +2,7 @@
 
 from services.profile.config import Settings
 from services.profile.handlers import CHAT_CONSUMER, ROUTES, Context
+from shared.messages import insights
 from shared.messages.profile import INTERFACE
 from shared.nats import StreamSpec
 from shared.runtime import ServiceDefinition, plain_context
@@ -11,5 +12,11 @@ from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS
 CHAT = StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS])
 
 definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
-    INTERFACE, Settings, plain_context, ROUTES, [CHAT_CONSUMER], declares=(CHAT,)
+    INTERFACE,
+    Settings,
+    plain_context,
+    ROUTES,
+    [CHAT_CONSUMER],
+    declares=(CHAT,),
+    calls=(insights.GET_INSIGHTS,),
 )

@@ -195,6 +195,7 @@ GET_TRANSCRIPT = Operation(
     GetTranscript,
     Transcript,
     "most recent part of a transcript, for insights",
+    internal=True,
 )
 
 CONVERSATION_STARTED = EventType(

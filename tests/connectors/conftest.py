@@ -1,47 +1,41 @@
 """A NATS server that requires credentials: a connector confined to one workspace, and an admin."""
 
+import json
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import bcrypt
 import pytest
 
 from deploy.embedded import EmbeddedNats
+from deploy.nats_auth import Permissions, accounts_conf, connector_permissions
 from shared.nats import StreamSpec, connect, declare_stream
 from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS
 
 CONNECTOR = ("connector", "connector-secret")
 ADMIN = ("admin", "admin-secret")
-# What CONTRACT.md §8 gives a connector of workspace demo: publish its chat subjects, receive
-# replies on its own inbox prefix, nothing else.
-_AUTHORIZATION = f"""
-authorization {{
-  users = [
-    {{user: {CONNECTOR[0]}, password: {CONNECTOR[1]},
-      permissions: {{publish: ["chat.v1.demo.>"], subscribe: ["_INBOX.{CONNECTOR[0]}.>"]}}}}
-    {{user: {ADMIN[0]}, password: {ADMIN[1]}}}
-  ]
-}}
-"""
+
+
+def _accounts() -> str:
+    """What CONTRACT.md §8 gives a connector of workspace demo, and an admin who may do anything."""
+    hashed = {
+        user: json.dumps(bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode())
+        for user, password in (CONNECTOR, ADMIN)
+    }
+    return accounts_conf(
+        {
+            CONNECTOR[0]: (hashed[CONNECTOR[0]], connector_permissions(CONNECTOR[0], "demo")),
+            ADMIN[0]: (hashed[ADMIN[0]], Permissions((">",), (">",), replies=True)),
+        }
+    )
 
 
 @dataclass
 class SecuredNats(EmbeddedNats):
     """nats-server with JetStream that refuses connections without the users above."""
-
-    @property
-    def config(self) -> Path:
-        """Its configuration file."""
-        return self.data_dir.parent / f"{self.data_dir.name}.conf"
-
-    def prepare(self) -> None:
-        super().prepare()
-        self.config.write_text(_AUTHORIZATION)
-
-    def command(self) -> list[str]:
-        return [*super().command(), "-c", str(self.config)]
 
     def url_as(self, user: str, password: str) -> str:
         """Its URL with credentials."""
@@ -51,7 +45,7 @@ class SecuredNats(EmbeddedNats):
 @pytest.fixture
 def secured_nats_server(tmp_root: Path) -> Iterator[SecuredNats]:
     """A fresh secured NATS server."""
-    server = SecuredNats(tmp_root / f"secured-nats-{uuid.uuid4().hex[:8]}")
+    server = SecuredNats(tmp_root / f"secured-nats-{uuid.uuid4().hex[:8]}", accounts=_accounts())
     server.start()
     yield server
     server.stop()

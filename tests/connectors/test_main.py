@@ -36,10 +36,10 @@ async def _simulator(*args: str, env: dict[str, str] | None = None) -> tuple[int
 
 
 async def test_a_seed_run_exits_0_once_every_event_is_acknowledged(
-    nats_url: str, js: JetStreamContext
+    connector_url: str, js: JetStreamContext
 ) -> None:
     await declare_stream(js, StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]))
-    code, out, _ = await _simulator("seed", "--customers", "3", env={"NATS_URL": nats_url})
+    code, out, _ = await _simulator("seed", "--customers", "3", env={"NATS_CONNECTOR_URL": connector_url})
     assert code == 0
     stored = (await js.stream_info(CHAT_STREAM)).state.messages
     assert stored > 0 and f"sent {stored}, acked {stored}, retried 0" in out
@@ -84,8 +84,8 @@ async def test_refused_credentials_exit_2_without_showing_the_password(secured_n
     ]
 
 
-async def test_no_stream_exits_2(nats_url: str) -> None:
-    code, _, err = await _simulator("seed", "--customers", "1", env={"NATS_URL": nats_url})
+async def test_no_stream_exits_2(connector_url: str) -> None:
+    code, _, err = await _simulator("seed", "--customers", "1", env={"NATS_CONNECTOR_URL": connector_url})
     assert code == 2
     assert err.splitlines()[-1].startswith("simulator: no JetStream stream captures chat.v1.demo.")
 

@@ -27,10 +27,10 @@ SEEN = events.contact_seen(
 
 
 async def test_an_event_is_published_under_its_id_and_a_republish_changes_nothing(
-    nats_url: str, js: JetStreamContext
+    connector_url: str, js: JetStreamContext
 ) -> None:
     await declare_stream(js, StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]))
-    publisher = await Publisher.connect(nats_url)
+    publisher = await Publisher.connect(connector_url)
     try:
         await publisher.publish("demo", SEEN)
         await publisher.publish("demo", SEEN)
@@ -43,12 +43,12 @@ async def test_an_event_is_published_under_its_id_and_a_republish_changes_nothin
 
 
 async def test_an_ack_that_does_not_come_is_waited_out_under_the_same_id(
-    nats_server: EmbeddedNats | None, nats_url: str, js: JetStreamContext
+    nats_server: EmbeddedNats | None, connector_url: str, js: JetStreamContext
 ) -> None:
     if nats_server is None or nats_server.proc is None:
         pytest.skip("needs the embedded NATS server, to freeze it")
     await declare_stream(js, StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]))
-    publisher = await Publisher.connect(nats_url, ack_timeout=0.2)
+    publisher = await Publisher.connect(connector_url, ack_timeout=0.2)
     # Frozen, the server still receives the first copy into its socket but answers nothing.
     os.kill(nats_server.proc.pid, signal.SIGSTOP)
     try:
@@ -119,8 +119,8 @@ async def test_an_unreachable_server_is_reported_after_the_connect_timeout() -> 
         await Publisher.connect(f"nats://127.0.0.1:{free_port()}", connect_timeout=1.0)
 
 
-async def test_no_stream_for_the_subject_is_reported(nats_url: str) -> None:
-    publisher = await Publisher.connect(nats_url)
+async def test_no_stream_for_the_subject_is_reported(connector_url: str) -> None:
+    publisher = await Publisher.connect(connector_url)
     try:
         with pytest.raises(
             ConnectorError, match=r"no JetStream stream captures chat\.v1\.demo\.contact\.seen"

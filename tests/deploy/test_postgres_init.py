@@ -9,16 +9,16 @@ import asyncpg
 import pytest
 
 from deploy.embedded import EmbeddedPostgres
-from shared.db import database_url_for
 
 INIT_SQL = Path(__file__).resolve().parents[2] / "deploy" / "postgres" / "init.sql"
 SERVICES = ("profile", "notes", "timeline", "insights")
 PASSWORDS = {f"{service.upper()}_DB_PASSWORD": f"pw-{service}" for service in SERVICES}
+SUPERUSER_PASSWORD = "postgres-password-for-the-suite"
 
 
 def _server(root: Path) -> Iterator[EmbeddedPostgres]:
     """A PostgreSQL of its own: the script creates databases named like the services'."""
-    postgres = EmbeddedPostgres(root / "data")
+    postgres = EmbeddedPostgres(root / "data", password=SUPERUSER_PASSWORD)
     postgres.start()
     yield postgres
     postgres.stop()
@@ -43,7 +43,7 @@ def _psql(server: EmbeddedPostgres, env: dict[str, str]) -> subprocess.Completed
     command += ["--username", "postgres", "--dbname", "postgres", "--file", str(INIT_SQL)]
     ran: subprocess.CompletedProcess[str] = subprocess.run(
         command,
-        env={"PATH": os.environ.get("PATH", ""), **env},
+        env={"PATH": os.environ.get("PATH", ""), "PGPASSWORD": SUPERUSER_PASSWORD, **env},
         capture_output=True,
         text=True,
         **server.popen_kwargs(),  # type: ignore[call-overload]
@@ -89,7 +89,7 @@ async def test_each_service_gets_a_database_its_own_role_owns(
 async def test_a_role_cannot_connect_to_another_services_database(
     initialised: EmbeddedPostgres, role: str, database: str
 ) -> None:
-    url = database_url_for(initialised.url, database).replace("postgres@", f"{role}@", 1)
+    url = f"postgresql://{role}:pw-{role}@127.0.0.1:{initialised.port}/{database}"
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for database"):
         await asyncpg.connect(url)
 

@@ -1,11 +1,10 @@
 """KEDA and the NATS accounts know every durable consumer the services create, and nothing else."""
 
-import re
 from collections.abc import Awaitable, Callable
 
 from nats.js import JetStreamContext
 
-from deploy.check import K8S, NATS_ACCOUNTS, kustomize_build
+from deploy.check import K8S, kustomize_build
 from shared.runtime import ServiceRuntime
 
 Durable = tuple[str, str]  # (stream, durable consumer)
@@ -35,13 +34,6 @@ def _keda_triggers() -> dict[str, set[Durable]]:
     return triggers
 
 
-def _user_block(accounts: str, user: str) -> str:
-    """The part of accounts.conf that configures one user."""
-    start = accounts.index(f"user: {user}\n")
-    following = re.compile(r"\n\s*user: ").search(accounts, start + 1)
-    return accounts[start : following.start() if following else len(accounts)]
-
-
 async def test_each_service_scales_on_exactly_the_durables_it_creates(
     start_all_services: Callable[..., Awaitable[dict[str, ServiceRuntime]]], js: JetStreamContext
 ) -> None:
@@ -52,22 +44,3 @@ async def test_each_service_scales_on_exactly_the_durables_it_creates(
     for stream, durable in created:
         by_service[durable.split("-", 1)[0]].add((stream, durable))
     assert _keda_triggers() == by_service
-
-
-async def test_each_service_may_fetch_and_acknowledge_its_durables(
-    start_all_services: Callable[..., Awaitable[dict[str, ServiceRuntime]]], js: JetStreamContext
-) -> None:
-    await start_all_services()
-    accounts = NATS_ACCOUNTS.read_text()
-    missing: list[Durable] = []
-    for stream, durable in await _durables_on_the_server(js):
-        block = _user_block(accounts, durable.split("-", 1)[0])
-        for subject in (
-            f'"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{durable}"',
-            f'"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"',
-            f'"$JS.ACK.{stream}.{durable}.>"',
-            f'"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{durable}"',
-        ):
-            if subject not in block:
-                missing.append((durable, subject))
-    assert missing == []

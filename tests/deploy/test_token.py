@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from deploy.token import main, parse_ttl
-from gateway.auth import decode_token
+from gateway.auth import TokenCache, TokenRules
 from tests.support import JWT_SECRET
 
 
@@ -30,7 +30,7 @@ def test_the_minted_token_is_one_the_gateway_accepts(
     monkeypatch.setenv("JWT_SECRET", JWT_SECRET)
     assert main(["--workspace", "acme", "--role", "admin", "--name", " Dana Ops ", "--ttl", "2h"]) == 0
     token = capsys.readouterr().out.strip()
-    principal = decode_token(JWT_SECRET, token)
+    principal = TokenCache(TokenRules(JWT_SECRET)).principal(token)
     assert (principal.workspace, principal.role, principal.name, principal.user_id) == (
         "acme",
         "admin",

@@ -34,7 +34,7 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
             admin=token(workspace, role="admin", sub="admin-1", name="Admin", secret=secret),
             secret=secret,
         )
-        nc = await connect(env["NATS_URL"], "e2e-seed")
+        nc = await connect(env["NATS_CONNECTOR_URL"], "e2e-seed")
         try:
             seeded = await seed(nc.jetstream(), workspace)
         finally:

@@ -72,10 +72,12 @@ class FaultLog:
 class System:
     """The running stack as the fault suite sees it: processes, servers, NATS, databases."""
 
-    def __init__(self, stack: LocalStack, env: dict[str, str], nc: NATS, workspace: str) -> None:
+    def __init__(self, stack: LocalStack, env: dict[str, str], nc: NATS, rpc: NATS, workspace: str) -> None:
         self.stack = stack
         self.env = env
+        # As the operator: streams, consumers, dead letters. As the gateway: the services' operations.
         self.nc = nc
+        self.rpc = rpc
         self.js: JetStreamContext = nc.jetstream()
         self.workspace = workspace
         self.log = FaultLog()
@@ -129,8 +131,8 @@ class System:
         }
         operation, payload = operations[service]
         try:
-            await call(self.nc, ping_operation(service), Empty(), timeout=1.0)
-            await call_json(self.nc, operation, payload)
+            await call(self.rpc, ping_operation(service), Empty(), timeout=1.0)
+            await call_json(self.rpc, operation, payload)
         except Exception:
             return False
         return True
@@ -155,7 +157,7 @@ class System:
     async def healthy(self, expected: str | None = None) -> bool:
         """Every process runs, every service answers from its database, the gateway is ready."""
         self.restart_dead(expected)
-        if not self.nc.is_connected:
+        if not (self.nc.is_connected and self.rpc.is_connected):
             return False
         answers = await asyncio.gather(*(self._answers(s) for s in SERVICE_NAMES), self._gateway_ready())
         return all(answers)

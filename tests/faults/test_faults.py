@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from deploy.embedded import free_port
+from deploy.nats_auth import GATEWAY
 from deploy.stack import LocalStack
 from shared.config import ServiceSettings
 from shared.deadletter import list_dead_letters
@@ -40,7 +41,7 @@ CATCH_UP_DEADLINE = 420.0
 
 async def _wipe_external_nats(url: str) -> None:
     # As tests/conftest.py does for an external NATS: start from no streams.
-    nc = await connect(url, "faults-reset")
+    nc = await connect(url, "faults-reset", os.environ.get("NATS_USER"), os.environ.get("NATS_PASSWORD"))
     js = nc.jetstream()
     for info in await js.streams_info():
         if info.config.name:
@@ -65,10 +66,13 @@ async def test_nothing_lost_nothing_doubled_under_faults(tmp_path: Path) -> None
         )
         env = await asyncio.to_thread(stack.start)
         started = time.monotonic()
-        nc = await connect(env["NATS_URL"], "fault-suite")
+        nc = await connect(env["NATS_URL"], "fault-suite", env["NATS_USER"], env["NATS_PASSWORD"])
+        rpc = await connect(env["NATS_URL"], "fault-suite-rpc", GATEWAY, stack.nats_password(GATEWAY))
+        # The suite publishes as a platform connector does, with a connector's credentials.
+        connector = await connect(env["NATS_CONNECTOR_URL"], "fault-suite-connector")
         try:
-            system = System(stack, env, nc, workspace)
-            publisher = Publisher(system.js, scenario)
+            system = System(stack, env, nc, rpc, workspace)
+            publisher = Publisher(connector.jetstream(), scenario)
 
             steps: list[Callable[[], Coroutine[Any, Any, None]]] = [
                 *(lambda t=t: system.crash_and_recover(t) for t in TARGETS),
@@ -118,7 +122,8 @@ async def test_nothing_lost_nothing_doubled_under_faults(tmp_path: Path) -> None
                 views = await compare_gateway(scenario, client, diff)
             compared = time.monotonic()
         finally:
-            await nc.close()
+            for connection in (nc, rpc, connector):
+                await connection.close()
     finally:
         if running is not None:
             running.cancel()

@@ -63,10 +63,15 @@ def fresh_contact() -> Contact:
 
 
 EVENTS = [
-    seen(1, display_name="First", avatar_url="a1", instagram={"followers": 10}),
+    seen(1, display_name="First", avatar_url="https://img.example/a1", instagram={"followers": 10}),
     seen(2, instagram={"follow_status": "following"}),
     seen(3, display_name="Third"),
-    seen(4, display_name="Fourth", avatar_url="a4", instagram={"followers": 40, "username": "dana.new"}),
+    seen(
+        4,
+        display_name="Fourth",
+        avatar_url="https://img.example/a4",
+        instagram={"followers": 40, "username": "dana.new"},
+    ),
     seen(4, "b", display_name="Same instant"),
 ]
 
@@ -82,7 +87,7 @@ def test_every_order_and_duplication_of_contact_seen_converges() -> None:
     expected = replay(EVENTS)
     # Same instant as e4, which is named too: the larger (occurred_at, event_id) wins.
     assert expected.name == "Same instant"
-    assert expected.avatar_url == "a4"
+    assert expected.avatar_url == "https://img.example/a4"
     assert expected.instagram == {"username": "dana.new", "followers": 40, "follow_status": "following"}
     for order in itertools.permutations(EVENTS):
         assert replay([*order, *order[:2]]) == expected
@@ -96,9 +101,11 @@ def test_any_order_with_duplicates_converges(order: list[ContactSeen], again: li
 def test_an_edited_name_is_never_renamed_but_other_details_refresh() -> None:
     contact = fresh_contact()
     edited = Contact(**{**contact.__dict__, "name": "Staff Name", "name_edited": True})
-    updated, changes = apply_contact_seen(edited, seen(1, display_name="Connector", avatar_url="a1"))
+    updated, changes = apply_contact_seen(
+        edited, seen(1, display_name="Connector", avatar_url="https://img.example/a1")
+    )
     assert updated.name == "Staff Name"
-    assert changes == {"avatar_url": {"old": None, "new": "a1"}}
+    assert changes == {"avatar_url": {"old": None, "new": "https://img.example/a1"}}
 
 
 def test_instagram_details_are_ignored_for_other_platforms() -> None:

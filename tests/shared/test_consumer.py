@@ -8,12 +8,11 @@ from nats.js import JetStreamContext
 
 from shared.config import ServiceSettings
 from shared.deadletter import list_dead_letters, replay
-from shared.nats import connect
 from shared.rpc import Empty, Operation, serve
 from shared.runtime import ServiceRuntime
 from tests.shared import probe
 from tests.shared.holding import consumer_held, transactions_applying
-from tests.support import connector_event, new_workspace, publish_event, wait_for
+from tests.support import connect_suite, connector_event, new_workspace, publish_event, wait_for
 
 Starter = Callable[..., Awaitable[ServiceRuntime]]
 
@@ -102,7 +101,7 @@ async def test_an_outage_of_a_dependency_does_not_use_up_deliveries(
     await wait_for(lambda: _at_least(probe.attempts[name], 6), what="attempts while the helper is down")
     assert await list_dead_letters(js, "probe") == []
 
-    helper = await connect(nats_url, "helper")
+    helper = await connect_suite(nats_url, "helper")
     try:
         needed = Operation("helper", name.removeprefix("needs:"), Empty, Empty, "a dependency")
         await serve(helper, needed, _nothing)

@@ -51,6 +51,8 @@ class Echoed(BaseModel):
 
 
 ECHO = Operation("probe", "echo", Echo, Echoed, "say it back")
+# Whatever operation of the "helper" service a contact's name asks for (its NATS permission).
+HELPER = Operation("helper", "*", Empty, Empty, "any operation of a helper service")
 
 
 def _name(delivery: Delivery[ConnectorEvent]) -> str:
@@ -134,4 +136,5 @@ definition: ServiceDefinition[ServiceSettings, Context] = ServiceDefinition(
     routes=[route(ECHO, echo)],
     consumers=[connector_consumer("probe-contacts", ["contact.seen"], handle, handle_batch=handle_batch)],
     declares=(StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]),),
+    calls=(HELPER,),
 )

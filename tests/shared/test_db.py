@@ -1,0 +1,63 @@
+"""Database roles as make run and the suite provision them: each service owns its database alone."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from shared.db import database_name, database_url_for, provision
+
+
+@pytest.fixture
+async def two_roles(postgres_url: str) -> AsyncIterator[tuple[str, str]]:
+    """Two roles, each owning a database of its own name; dropped afterwards."""
+    names = [f"t_role_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    urls = [await provision(postgres_url, name, f"{name}-password") for name in names]
+    yield urls[0], urls[1]
+    admin = await asyncpg.connect(database_url_for(postgres_url, "postgres"))
+    try:
+        for name in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+    finally:
+        await admin.close()
+
+
+async def test_a_role_owns_its_database_and_is_no_superuser(two_roles: tuple[str, str]) -> None:
+    conn = await asyncpg.connect(two_roles[0])
+    try:
+        row = await conn.fetchrow(
+            "SELECT pg_get_userbyid(datdba) = current_user, rolsuper FROM pg_database, pg_roles "
+            "WHERE datname = current_database() AND rolname = current_user"
+        )
+    finally:
+        await conn.close()
+    assert row is not None and tuple(row) == (True, False)
+
+
+async def test_a_role_cannot_connect_to_another_services_database(two_roles: tuple[str, str]) -> None:
+    first, second = two_roles
+    others = database_name(second)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for database"):
+        await asyncpg.connect(database_url_for(first, others))
+
+
+async def test_a_wrong_password_is_refused(two_roles: tuple[str, str]) -> None:
+    first, _ = two_roles
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        await asyncpg.connect(first.replace("-password@", "-guess@"))
+
+
+async def test_provisioning_again_changes_nothing_but_the_password(postgres_url: str) -> None:
+    name = f"t_role_{uuid.uuid4().hex[:8]}"
+    await provision(postgres_url, name, "first")
+    url = await provision(postgres_url, name, "second")
+    conn = await asyncpg.connect(url)
+    await conn.close()
+    admin = await asyncpg.connect(database_url_for(postgres_url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.execute(f'DROP ROLE "{name}"')
+    finally:
+        await admin.close()
