@@ -178,7 +178,7 @@ class System:
         """Fault target → embedded server key, for the servers this stack started itself."""
         return {
             target: key
-            for target, key in (("nats-server", "nats"), ("postgres", "database"), ("redis", "redis"))
+            for target, key in (("nats-server", "nats"), ("postgres", "postgres"), ("redis", "redis"))
             if key in self.stack.servers
         }
 
