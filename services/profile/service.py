@@ -13,6 +13,13 @@ from email_validator import EmailNotValidError, validate_email
 from shared.cursors import decode_cursor
 from shared.errors import FieldError, Rejected
 from shared.events import ConnectorEvent, ContactSeen
+from shared.fields import (
+    AGENT_INSTRUCTIONS_MAX,
+    LOCATION_MAX,
+    NAME_MAX,
+    PROFILE_FIELDS,
+    TAGS_PER_CUSTOMER_MAX,
+)
 from shared.links import chat_url
 from shared.messages.insights import AiProfile
 from shared.messages.profile import (
@@ -28,14 +35,10 @@ from shared.messages.profile import (
 from shared.reference import countries, languages
 from shared.validation import trimmed
 
-NAME_MAX = 200
-LOCATION_MAX = 500
-AGENT_INSTRUCTIONS_MAX = 2000
 TAG_NAME_MAX = 50
-TAGS_PER_CUSTOMER_MAX = 100
 
 # The PATCH fields of CONTRACT.md §4, in the order errors and changes are reported.
-EDITABLE = ("name", "phone", "email", "language", "country", "location", "tag_ids", "agent_instructions")
+EDITABLE = tuple(spec.field for spec in PROFILE_FIELDS)
 
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _PHONE_LIKE = re.compile(r"^[0-9+()./\s-]+$")
