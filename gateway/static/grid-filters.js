@@ -27,6 +27,9 @@ const SORT_LABELS = {
  */
 export function createFilters(onChange) {
   let searchTimer = 0;
+  // The search the URL last got from this box, and whether the user has typed since.
+  let committed = "";
+  let typing = false;
   const search = h("input", { id: "grid-q", type: "search", autocomplete: "off", placeholder: t("grid.searchHint") });
   const tag = h("select", { id: "grid-tag" });
   const platform = h(
@@ -50,10 +53,13 @@ export function createFilters(onChange) {
 
   const commitSearch = () => {
     clearTimeout(searchTimer);
-    onChange({ q: search.value.trim() }, { typing: true });
+    typing = false;
+    committed = search.value.trim();
+    onChange({ q: committed }, { typing: true });
   };
   search.addEventListener("input", () => {
     clearTimeout(searchTimer);
+    typing = true;
     searchTimer = window.setTimeout(commitSearch, SEARCH_DELAY_MS);
   });
   tag.addEventListener("change", () => onChange({ tag: tag.value }));
@@ -93,11 +99,17 @@ export function createFilters(onChange) {
   return {
     element,
     /**
-     * Show a query; the search box keeps what the user is typing.
+     * Show a query. The search box keeps what the user typed after the search the URL has; a
+     * search from elsewhere (back, forward, a link) replaces it and drops a pending one.
      * @param {import("./grid-query.js").GridQuery} query
      */
     render(query) {
-      if (document.activeElement !== search || search.value.trim() === query.q) search.value = query.q;
+      if (query.q !== committed || !typing) {
+        clearTimeout(searchTimer);
+        typing = false;
+        committed = query.q;
+        search.value = query.q;
+      }
       tagValue = query.tag;
       tag.value = query.tag;
       platform.value = query.platform;

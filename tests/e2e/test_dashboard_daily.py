@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.harness import CUSTOMER_ROWS, Demo, NewContext, open_page
+from tests.e2e.harness import CUSTOMER_ROWS, Demo, NewContext, open_page, screenshot_path
 
 pytestmark = pytest.mark.e2e
 
@@ -171,6 +171,7 @@ async def test_bulk_tags_add_a_tag_to_the_selected_rows(new_context: NewContext,
         await page.get_by_role("checkbox", name=f"Select {name}", exact=True).check()
     await expect(page.locator(".bulk-count")).to_have_text("3 customers selected")
     await page.get_by_label("Tag to add or remove").select_option(label=tag)
+    await page.screenshot(path=screenshot_path("customer-grid-bulk-tags.png"), full_page=True)
     await page.get_by_role("button", name="Add tag", exact=True).click()
 
     await expect(page.locator("#status")).to_have_text(f"“{tag}” added to 3 customers.")
