@@ -17,6 +17,12 @@ from shared.validation import Text
 
 router = APIRouter(tags=["customers"])
 
+SORT_DESCRIPTION = (
+    "The order: `created_at`, `name` or `last_contact_at`, descending with a leading `-` "
+    f"(default `{profile.DEFAULT_GRID_SORT}`, newest first). Names sort case- and accent-insensitively; "
+    "ties go by id. A cursor continues the order it was issued for: under another `sort` it is a 422."
+)
+
 
 def parse_if_match(header: str | None) -> list[int] | None:
     """Versions an If-Match accepts (`"3"`, `3`, `W/"3"`, lists); None when absent or `*`."""
@@ -43,15 +49,18 @@ async def list_customers(
     q: Annotated[Text | None, Query(max_length=200)] = None,
     tag: Annotated[uuid.UUID | None, Query()] = None,
     platform: Annotated[Platform | None, Query()] = None,
+    sort: Annotated[profile.GridSort, Query(description=SORT_DESCRIPTION)] = profile.DEFAULT_GRID_SORT,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[Text | None, Query()] = None,
 ) -> profile.CustomersPage:
-    """The customer grid: `q` matches name, phone, email and platform ids; filters by tag and platform."""
+    """The customer grid: `q` matches name, phone, email and platform ids; filters by tag and platform;
+    `sort` orders it, with keyset cursors per order."""
     query = profile.ListCustomers(
         workspace=principal.workspace,
         q=q,
         tag=tag,
         platform=platform,
+        sort=sort,
         limit=limit,
         cursor=cursors.open(cursor),
     )

@@ -1,6 +1,7 @@
 """Domain rules of the profile service: plain functions over plain data, no I/O."""
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -10,7 +11,7 @@ from typing import Any, Protocol
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from shared.cursors import decode_cursor
+from shared.cursors import decode_cursor, decode_ordered_cursor, encode_ordered_cursor, parse_time
 from shared.errors import FieldError, Rejected
 from shared.events import ConnectorEvent, ContactSeen
 from shared.fields import (
@@ -433,26 +434,66 @@ def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str |
     return checked[0], checked[1]
 
 
-# --- cursors -------------------------------------------------------------------------------------
+# --- grid orders and cursors ---------------------------------------------------------------------
 
 
-def grid_position(row: Row) -> tuple[datetime, str]:
-    """Where the next grid page starts: after this customer."""
-    return row["created_at"], str(row["id"])
+def name_key(name: str) -> str:
+    """What names sort by: case-folded, without accents and other marks (É → e, أ → ا), spaces collapsed.
+
+    Stored beside the name and compared byte by byte, so that the order is the same on every
+    server whatever its locale, and a keyset cursor means the same place everywhere.
+    """
+    bare = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return " ".join(bare.split()).casefold()
+
+
+# The grid's sort parameter (shared.messages.profile.GridSort) → the column it orders by.
+_GRID_COLUMNS = {"created_at": "created_at", "name": "name_key", "last_contact_at": "last_contact_at"}
+
+
+@dataclass(frozen=True)
+class GridOrder:
+    """One order of the grid: by `column`, ties broken by customer id in the same direction."""
+
+    sort: str
+    column: str
+    descending: bool
+
+    @property
+    def is_time(self) -> bool:
+        """Whether the column holds instants (else the text of name_key)."""
+        return self.column != "name_key"
+
+
+def grid_order(sort: str) -> GridOrder:
+    """The order a sort parameter names (`name`, `-created_at`, ...); Rejected for any other."""
+    column = _GRID_COLUMNS.get(sort.removeprefix("-"))
+    if column is None or sort.startswith("--"):
+        raise Rejected.field("sort", "is not an order of the grid")
+    return GridOrder(sort=sort, column=column, descending=sort.startswith("-"))
+
+
+def grid_cursor(order: GridOrder, row: Row) -> str:
+    """Where the next page of this order starts: after `row`."""
+    return encode_ordered_cursor(order.sort, row[order.column], str(row["id"]))
+
+
+def parse_grid_cursor(raw: str, order: GridOrder) -> tuple[datetime | str, uuid.UUID]:
+    """(sort value, id) of a cursor of `order`; Rejected if it is malformed or of another order."""
+    value, key = decode_ordered_cursor(raw, order.sort)
+    try:
+        customer_id = uuid.UUID(key)
+    except ValueError:
+        raise Rejected.field("cursor", "malformed") from None
+    return (parse_time(value) if order.is_time else value), customer_id
+
+
+# --- history cursors -----------------------------------------------------------------------------
 
 
 def history_position(row: Row) -> tuple[datetime, str]:
     """Where the next history page starts: below this version."""
     return row["changed_at"], str(row["version"])
-
-
-def parse_grid_cursor(raw: str) -> tuple[datetime, uuid.UUID]:
-    """(created_at, id) of a grid cursor; Rejected if it is not one."""
-    created_at, key = decode_cursor(raw)
-    try:
-        return created_at, uuid.UUID(key)
-    except ValueError:
-        raise Rejected.field("cursor", "malformed") from None
 
 
 def parse_history_cursor(raw: str) -> int:

@@ -18,8 +18,9 @@ from services.profile.service import (
     apply_contact_seen,
     customer_part,
     customers_of,
+    grid_cursor,
     grid_item,
-    grid_position,
+    grid_order,
     history_item,
     history_position,
     identity_key,
@@ -205,20 +206,24 @@ async def update_customer(conn: Connection, edit: UpdateCustomer) -> CustomerPar
 
 
 async def list_customers(conn: Connection, query: ListCustomers) -> CustomersPage:
-    """A page of the customer grid."""
-    after = parse_grid_cursor(query.cursor) if query.cursor else None
+    """A page of the customer grid in the order asked."""
+    order = grid_order(query.sort)
+    after = parse_grid_cursor(query.cursor, order) if query.cursor else None
     sql, args = repository.grid_query(
         query.workspace,
         terms=search_terms(query.q),
         tag=query.tag,
         platform=query.platform,
+        order=order,
         after=after,
         limit=query.limit + 1,
     )
-    items, cursor = page_of(
-        await repository.grid_page(conn, sql, args), query.limit, grid_item, grid_position
+    rows = await repository.grid_page(conn, sql, args)
+    more = len(rows) > query.limit
+    return CustomersPage(
+        items=[grid_item(row) for row in rows[: query.limit]],
+        next_cursor=grid_cursor(order, rows[query.limit - 1]) if more else None,
     )
-    return CustomersPage(items=items, next_cursor=cursor)
 
 
 async def customer_history(conn: Connection, query: ListHistory) -> HistoryPage:

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -88,7 +88,7 @@ class GridItem(BaseModel):
 
 
 class CustomersPage(BaseModel):
-    """A page of the customer grid, newest first; `next_cursor` is raw (the gateway seals it)."""
+    """A page of the customer grid in the order asked; `next_cursor` is raw (the gateway seals it)."""
 
     items: list[GridItem]
     next_cursor: str | None
@@ -171,12 +171,19 @@ class UpdateCustomer(GetCustomer):
     actor: Actor
 
 
+# Orders of the customer grid: a field, descending with a leading "-". Names sort case- and
+# accent-insensitively; every order breaks ties by customer id.
+GridSort = Literal["-created_at", "created_at", "name", "-name", "-last_contact_at", "last_contact_at"]
+DEFAULT_GRID_SORT: GridSort = "-created_at"
+
+
 class ListCustomers(WorkspaceRequest):
-    """A page of the customer grid, newest first."""
+    """A page of the customer grid in one order (newest first by default)."""
 
     q: Annotated[Text, Field(max_length=200)] | None = None
     tag: uuid.UUID | None = None
     platform: Platform | None = None
+    sort: GridSort = DEFAULT_GRID_SORT
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 25
     cursor: Text | None = None
 
