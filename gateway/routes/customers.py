@@ -68,6 +68,34 @@ async def list_customers(
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
+@router.post("/v1/customers/bulk-tags", responses=problem_responses(413, 503))
+async def bulk_tags(
+    body: profile.BulkTagEdit,
+    principal: CurrentPrincipal,
+    services: Services,
+    cache: Cache,
+    request_id: RequestId,
+) -> profile.BulkTagResult:
+    """Add tags to and take tags off many customers at once (agent or admin).
+
+    All or nothing: a customer or tag id that is not of the workspace (unknown or another
+    workspace's alike) is a 422 naming it (`customer_ids.<i>`, `add.<i>`, `remove.<i>`), as is a
+    tag both added and removed or a customer left with more than 100 tags. Each customer whose tags
+    change gets one change-history entry and one `customer.updated` event, as a PATCH of `tag_ids`
+    does; `unchanged` lists those that already were as asked.
+    """
+    command = profile.BulkTagCustomers(
+        workspace=principal.workspace,
+        edit=body,
+        actor=profile.Actor(id=principal.user_id, name=principal.name),
+    )
+    result = await services.call(profile.BULK_TAG_CUSTOMERS, command, request_id=request_id)
+    # Read your own write: cached profile parts must not outlive the edit until its events arrive.
+    for customer in result.changed:
+        await cache.invalidate(principal.workspace, str(customer), profile.SERVICE)
+    return result
+
+
 @router.patch(
     "/v1/customers/{customer_id}",
     response_model=None,

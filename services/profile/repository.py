@@ -265,6 +265,50 @@ async def grid_page(conn: Connection, sql: str, args: list[Any]) -> list[asyncpg
         return await conn.fetch(sql, *args)
 
 
+async def lock_customer_tags(
+    conn: Connection, workspace: str, customer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, asyncpg.Record]:
+    """Version and tag ids (`tag_ids`) of the customers of the workspace among these, locked in id order."""
+    rows = await conn.fetch(
+        "SELECT c.id, c.version, ARRAY(SELECT ct.tag_id::text FROM customer_tags ct "
+        "WHERE ct.customer_id = c.id ORDER BY ct.tag_id) AS tag_ids "
+        "FROM customers c WHERE c.workspace = $1 AND c.id = ANY($2::uuid[]) ORDER BY c.id FOR UPDATE OF c",
+        workspace,
+        customer_ids,
+    )
+    return {row["id"]: row for row in rows}
+
+
+async def retag_customers(
+    conn: Connection,
+    workspace: str,
+    tags: dict[uuid.UUID, tuple[list[str], list[str]]],
+    versions: dict[uuid.UUID, int],
+) -> None:
+    """Set each customer's tags from old to new ((old, new) tag ids) and its version, in three statements."""
+    gone = [(customer, tag) for customer, (old, new) in tags.items() for tag in set(old) - set(new)]
+    added = [(customer, tag) for customer, (old, new) in tags.items() for tag in set(new) - set(old)]
+    await conn.execute(
+        "DELETE FROM customer_tags ct USING unnest($1::uuid[], $2::uuid[]) AS g (customer_id, tag_id) "
+        "WHERE ct.customer_id = g.customer_id AND ct.tag_id = g.tag_id",
+        [customer for customer, _ in gone],
+        [tag for _, tag in gone],
+    )
+    await conn.execute(
+        "INSERT INTO customer_tags (customer_id, tag_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) "
+        "ON CONFLICT DO NOTHING",
+        [customer for customer, _ in added],
+        [tag for _, tag in added],
+    )
+    await conn.execute(
+        "UPDATE customers c SET version = u.version "
+        "FROM unnest($2::uuid[], $3::integer[]) AS u (id, version) WHERE c.workspace = $1 AND c.id = u.id",
+        workspace,
+        list(versions),
+        list(versions.values()),
+    )
+
+
 # --- tags ----------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -432,6 +432,65 @@ def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str |
     if errors:
         raise Rejected(errors)
     return checked[0], checked[1]
+
+
+# --- bulk tags -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkTagPlan:
+    """A checked bulk tag edit: each customer once, in the order asked; tag ids to add and take off."""
+
+    customer_ids: list[uuid.UUID]
+    add: list[str]
+    remove: list[str]
+
+
+def plan_bulk_tags(
+    customer_ids: Sequence[uuid.UUID], add: Sequence[uuid.UUID], remove: Sequence[uuid.UUID]
+) -> BulkTagPlan:
+    """The edit with repeats dropped; Rejected if it changes nothing or adds and removes one tag."""
+    if not add and not remove:
+        raise Rejected.field("add", "name at least one tag to add or to remove")
+    both = sorted(str(tag) for tag in set(add) & set(remove))
+    if both:
+        raise Rejected.field("remove", f"{both[0]} cannot be both added and removed")
+    return BulkTagPlan(
+        customer_ids=list(dict.fromkeys(customer_ids)),
+        add=sorted({str(tag) for tag in add}),
+        remove=sorted({str(tag) for tag in remove}),
+    )
+
+
+def unknown(field: str, asked: Sequence[object], known: set[str], what: str) -> list[FieldError]:
+    """An error naming `field.<index>` for each id asked that is not known (nor, so, of the workspace).
+
+    The message does not repeat the id: an id of another workspace and one that exists nowhere
+    get the very same answer.
+    """
+    return [
+        FieldError(field=f"{field}.{i}", message=f"is not {what} of this workspace")
+        for i, value in enumerate(asked)
+        if str(value) not in known
+    ]
+
+
+def bulk_tag_changes(
+    plan: BulkTagPlan, current: Mapping[uuid.UUID, Sequence[str]]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """customer → its change ({"tag_ids": {"old", "new"}}, as an edit records it) for each customer
+    whose tags the edit changes; Rejected if one would hold more tags than a customer may."""
+    changes: dict[uuid.UUID, dict[str, Any]] = {}
+    for customer_id in plan.customer_ids:
+        old = sorted(current[customer_id])
+        new = sorted((set(old) | set(plan.add)) - set(plan.remove))
+        if len(new) > TAGS_PER_CUSTOMER_MAX:
+            raise Rejected.field(
+                "add", f"customer {customer_id} would hold more than {TAGS_PER_CUSTOMER_MAX} tags"
+            )
+        if new != old:
+            changes[customer_id] = {"tag_ids": {"old": old, "new": new}}
+    return changes
 
 
 # --- grid orders and cursors ---------------------------------------------------------------------

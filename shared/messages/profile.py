@@ -188,6 +188,42 @@ class ListCustomers(WorkspaceRequest):
     cursor: Text | None = None
 
 
+BULK_CUSTOMERS_MAX = 100
+BULK_TAGS_MAX = 20
+
+
+class BulkTagEdit(BaseModel):
+    """Body of POST /v1/customers/bulk-tags: tags to add to and take off every customer listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=BULK_CUSTOMERS_MAX,
+        description=f"1 to {BULK_CUSTOMERS_MAX} customers of the workspace (repeats count once).",
+    )
+    add: list[uuid.UUID] = Field(
+        default=[], max_length=BULK_TAGS_MAX, description=f"Up to {BULK_TAGS_MAX} tag ids to add."
+    )
+    remove: list[uuid.UUID] = Field(
+        default=[], max_length=BULK_TAGS_MAX, description=f"Up to {BULK_TAGS_MAX} tag ids to take off."
+    )
+
+
+class BulkTagCustomers(WorkspaceRequest):
+    """Add tags to and take tags off many customers at once, as `actor`."""
+
+    edit: BulkTagEdit
+    actor: Actor
+
+
+class BulkTagResult(BaseModel):
+    """Which customers' tags changed, and which already were as asked (in the order asked)."""
+
+    changed: list[uuid.UUID]
+    unchanged: list[uuid.UUID]
+
+
 class ListHistory(GetCustomer):
     """A page of a customer's change history, newest first."""
 
@@ -249,6 +285,9 @@ class GetAgentContext(AgentContextQuery, WorkspaceRequest):
 GET_CUSTOMER = Operation(SERVICE, "customer.get", GetCustomer, CustomerPart, "header and profile of the view")
 UPDATE_CUSTOMER = Operation(SERVICE, "customer.update", UpdateCustomer, CustomerPart, "edit profile fields")
 LIST_CUSTOMERS = Operation(SERVICE, "customers.list", ListCustomers, CustomersPage, "the customer grid")
+BULK_TAG_CUSTOMERS = Operation(
+    SERVICE, "customers.bulk_tags", BulkTagCustomers, BulkTagResult, "add and remove tags on many customers"
+)
 LIST_HISTORY = Operation(SERVICE, "customer.history", ListHistory, HistoryPage, "a customer's change history")
 LIST_TAGS = Operation(SERVICE, "tags.list", ListTags, TagList, "the tag catalog")
 CREATE_TAG = Operation(SERVICE, "tags.create", CreateTag, Tag, "create a tag")

@@ -14,12 +14,14 @@ from services.profile.service import (
     EDITABLE,
     Contact,
     apply_contact_seen,
+    bulk_tag_changes,
     grid_cursor,
     grid_order,
     like_pattern,
     name_key,
     new_customer,
     parse_grid_cursor,
+    plan_bulk_tags,
     search_document,
     search_terms,
     validate_edit,
@@ -265,6 +267,34 @@ def test_every_editable_field_has_a_rule_and_the_published_list_is_the_one_valid
             assert validate_edit({spec.field: "x" * spec.max_length})[spec.field] == "x" * spec.max_length
             with pytest.raises(Rejected):
                 validate_edit({spec.field: "x" * (spec.max_length + 1)})
+
+
+def test_bulk_tags_change_only_the_customers_they_change() -> None:
+    a, b, c = (str(uuid.uuid4()) for _ in range(3))
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    plan = plan_bulk_tags([first, second, first, third], [uuid.UUID(a)], [uuid.UUID(b)])
+    assert plan.customer_ids == [first, second, third]
+    changes = bulk_tag_changes(plan, {first: [a], second: [b, c], third: []})
+    assert changes == {
+        second: {"tag_ids": {"old": sorted([b, c]), "new": sorted([a, c])}},
+        third: {"tag_ids": {"old": [], "new": [a]}},
+    }
+
+
+@pytest.mark.parametrize("contradicts", [False, True])
+def test_a_bulk_tag_edit_that_is_empty_or_contradicts_itself_is_refused(contradicts: bool) -> None:
+    tag = uuid.uuid4()
+    tags = [tag] if contradicts else []
+    with pytest.raises(Rejected):
+        plan_bulk_tags([uuid.uuid4()], tags, tags)
+
+
+def test_bulk_tags_keep_a_customer_within_the_tag_limit() -> None:
+    customer = uuid.uuid4()
+    held = [str(uuid.uuid4()) for _ in range(100)]
+    plan = plan_bulk_tags([customer], [uuid.uuid4()], [])
+    with pytest.raises(Rejected):
+        bulk_tag_changes(plan, {customer: held})
 
 
 @pytest.mark.parametrize(
