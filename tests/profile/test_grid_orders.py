@@ -55,22 +55,6 @@ async def seed(stack: ProfileStack) -> tuple[str, dict[str, dict[str, Any]]]:
     return ws, customers
 
 
-async def every_page(stack: ProfileStack, ws: str, limit: int, **params: Any) -> list[dict[str, Any]]:
-    """All items of an order, page by page; each full page but the last."""
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = {"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
-        response = await stack.http.get("/v1/customers", params=query, headers=auth(ws))
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items += page["items"]
-        cursor = page["next_cursor"]
-        assert len(page["items"]) == limit or cursor is None
-        if cursor is None:
-            return items
-
-
 def by(customers: dict[str, dict[str, Any]], field: str, descending: bool) -> list[str]:
     """Ids ordered by a time field, ties by id, the same way."""
     return sorted(customers, key=lambda c: (customers[c][field], uuid.UUID(c)), reverse=descending)
@@ -95,7 +79,7 @@ async def test_time_orders_page_without_gaps_or_repeats(
     stack: ProfileStack, sort: str, field: str, descending: bool
 ) -> None:
     ws, customers = await seed(stack)
-    items = await every_page(stack, ws, 3, sort=sort)
+    items = await stack.grid_pages(ws, 3, sort=sort)
     assert [item["id"] for item in items] == by(customers, field, descending)
 
 
@@ -104,18 +88,18 @@ async def test_names_order_without_case_or_accents_and_page_without_gaps(
     stack: ProfileStack, sort: str, descending: bool
 ) -> None:
     ws, customers = await seed(stack)
-    items = await every_page(stack, ws, 4, sort=sort)
+    items = await stack.grid_pages(ws, 4, sort=sort)
     assert [item["id"] for item in items] == by_name(customers, descending)
 
 
 async def test_the_default_order_is_newest_first(stack: ProfileStack) -> None:
     ws, customers = await seed(stack)
-    assert [item["id"] for item in await every_page(stack, ws, 5)] == by(customers, "created_at", True)
+    assert [item["id"] for item in await stack.grid_pages(ws, 5)] == by(customers, "created_at", True)
 
 
 async def test_orders_combine_with_search_and_filters(stack: ProfileStack) -> None:
     ws, customers = await seed(stack)
-    items = await every_page(stack, ws, 2, sort="-name", q="a", platform="web")
+    items = await stack.grid_pages(ws, 2, sort="-name", q="a", platform="web")
     named_a = {c: v for c, v in customers.items() if "a" in v["name"].casefold()}
     assert [item["id"] for item in items] == by_name(named_a, True)
 
