@@ -6,10 +6,14 @@ STAMP  := $(VENV)/.installed-stamp
 
 CHROMIUM := /usr/bin/chromium
 
-# JavaScript tools the checks run (no lock file: exact versions here), in an ignored folder.
+# JavaScript tools the checks run (no lock file: exact versions here), in an ignored folder: the
+# AsyncAPI parser, the dashboard's type checker and linter, and the browser tests' accessibility
+# engine. The dashboard's tools need Node.js 20.19 or newer.
 NODE_TOOLS    := .tools/node
+NODE_BIN      := $(NODE_TOOLS)/node_modules/.bin
 NODE_STAMP    := $(NODE_TOOLS)/.installed-stamp
-NODE_PACKAGES := @asyncapi/parser@3.6.3
+NODE_PACKAGES := @asyncapi/parser@3.6.3 typescript@7.0.2 eslint@10.15.0 @eslint/js@10.0.1 globals@17.14.0 \
+                 axe-core@4.14.1
 
 .PHONY: install run test test-faults lint deploy-check format bench docs clean
 
@@ -49,6 +53,8 @@ lint: install $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services gateway deploy connectors tests bench
+	$(NODE_BIN)/tsc -p tsconfig.json
+	$(NODE_BIN)/eslint --max-warnings 0 gateway/static
 
 ## Deployment files, offline: compose file against the compose specification, Dockerfile,
 ## Kubernetes manifests (kustomize builds, built-in kinds and custom resources), NATS config.
@@ -66,7 +72,7 @@ bench: install
 	$(BIN)/python -m bench
 
 ## AsyncAPI documents and NATS permissions of every service, from their definitions; screenshots.
-docs: install $(CHROMIUM)
+docs: install $(NODE_STAMP) $(CHROMIUM)
 	$(BIN)/python -m shared.asyncapi docs/asyncapi
 	$(BIN)/python -m deploy.nats_auth deploy/nats/accounts.conf
 	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e

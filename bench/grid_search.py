@@ -34,7 +34,14 @@ from deploy.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedRedis, Embed
 from gateway.auth import issue_token
 from gateway.pagination import seal_cursor
 from services.profile import repository
-from services.profile.service import parse_grid_cursor, search_document, search_terms
+from services.profile.service import (
+    grid_cursor,
+    grid_order,
+    name_key,
+    parse_grid_cursor,
+    search_document,
+    search_terms,
+)
 from shared.db import create_pool, database_url_for, ensure_database, migrate
 from shared.ids import customer_id_for
 from shared.nats import connect
@@ -86,6 +93,7 @@ def _customer_rows(workspace: str, count: int, rng: random.Random) -> Iterator[t
             phone,
             email,
             search_document(name, phone, email, pid),
+            name_key(name),
             created_at,
             created_at + timedelta(seconds=rng.randrange(86400 * 30)),
         )
@@ -103,6 +111,7 @@ async def seed(pool: asyncpg.Pool, customers: int) -> dict[str, str]:
         "phone",
         "email",
         "search",
+        "name_key",
         "created_at",
         "last_contact_at",
     )
@@ -141,6 +150,15 @@ def kinds(pool_sample: dict[str, list[str]], tag_ids: dict[str, str]) -> list[Ki
     return [
         Kind("first page", lambda i: {}),
         Kind("page 20 (cursor)", lambda i: {"cursor": pool_sample["cursor"][0]}),
+        Kind("sort=name", lambda i: {"sort": "name"}),
+        Kind("sort=-name, page 20", lambda i: {"sort": "-name", "cursor": pool_sample["cursor -name"][0]}),
+        Kind("sort=-last_contact_at", lambda i: {"sort": "-last_contact_at"}),
+        Kind(
+            "sort=last_contact_at, p20",
+            lambda i: {"sort": "last_contact_at", "cursor": pool_sample["cursor last_contact_at"][0]},
+        ),
+        Kind("sort=name, platform=web", lambda i: {"sort": "name", "platform": "web"}),
+        Kind("sort=name, tag 1%", lambda i: {"sort": "name", "tag": tag_ids["uncommon"]}),
         Kind("q: platform id, 1 match", lambda i: {"q": rare_ids(i)}),
         Kind("q: phone digits", lambda i: {"q": phones(i)}),
         Kind("q: full name, ~0.5%", lambda i: {"q": names(i)}),
@@ -167,18 +185,25 @@ async def sample(pool: asyncpg.Pool) -> dict[str, list[str]]:
         phones = await conn.fetch(
             "SELECT phone FROM customers WHERE workspace = $1 AND phone IS NOT NULL LIMIT 20", WORKSPACE
         )
-        deep = await conn.fetchrow(
-            "SELECT created_at, id FROM customers WHERE workspace = $1 "
-            "ORDER BY created_at DESC, id DESC OFFSET 499 LIMIT 1",
-            WORKSPACE,
-        )
-    assert deep is not None
+        cursors = {}
+        for sort in ("-created_at", "-name", "last_contact_at"):
+            order = grid_order(sort)
+            direction = "DESC" if order.descending else "ASC"
+            deep = await conn.fetchrow(
+                f"SELECT id, {order.column} FROM customers WHERE workspace = $1 "
+                f"ORDER BY {order.column} {direction}, id {direction} OFFSET 499 LIMIT 1",
+                WORKSPACE,
+            )
+            assert deep is not None
+            cursors[sort] = grid_cursor(order, deep)
     return {
         "visitor": [r["platform_user_id"] for r in visitors],
         # "+9715 1234 56": the middle of a number, typed with spaces.
         "phone": [f"{r['phone'][4:8]} {r['phone'][8:11]}" for r in phones],
         "name": [f"{f} {la}" for f, la in zip(FIRST, LAST, strict=False)],
-        "cursor": [f"{deep['created_at'].isoformat()}|{deep['id']}"],
+        "cursor": [cursors["-created_at"]],
+        "cursor -name": [cursors["-name"]],
+        "cursor last_contact_at": [cursors["last_contact_at"]],
     }
 
 
@@ -288,12 +313,14 @@ async def measure(
 
             async def direct_sql(kind: Kind = kind, counter: Iterator[int] = direct_counter) -> int:
                 params = kind.params(next(counter))
+                order = grid_order(params.get("sort", "-created_at"))
                 sql, args = repository.grid_query(
                     WORKSPACE,
                     terms=search_terms(params.get("q")),
                     tag=uuid.UUID(params["tag"]) if "tag" in params else None,
                     platform=params.get("platform"),
-                    after=parse_grid_cursor(params["cursor"]) if "cursor" in params else None,
+                    order=order,
+                    after=parse_grid_cursor(params["cursor"], order) if "cursor" in params else None,
                     limit=26,
                 )
                 async with pool.acquire() as conn:

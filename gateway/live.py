@@ -13,12 +13,26 @@ from pydantic import ValidationError
 
 from gateway.cache import ViewCache
 from shared.logging import get_logger
-from shared.registry import SERVICE_NAMES, event_type
+from shared.registry import SERVICE_NAMES, SERVICES, event_type
 from shared.subjects import event_subjects
 
 log = get_logger(__name__)
 
 QUEUE_SIZE = 100
+
+
+def live_event_types() -> list[tuple[str, str]]:
+    """(name on a profile's event stream, view section it changes) of every event the stream carries.
+
+    Those are the events that name one customer; the list is read from what each service declares
+    it emits, so that the dashboard need not copy it.
+    """
+    return [
+        (f"{service.name}.{kind.name}", service.name)
+        for service in SERVICES
+        for kind in service.emits
+        if not kind.workspace_wide and "customer_id" in kind.data.model_fields
+    ]
 
 
 @dataclass

@@ -17,6 +17,12 @@ from shared.validation import Text
 
 router = APIRouter(tags=["customers"])
 
+SORT_DESCRIPTION = (
+    "The order: `created_at`, `name` or `last_contact_at`, descending with a leading `-` "
+    f"(default `{profile.DEFAULT_GRID_SORT}`, newest first). Names sort case- and accent-insensitively; "
+    "ties go by id. A cursor continues the order it was issued for: under another `sort` it is a 422."
+)
+
 
 def parse_if_match(header: str | None) -> list[int] | None:
     """Versions an If-Match accepts (`"3"`, `3`, `W/"3"`, lists); None when absent or `*`."""
@@ -43,20 +49,51 @@ async def list_customers(
     q: Annotated[Text | None, Query(max_length=200)] = None,
     tag: Annotated[uuid.UUID | None, Query()] = None,
     platform: Annotated[Platform | None, Query()] = None,
+    sort: Annotated[profile.GridSort, Query(description=SORT_DESCRIPTION)] = profile.DEFAULT_GRID_SORT,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[Text | None, Query()] = None,
 ) -> profile.CustomersPage:
-    """The customer grid: `q` matches name, phone, email and platform ids; filters by tag and platform."""
+    """The customer grid: `q` matches name, phone, email and platform ids; filters by tag and platform;
+    `sort` orders it, with keyset cursors per order."""
     query = profile.ListCustomers(
         workspace=principal.workspace,
         q=q,
         tag=tag,
         platform=platform,
+        sort=sort,
         limit=limit,
         cursor=cursors.open(cursor),
     )
     page = await services.call(profile.LIST_CUSTOMERS, query, request_id=request_id)
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+
+
+@router.post("/v1/customers/bulk-tags", responses=problem_responses(413, 503))
+async def bulk_tags(
+    body: profile.BulkTagEdit,
+    principal: CurrentPrincipal,
+    services: Services,
+    cache: Cache,
+    request_id: RequestId,
+) -> profile.BulkTagResult:
+    """Add tags to and take tags off many customers at once (agent or admin).
+
+    All or nothing: a customer or tag id that is not of the workspace (unknown or another
+    workspace's alike) is a 422 naming it (`customer_ids.<i>`, `add.<i>`, `remove.<i>`), as is a
+    tag both added and removed or a customer left with more than 100 tags. Each customer whose tags
+    change gets one change-history entry and one `customer.updated` event, as a PATCH of `tag_ids`
+    does; `unchanged` lists those that already were as asked.
+    """
+    command = profile.BulkTagCustomers(
+        workspace=principal.workspace,
+        edit=body,
+        actor=profile.Actor(id=principal.user_id, name=principal.name),
+    )
+    result = await services.call(profile.BULK_TAG_CUSTOMERS, command, request_id=request_id)
+    # Read your own write: cached profile parts must not outlive the edit until its events arrive.
+    for customer in result.changed:
+        await cache.invalidate(principal.workspace, str(customer), profile.SERVICE)
+    return result
 
 
 @router.patch(

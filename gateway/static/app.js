@@ -1,195 +1,107 @@
-// The dashboard's entry point: sign-in for the session, the account bar and the hash router
-// (#/customers, #/customers/<id>, #/sign-in), so the gateway serves one index.html at "/".
+// @ts-check
+// The dashboard's entry point: language, the top bar, and the router that shows the grid
+// (#/customers?…), a profile (#/customers/<id>?tab=…) or the sign-in form (#/sign-in).
 
-import { api, readClaims, session, setUnauthorizedHandler, clearCache } from "./api.js";
-import { h, replace } from "./dom.js";
-import { renderGrid } from "./grid.js";
-import { renderProfile } from "./profile.js";
+import { session, setUnauthorizedHandler } from "./api.js";
+import { byId, h, replace } from "./dom.js";
+import { mountGrid } from "./grid.js";
+import { applyLanguage, setLanguage, t } from "./i18n.js";
+import { mountProfile } from "./profile.js";
+import { currentRoute, markShown, onRouteChange } from "./router.js";
+import { announce, holdFocus, renderShell, viewReady } from "./shell.js";
+import { forgetReturn, rememberReturn, renderSignIn } from "./signin.js";
 
-const main = document.getElementById("main");
-const account = document.getElementById("account");
-const statusRegion = document.getElementById("status");
-const alertRegion = document.getElementById("alert");
-const RETURN_KEY = "cp.return";
+const main = byId("main");
+/** @type {import("./i18n.js").MessageKey | null} why the sign-in form is shown */
+let signInReason = null;
+/** @type {{ key: string, view: import("./shell.js").View } | null} */
+let active = null;
+const shell = { announce, viewReady };
 
-let cleanup = null;
-let signInMessage = "";
-let firstRender = true;
-let toastTimer = 0;
-
-/** Tell the user something: shown briefly as a toast, read out politely; errors assertively. */
-export function announce(text, { error = false } = {}) {
-  clearTimeout(toastTimer);
-  statusRegion.textContent = text;
-  statusRegion.classList.toggle("error", error);
-  statusRegion.classList.add("visible");
-  if (error) alertRegion.textContent = text;
-  toastTimer = setTimeout(() => {
-    statusRegion.classList.remove("visible");
-    alertRegion.textContent = "";
-  }, 4000);
-}
-
-/** Set the page title and move focus to the view's heading (so screen readers announce it). */
-export function viewReady(title, heading) {
-  document.title = title ? `${title} · Customer profiles` : "Customer profiles";
-  if (!firstRender && heading) heading.focus({ preventScroll: false });
-  firstRender = false;
-}
-
-function goToSignIn(message) {
-  if (!location.hash.startsWith("#/sign-in")) sessionStorage.setItem(RETURN_KEY, location.hash);
-  signInMessage = message;
+/** @param {import("./i18n.js").MessageKey | null} reason */
+function goToSignIn(reason) {
+  rememberReturn();
+  signInReason = reason;
   session.signOut();
   location.hash = "#/sign-in";
 }
 
 // Any 401 from the API ends the session and returns to sign-in, then back to where the user was.
-setUnauthorizedHandler(() => goToSignIn("Your session has ended or the token is no longer valid. Sign in again."));
+setUnauthorizedHandler(() => goToSignIn("signIn.ended"));
 
-function renderAccount() {
-  const user = session.user;
-  replace(
-    account,
-    user
-      ? [
-          h("span", { class: "who" }, "Signed in as ", h("strong", {}, user.name), ` (${user.workspace ?? ""})`),
-          h("a", { href: "#/sign-out", class: "sign-out" }, "Sign out"),
-        ]
-      : [],
-  );
-}
-
-function renderSignIn() {
-  const field = h("textarea", {
-    id: "token",
-    name: "token",
-    rows: 4,
-    required: true,
-    spellcheck: "false",
-    autocomplete: "off",
-    "aria-describedby": "token-help token-error",
-  });
-  const error = h("p", { id: "token-error", class: "field-error" });
-  const button = h("button", { type: "submit", class: "primary" }, "Sign in");
-  const heading = h("h1", { tabindex: "-1" }, "Sign in");
-
-  async function submit(event) {
-    event.preventDefault();
-    const token = field.value.trim();
-    error.textContent = "";
-    field.removeAttribute("aria-invalid");
-    const claims = readClaims(token);
-    if (!claims) {
-      showError("This does not look like an access token (a JWT with three dot-separated parts).");
-      return;
-    }
-    button.disabled = true;
-    try {
-      // Ask the gateway: only a token it accepts is kept.
-      await api("/v1/tags", { token });
-    } catch (e) {
-      button.disabled = false;
-      showError(
-        e.status === 401 || e.status === 403
-          ? `The gateway did not accept this token: ${e.message}`
-          : `Could not check the token: ${e.message}`,
-      );
-      return;
-    }
-    session.signIn(token);
-    clearCache();
-    signInMessage = "";
-    const back = sessionStorage.getItem(RETURN_KEY);
-    sessionStorage.removeItem(RETURN_KEY);
-    location.hash = back && back.startsWith("#/customers") ? back : "#/customers";
-  }
-
-  function showError(text) {
-    error.textContent = text;
-    field.setAttribute("aria-invalid", "true");
-    field.focus();
-  }
-
-  replace(
-    main,
-    h(
-      "section",
-      { class: "card signin" },
-      heading,
-      signInMessage ? h("p", { class: "notice", role: "note" }, signInMessage) : null,
-      h(
-        "form",
-        { onsubmit: submit, novalidate: true },
-        h("label", { for: "token" }, "Access token"),
-        h(
-          "p",
-          { id: "token-help", class: "help" },
-          "Paste a token for your workspace. For local development, ",
-          h("code", {}, "make run"),
-          " writes one as ",
-          h("code", {}, "DEV_TOKEN"),
-          " in ",
-          h("code", {}, ".run/env"),
-          ".",
-        ),
-        field,
-        error,
-        h("div", { class: "actions" }, button),
-      ),
-    ),
-  );
-  viewReady("Sign in", heading);
-  field.focus();
+function dispose() {
+  active?.view.dispose();
+  active = null;
 }
 
 function renderNotFound() {
-  const heading = h("h1", { tabindex: "-1" }, "Page not found");
+  const heading = h("h1", { tabindex: "-1" }, t("notFound.title"));
   replace(
     main,
-    h("section", { class: "card" }, heading, h("p", {}, h("a", { href: "#/customers" }, "Go to the customers"))),
+    h("section", { class: "card" }, heading, h("p", {}, h("a", { href: "#/customers" }, t("notFound.link")))),
   );
-  viewReady("Not found", heading);
+  viewReady(t("notFound.title"), heading);
 }
 
+/** Show what the URL names: the same view takes new parameters in place, another replaces it. */
 function route() {
   const hash = location.hash || "#/customers";
   // In-page anchors (the skip link) are not routes.
   if (!hash.startsWith("#/")) return;
-  if (cleanup) {
-    cleanup();
-    cleanup = null;
-  }
-  const [path] = hash.slice(1).split("?");
+  markShown();
+  const { path, params } = currentRoute();
   if (path === "/sign-out") {
+    dispose();
     session.signOut();
-    signInMessage = "You have signed out.";
-    sessionStorage.removeItem(RETURN_KEY);
+    signInReason = "signIn.signedOut";
+    forgetReturn();
     location.replace("#/sign-in");
     return;
   }
-  renderAccount();
+  renderShell({ onLanguage: switchLanguage });
   if (path === "/sign-in") {
-    renderSignIn();
+    dispose();
+    renderSignIn(main, signInReason ? t(signInReason) : "", shell, () => (signInReason = null));
     return;
   }
   if (!session.user) {
-    goToSignIn(session.token ? "Your session has expired. Sign in again." : "");
+    dispose();
+    goToSignIn(session.token ? "signIn.expired" : null);
     return;
   }
   const profile = path.match(/^\/customers\/([^/]+)$/);
+  const key = profile ? `profile:${profile[1]}` : path === "/customers" || path === "/" ? "grid" : "";
+  if (active && active.key === key) {
+    active.view.update(params);
+    return;
+  }
+  dispose();
   if (profile) {
-    cleanup = renderProfile(main, decodeURIComponent(profile[1]), { announce, viewReady });
-  } else if (path === "/customers" || path === "/") {
-    cleanup = renderGrid(main, { announce, viewReady });
+    active = { key, view: mountProfile(main, decodeURIComponent(profile[1]), params, shell) };
+  } else if (key === "grid") {
+    active = { key, view: mountGrid(main, params, shell) };
   } else {
     renderNotFound();
   }
 }
 
-document.querySelector(".skip-link").addEventListener("click", (event) => {
+/**
+ * Show the page in another language: the view renders again from the URL, focus stays on the switch.
+ * @param {import("./i18n.js").Language} language
+ */
+function switchLanguage(language) {
+  setLanguage(language);
+  holdFocus();
+  dispose();
+  route();
+  /** @type {HTMLElement | null} */ (document.querySelector(".language-switch"))?.focus();
+  announce(t("shell.languageChanged"));
+}
+
+byId("skip-link").addEventListener("click", (event) => {
   event.preventDefault();
   main.focus();
 });
-window.addEventListener("hashchange", route);
+applyLanguage();
+onRouteChange(route);
 route();

@@ -1,65 +1,87 @@
-// The customer grid: search, tag and platform filters, cursor pagination.
+// @ts-check
+// The customer grid: filters, order and page come from the URL; the table, the bulk-tag bar and
+// the pager render from the state loaded for it.
 
 import { api, cached } from "./api.js";
-import { PLATFORMS, avatar, fmtDate, h, platformBadge, quietNotice, replace, tagChip, time } from "./dom.js";
+import { h, replace } from "./dom.js";
+import { t } from "./i18n.js";
+import { createBulkBar } from "./grid-bulk.js";
+import { createFilters } from "./grid-filters.js";
+import {
+  firstPage,
+  gridHref,
+  previousPage,
+  readQuery,
+  rememberGrid,
+  rememberNext,
+  toggledSort,
+} from "./grid-query.js";
+import { createTable } from "./grid-table.js";
+import { navigate } from "./router.js";
+import { quietNotice } from "./widgets.js";
 
-// Kept across visits, so that returning from a profile shows the same page and filters.
-const state = { q: "", tag: "", platform: "", limit: 25, cursors: [null], page: 0 };
-const SEARCH_DELAY_MS = 300;
+/**
+ * Render the grid into `main`.
+ * @param {HTMLElement} main
+ * @param {URLSearchParams} params
+ * @param {import("./shell.js").Shell} shell
+ * @returns {import("./shell.js").View}
+ */
+export function mountGrid(main, params, { announce, viewReady }) {
+  const state = {
+    query: readQuery(params),
+    /** @type {import("./grid-table.js").GridItem[]} */
+    items: [],
+    next: /** @type {string | null} */ (null),
+    /** @type {Set<string>} */
+    selected: new Set(),
+    /** @type {import("./widgets.js").Tag[]} */
+    tags: [],
+    sequence: 0,
+    disposed: false,
+  };
 
-/** Render the grid into `main`; returns its cleanup. */
-export function renderGrid(main, { viewReady }) {
-  let sequence = 0;
-  let searchTimer = 0;
+  /**
+   * Go to another state of the grid: a new history entry, or (while the user types a search)
+   * the same one, so that back does not replay every keystroke.
+   * @param {import("./grid-query.js").GridQuery} query
+   * @param {{ typing?: boolean, replace?: boolean }} [options]
+   */
+  function go(query, { typing = false, replace: inPlace = false } = {}) {
+    const wasTyping = history.state?.typing === true;
+    navigate(gridHref(query), { replace: inPlace || (typing && wasTyping), state: { typing } });
+  }
 
-  const heading = h("h1", { tabindex: "-1" }, "Customers");
-  const search = h("input", {
-    id: "grid-q",
-    type: "search",
-    value: state.q,
-    placeholder: "Name, phone, email or platform id",
-    autocomplete: "off",
+  const heading = h("h1", { tabindex: "-1" }, t("grid.title"));
+  const filters = createFilters((changes, { typing = false } = {}) => {
+    if (changes.q !== undefined && changes.q === state.query.q) return;
+    go(firstPage(state.query, changes), { typing });
   });
-  const tagSelect = h("select", { id: "grid-tag" }, h("option", { value: "" }, "All tags"));
-  const platformSelect = h(
-    "select",
-    { id: "grid-platform" },
-    h("option", { value: "" }, "All platforms"),
-    Object.entries(PLATFORMS).map(([value, label]) => h("option", { value, selected: value === state.platform }, label)),
-  );
-  const sizeSelect = h(
-    "select",
-    { id: "grid-size" },
-    [10, 25, 50, 100].map((n) => h("option", { value: n, selected: n === state.limit }, String(n))),
-  );
-  const tbody = h("tbody");
-  const tableCard = h(
-    "div",
-    { class: "card table-card" },
-    h(
-      "table",
-      { class: "customers" },
-      h("caption", { class: "sr-only" }, "Customers"),
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          ["Customer", "Platforms", "Tags", "Created", "Last contact"].map((t) => h("th", { scope: "col" }, t)),
-        ),
-      ),
-      tbody,
-    ),
-  );
+  const table = createTable({
+    onSort: (key) => go(firstPage(state.query, { sort: toggledSort(state.query.sort, key) })),
+    onSelect: (ids, on) => {
+      for (const id of ids) {
+        if (on) state.selected.add(id);
+        else state.selected.delete(id);
+      }
+      renderRows();
+    },
+  });
+  const bulk = createBulkBar({
+    announce,
+    onDone: () => {
+      state.selected.clear();
+      load();
+    },
+    onClear: () => {
+      state.selected.clear();
+      renderRows();
+    },
+  });
   const message = h("div", { class: "grid-message" });
   const pageLabel = h("span", { class: "page-label", "aria-live": "polite" });
-  const prev = h("button", { type: "button", onclick: () => turn(-1) }, "Previous page");
-  const next = h("button", { type: "button", onclick: () => turn(1) }, "Next page");
-
-  function field(id, label, control) {
-    return h("div", { class: "field" }, h("label", { for: id }, label), control);
-  }
+  const prev = h("button", { type: "button", onclick: () => turn(-1) }, t("grid.previous"));
+  const next = h("button", { type: "button", onclick: () => turn(1) }, t("grid.next"));
 
   replace(
     main,
@@ -67,159 +89,119 @@ export function renderGrid(main, { viewReady }) {
       "section",
       { class: "grid-view" },
       h("div", { class: "view-head" }, heading),
-      h(
-        "form",
-        { class: "filters card", role: "search", "aria-label": "Filter customers", onsubmit: onSubmit },
-        field("grid-q", "Search", search),
-        field("grid-tag", "Tag", tagSelect),
-        field("grid-platform", "Platform", platformSelect),
-        field("grid-size", "Rows per page", sizeSelect),
-      ),
-      tableCard,
+      filters.element,
+      bulk.element,
+      table.element,
       message,
-      h("nav", { class: "pager", "aria-label": "Pages" }, prev, pageLabel, next),
+      h("nav", { class: "pager", "aria-label": t("grid.pages") }, prev, pageLabel, next),
     ),
   );
-  viewReady("Customers", heading);
+  viewReady(t("grid.title"), heading);
 
-  function resetPages() {
-    state.cursors = [null];
-    state.page = 0;
-  }
-
-  function onSubmit(event) {
-    event.preventDefault();
-    clearTimeout(searchTimer);
-    state.q = search.value.trim();
-    resetPages();
-    load();
-  }
-
-  search.addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => {
-      if (search.value.trim() === state.q) return;
-      state.q = search.value.trim();
-      resetPages();
-      load();
-    }, SEARCH_DELAY_MS);
-  });
-  for (const [select, key, parse] of [
-    [tagSelect, "tag", String],
-    [platformSelect, "platform", String],
-    [sizeSelect, "limit", Number],
-  ]) {
-    select.addEventListener("change", () => {
-      state[key] = parse(select.value);
-      resetPages();
-      load();
-    });
-  }
-
+  /** @param {number} step */
   function turn(step) {
-    state.page = Math.max(0, Math.min(state.cursors.length - 1, state.page + step));
-    load();
+    if (step > 0 && state.next) {
+      rememberNext(state.query, state.next);
+      go({ ...state.query, cursor: state.next, page: state.query.page + 1 });
+    } else if (step < 0) {
+      go(previousPage(state.query) ?? firstPage(state.query, {}));
+    }
   }
 
-  cached("/v1/tags")
-    .then((tags) => {
-      for (const tag of tags) tagSelect.append(h("option", { value: tag.id, selected: tag.id === state.tag }, tag.name));
-      // A tag filter kept from an earlier visit may name a tag that has since been deleted.
-      if (state.tag && !tags.some((t) => t.id === state.tag)) {
-        state.tag = "";
-        resetPages();
-        load();
-      }
-    })
-    .catch(() => {
-      tagSelect.disabled = true;
-      tagSelect.options[0].textContent = "Tags unavailable";
-    });
+  function renderRows() {
+    table.render(state.items, state.query.sort, state.selected);
+    bulk.render([...state.selected], state.tags);
+  }
+
+  function renderPager() {
+    const { page } = state.query;
+    const stepBack = previousPage(state.query);
+    prev.disabled = page <= 1 && !state.query.cursor;
+    // A page opened from a shared link does not know the page before it: step back to the first.
+    prev.textContent = state.query.cursor && !stepBack ? t("grid.first") : t("grid.previous");
+    next.disabled = !state.next;
+    pageLabel.textContent = t("grid.pageLabel", { page, count: state.items.length });
+  }
 
   async function load() {
-    const mine = ++sequence;
-    tableCard.setAttribute("aria-busy", "true");
+    const mine = ++state.sequence;
+    const { query } = state;
+    table.setBusy(true);
     let result;
     try {
       result = await api("/v1/customers", {
         query: {
-          q: state.q,
-          tag: state.tag,
-          platform: state.platform,
-          limit: state.limit,
-          cursor: state.cursors[state.page],
+          q: query.q,
+          tag: query.tag,
+          platform: query.platform,
+          sort: query.sort,
+          limit: query.limit,
+          cursor: query.cursor || null,
         },
       });
     } catch (e) {
-      if (mine !== sequence) return;
-      tableCard.removeAttribute("aria-busy");
-      replace(tbody);
-      if (e.status === 422 && state.page > 0) {
-        // A cursor from an earlier session: start again from the first page.
-        resetPages();
-        load();
+      if (mine !== state.sequence) return;
+      const failure = /** @type {import("./api.js").ApiError} */ (e);
+      table.setBusy(false);
+      if (failure.status === 422 && query.cursor) {
+        // A cursor from another order or an earlier server: start again from the first page.
+        go(firstPage(query, {}), { replace: true });
         return;
       }
+      state.items = [];
+      state.next = null;
+      renderRows();
       replace(
         message,
-        e.unavailable
-          ? quietNotice("The customer list is unavailable right now.", load)
-          : quietNotice(`Could not load customers: ${e.message}`),
+        failure.unavailable
+          ? quietNotice(t("grid.unavailable"), load)
+          : quietNotice(t("grid.failed", { reason: failure.message })),
       );
       prev.disabled = next.disabled = true;
       pageLabel.textContent = "";
       return;
     }
-    if (mine !== sequence) return;
-    tableCard.removeAttribute("aria-busy");
-    const { items = [], next_cursor: nextCursor = null } = result.data ?? {};
-    state.cursors = state.cursors.slice(0, state.page + 1);
-    if (nextCursor) state.cursors.push(nextCursor);
-    replace(tbody, items.map(row));
-    replace(
-      message,
-      items.length
-        ? null
-        : h("p", { class: "empty" }, state.q || state.tag || state.platform ? "No customers match." : "No customers yet."),
-    );
-    prev.disabled = state.page === 0;
-    next.disabled = !nextCursor;
-    pageLabel.textContent = `Page ${state.page + 1} · ${items.length} customer${items.length === 1 ? "" : "s"}`;
+    if (mine !== state.sequence) return;
+    table.setBusy(false);
+    state.items = Array.isArray(result.data?.items) ? result.data.items : [];
+    state.next = result.data?.next_cursor ?? null;
+    const visible = new Set(state.items.map((item) => item.id));
+    for (const id of state.selected) if (!visible.has(id)) state.selected.delete(id);
+    renderRows();
+    const filtered = query.q || query.tag || query.platform;
+    replace(message, state.items.length ? null : h("p", { class: "empty" }, t(filtered ? "grid.noMatch" : "grid.none")));
+    renderPager();
   }
 
-  load();
-  return () => {
-    clearTimeout(searchTimer);
-    sequence++;
-  };
-}
+  /** @param {import("./grid-query.js").GridQuery} query */
+  function show(query) {
+    state.query = query;
+    state.selected.clear();
+    rememberGrid(gridHref(query));
+    filters.render(query);
+    load();
+  }
 
-function row(customer) {
-  const name = customer.name || "(no name)";
-  return h(
-    "tr",
-    {},
-    h(
-      "td",
-      { "data-label": "Customer" },
-      h(
-        "a",
-        { class: "customer-link", href: `#/customers/${encodeURIComponent(customer.id)}` },
-        avatar(name, customer.avatar_url, "sm"),
-        h("span", { class: "name" }, name),
-      ),
-    ),
-    h(
-      "td",
-      { "data-label": "Platforms" },
-      h("span", { class: "platforms" }, (customer.platforms ?? []).map((p) => platformBadge(p))),
-    ),
-    h("td", { "data-label": "Tags" }, h("span", { class: "tags" }, (customer.tags ?? []).map((t) => tagChip(t)))),
-    h("td", { "data-label": "Created" }, customer.created_at ? time(customer.created_at, fmtDate(customer.created_at)) : "—"),
-    h(
-      "td",
-      { "data-label": "Last contact" },
-      customer.last_contact_at ? time(customer.last_contact_at, fmtDate(customer.last_contact_at)) : "—",
-    ),
-  );
+  cached("/v1/tags")
+    .then((tags) => {
+      if (state.disposed) return;
+      state.tags = tags;
+      filters.setTags(tags);
+      renderRows();
+      // A tag filter from an old link may name a tag that has since been deleted.
+      if (state.query.tag && !tags.some((tag) => tag.id === state.query.tag)) {
+        go(firstPage(state.query, { tag: "" }), { replace: true });
+      }
+    })
+    .catch(() => filters.setTags(null));
+
+  show(state.query);
+  return {
+    update: (changed) => show(readQuery(changed)),
+    dispose() {
+      filters.dispose();
+      state.disposed = true;
+      state.sequence++;
+    },
+  };
 }

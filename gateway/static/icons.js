@@ -1,9 +1,12 @@
+// @ts-check
 // Inline SVG icons, drawn as DOM nodes (no network, no innerHTML). They are decorative:
-// the link or button around each one carries the accessible name.
+// the link or button around each one carries the accessible name. Icons that point along the
+// reading direction are mirrored in right-to-left layouts (the stylesheet flips .mirror).
 
 const NS = "http://www.w3.org/2000/svg";
 
 // Each icon: a list of [element, attributes]; "stroke" icons use currentColor lines.
+/** @type {Record<string, [string, Record<string, string | number>][]>} */
 const ICONS = {
   whatsapp: [
     ["path", { d: "M12 2.5a9.5 9.5 0 0 0-8.2 14.3L2.5 21.5l4.8-1.3A9.5 9.5 0 1 0 12 2.5z", class: "fill" }],
@@ -35,13 +38,23 @@ const ICONS = {
   open: [["path", { d: "M14 4h6v6M20 4l-9 9M18 14v6H4V6h6", class: "stroke" }]],
   back: [["path", { d: "M15 5l-7 7 7 7", class: "stroke" }]],
   sparkle: [["path", { d: "M12 3l2 6 6 2-6 2-2 6-2-6-6-2 6-2z", class: "stroke" }]],
+  up: [["path", { d: "M7 14l5-5 5 5", class: "stroke" }]],
+  down: [["path", { d: "M7 10l5 5 5-5", class: "stroke" }]],
+  sort: [["path", { d: "M8 10l4-4 4 4M8 14l4 4 4-4", class: "stroke" }]],
 };
+const MIRRORED = new Set(["back", "open"]);
 
-/** An <svg> icon by name, hidden from assistive technology. */
+/**
+ * An <svg> icon by name, hidden from assistive technology.
+ * @param {string} name
+ * @param {string} [className]
+ * @returns {SVGSVGElement}
+ */
 export function icon(name, className = "") {
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("class", `icon icon-${name} ${className}`.trim());
+  const mirror = MIRRORED.has(name) ? "mirror" : "";
+  svg.setAttribute("class", `icon icon-${name} ${mirror} ${className}`.replace(/\s+/g, " ").trim());
   svg.setAttribute("aria-hidden", "true");
   svg.setAttribute("focusable", "false");
   for (const [tag, attrs] of ICONS[name] ?? ICONS.chat) {

@@ -7,17 +7,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.cursors import decode_cursor
 from shared.errors import Rejected
+from shared.fields import NOTE_TEXT_MAX
 from shared.messages.notes import Note, NoteDay
 from shared.validation import trimmed
 
-MAX_TEXT_CHARS = 2000
 _MAX_ZONE_NAME = 64
 
 
 def note_text(raw: str) -> str:
     """The text to store: trimmed, 1 to 2,000 characters (code points, not bytes)."""
     try:
-        return trimmed(raw, MAX_TEXT_CHARS)
+        return trimmed(raw, NOTE_TEXT_MAX)
     except ValueError as exc:
         raise Rejected.field("text", str(exc)) from None
 

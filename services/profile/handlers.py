@@ -63,6 +63,7 @@ ROUTES: list[Route[Context]] = [
     reading(profile.GET_CUSTOMER, usecases.get_customer),
     writing(profile.UPDATE_CUSTOMER, usecases.update_customer),
     reading(profile.LIST_CUSTOMERS, usecases.list_customers),
+    writing(profile.BULK_TAG_CUSTOMERS, usecases.bulk_tag_customers),
     reading(profile.LIST_HISTORY, usecases.customer_history),
     reading(profile.LIST_TAGS, usecases.list_tags),
     writing(profile.CREATE_TAG, usecases.create_tag),

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from services.profile.service import Contact, EditPlan, NewCustomer, like_pattern
+from services.profile.service import Contact, EditPlan, GridOrder, NewCustomer, like_pattern, name_key
 from shared.db import Connection, columns
 from shared.messages.profile import Actor, Tag
 
@@ -39,9 +39,9 @@ async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -
     """
     rows = await conn.fetch(
         "INSERT INTO customers AS c (id, workspace, platform, platform_user_id, name, phone, "
-        "instagram, search, created_at, last_contact_at) "
+        "instagram, search, created_at, last_contact_at, name_key) "
         "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
-        "$7::jsonb[], $8::text[], $9::timestamptz[], $10::timestamptz[]) ORDER BY 1 "
+        "$7::jsonb[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[]) ORDER BY 1 "
         "ON CONFLICT (id) DO UPDATE SET created_at = LEAST(c.created_at, EXCLUDED.created_at), "
         "last_contact_at = GREATEST(c.last_contact_at, EXCLUDED.last_contact_at) "
         "WHERE c.created_at > EXCLUDED.created_at OR c.last_contact_at < EXCLUDED.last_contact_at "
@@ -59,6 +59,7 @@ async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -
             "created_at",
             "last_contact_at",
         ),
+        [name_key(c.name) for c in customers],
     )
     return {row["id"] for row in rows if row["created"]}
 
@@ -83,10 +84,10 @@ async def save_contacts(conn: Connection, contacts: Sequence[tuple[str, uuid.UUI
     if not contacts:
         return
     await conn.execute(
-        "UPDATE customers c SET name = u.name, avatar_url = u.avatar_url, instagram = u.instagram, "
-        "seen = u.seen, search = u.search "
-        "FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[]) "
-        "AS u (workspace, id, name, avatar_url, instagram, seen, search) "
+        "UPDATE customers c SET name = u.name, name_key = u.name_key, avatar_url = u.avatar_url, "
+        "instagram = u.instagram, seen = u.seen, search = u.search "
+        "FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], "
+        "$8::text[]) AS u (workspace, id, name, avatar_url, instagram, seen, search, name_key) "
         "WHERE c.workspace = u.workspace AND c.id = u.id",
         [workspace for workspace, _, _, _ in contacts],
         [customer_id for _, customer_id, _, _ in contacts],
@@ -95,6 +96,7 @@ async def save_contacts(conn: Connection, contacts: Sequence[tuple[str, uuid.UUI
         [contact.instagram for _, _, contact, _ in contacts],
         [contact.seen for _, _, contact, _ in contacts],
         [search for _, _, _, search in contacts],
+        [name_key(contact.name) for _, _, contact, _ in contacts],
     )
 
 
@@ -154,18 +156,16 @@ async def customer_exists(conn: Connection, workspace: str, customer_id: uuid.UU
 async def update_customer(conn: Connection, workspace: str, customer_id: uuid.UUID, plan: EditPlan) -> None:
     """Write an edit's fields, the search document and the new version."""
     values = plan.values
-    columns = [c for c in _EDIT_COLUMNS if c in values]
-    assignments = [f"{column} = ${i}" for i, column in enumerate(columns, start=3)]
-    n = len(columns) + 3
-    assignments += [f"name_edited = ${n}", f"search = ${n + 1}", f"version = ${n + 2}"]
+    written = {c: values[c] for c in _EDIT_COLUMNS if c in values}
+    if "name" in written:
+        written["name_key"] = name_key(written["name"])
+    written |= {"name_edited": plan.name_edited, "search": plan.search, "version": plan.version}
+    assignments = [f"{column} = ${i}" for i, column in enumerate(written, start=3)]
     await conn.execute(
         f"UPDATE customers SET {', '.join(assignments)} WHERE workspace = $1 AND id = $2",
         workspace,
         customer_id,
-        *(values[c] for c in columns),
-        plan.name_edited,
-        plan.search,
-        plan.version,
+        *written.values(),
     )
     if "tag_ids" in values:
         await conn.execute(
@@ -224,10 +224,11 @@ def grid_query(
     terms: list[str],
     tag: uuid.UUID | None,
     platform: str | None,
-    after: tuple[datetime, uuid.UUID] | None,
+    order: GridOrder,
+    after: tuple[datetime | str, uuid.UUID] | None,
     limit: int,
 ) -> tuple[str, list[Any]]:
-    """SQL and arguments of one grid page (at most `limit` rows, newest first)."""
+    """SQL and arguments of one grid page (at most `limit` rows in `order`, after a row's key)."""
     args: list[Any] = [workspace]
 
     def arg(value: Any) -> str:
@@ -241,15 +242,17 @@ def grid_query(
         where.append(f"c.platform = {arg(platform)}")
     if tag is not None:
         where.append(f"c.id IN (SELECT customer_id FROM customer_tags WHERE tag_id = {arg(tag)})")
+    # The column comes from GridOrder's fixed set, never from the request.
+    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
     if after is not None:
-        where.append(f"(c.created_at, c.id) < ({arg(after[0])}, {arg(after[1])})")
+        where.append(f"(c.{order.column}, c.id) {beyond} ({arg(after[0])}, {arg(after[1])})")
     # Tags are fetched for the page's rows only, after the limit.
     sql = (
         f"SELECT page.*, {_tags_of('page')} AS tags FROM ("
-        "SELECT c.id, c.name, c.avatar_url, c.platform, c.created_at, c.last_contact_at "
+        "SELECT c.id, c.name, c.name_key, c.avatar_url, c.platform, c.created_at, c.last_contact_at "
         f"FROM customers c WHERE {' AND '.join(where)} "
-        f"ORDER BY c.created_at DESC, c.id DESC LIMIT {arg(limit)}"
-        ") page ORDER BY page.created_at DESC, page.id DESC"
+        f"ORDER BY c.{order.column} {direction}, c.id {direction} LIMIT {arg(limit)}"
+        f") page ORDER BY page.{order.column} {direction}, page.id {direction}"
     )
     return sql, args
 
@@ -260,6 +263,50 @@ async def grid_page(conn: Connection, sql: str, args: list[Any]) -> list[asyncpg
         # A generic plan cannot know how selective a search pattern is; plan every call afresh.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         return await conn.fetch(sql, *args)
+
+
+async def lock_customer_tags(
+    conn: Connection, workspace: str, customer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, asyncpg.Record]:
+    """Version and tag ids (`tag_ids`) of the customers of the workspace among these, locked in id order."""
+    rows = await conn.fetch(
+        "SELECT c.id, c.version, ARRAY(SELECT ct.tag_id::text FROM customer_tags ct "
+        "WHERE ct.customer_id = c.id ORDER BY ct.tag_id) AS tag_ids "
+        "FROM customers c WHERE c.workspace = $1 AND c.id = ANY($2::uuid[]) ORDER BY c.id FOR UPDATE OF c",
+        workspace,
+        customer_ids,
+    )
+    return {row["id"]: row for row in rows}
+
+
+async def retag_customers(
+    conn: Connection,
+    workspace: str,
+    tags: dict[uuid.UUID, tuple[list[str], list[str]]],
+    versions: dict[uuid.UUID, int],
+) -> None:
+    """Set each customer's tags from old to new ((old, new) tag ids) and its version, in three statements."""
+    gone = [(customer, tag) for customer, (old, new) in tags.items() for tag in set(old) - set(new)]
+    added = [(customer, tag) for customer, (old, new) in tags.items() for tag in set(new) - set(old)]
+    await conn.execute(
+        "DELETE FROM customer_tags ct USING unnest($1::uuid[], $2::uuid[]) AS g (customer_id, tag_id) "
+        "WHERE ct.customer_id = g.customer_id AND ct.tag_id = g.tag_id",
+        [customer for customer, _ in gone],
+        [tag for _, tag in gone],
+    )
+    await conn.execute(
+        "INSERT INTO customer_tags (customer_id, tag_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) "
+        "ON CONFLICT DO NOTHING",
+        [customer for customer, _ in added],
+        [tag for _, tag in added],
+    )
+    await conn.execute(
+        "UPDATE customers c SET version = u.version "
+        "FROM unnest($2::uuid[], $3::integer[]) AS u (id, version) WHERE c.workspace = $1 AND c.id = u.id",
+        workspace,
+        list(versions),
+        list(versions.values()),
+    )
 
 
 # --- tags ----------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Domain rules of the profile service: plain functions over plain data, no I/O."""
 
 import re
+import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -10,9 +11,16 @@ from typing import Any, Protocol
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from shared.cursors import decode_cursor
+from shared.cursors import decode_cursor, decode_ordered_cursor, encode_ordered_cursor, parse_time
 from shared.errors import FieldError, Rejected
 from shared.events import ConnectorEvent, ContactSeen
+from shared.fields import (
+    AGENT_INSTRUCTIONS_MAX,
+    LOCATION_MAX,
+    NAME_MAX,
+    PROFILE_FIELDS,
+    TAGS_PER_CUSTOMER_MAX,
+)
 from shared.links import chat_url
 from shared.messages.insights import AiProfile
 from shared.messages.profile import (
@@ -28,14 +36,10 @@ from shared.messages.profile import (
 from shared.reference import countries, languages
 from shared.validation import trimmed
 
-NAME_MAX = 200
-LOCATION_MAX = 500
-AGENT_INSTRUCTIONS_MAX = 2000
 TAG_NAME_MAX = 50
-TAGS_PER_CUSTOMER_MAX = 100
 
 # The PATCH fields of CONTRACT.md §4, in the order errors and changes are reported.
-EDITABLE = ("name", "phone", "email", "language", "country", "location", "tag_ids", "agent_instructions")
+EDITABLE = tuple(spec.field for spec in PROFILE_FIELDS)
 
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _PHONE_LIKE = re.compile(r"^[0-9+()./\s-]+$")
@@ -430,26 +434,125 @@ def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str |
     return checked[0], checked[1]
 
 
-# --- cursors -------------------------------------------------------------------------------------
+# --- bulk tags -----------------------------------------------------------------------------------
 
 
-def grid_position(row: Row) -> tuple[datetime, str]:
-    """Where the next grid page starts: after this customer."""
-    return row["created_at"], str(row["id"])
+@dataclass(frozen=True)
+class BulkTagPlan:
+    """A checked bulk tag edit: each customer once, in the order asked; tag ids to add and take off."""
+
+    customer_ids: list[uuid.UUID]
+    add: list[str]
+    remove: list[str]
+
+
+def plan_bulk_tags(
+    customer_ids: Sequence[uuid.UUID], add: Sequence[uuid.UUID], remove: Sequence[uuid.UUID]
+) -> BulkTagPlan:
+    """The edit with repeats dropped; Rejected if it changes nothing or adds and removes one tag."""
+    if not add and not remove:
+        raise Rejected.field("add", "name at least one tag to add or to remove")
+    both = sorted(str(tag) for tag in set(add) & set(remove))
+    if both:
+        raise Rejected.field("remove", f"{both[0]} cannot be both added and removed")
+    return BulkTagPlan(
+        customer_ids=list(dict.fromkeys(customer_ids)),
+        add=sorted({str(tag) for tag in add}),
+        remove=sorted({str(tag) for tag in remove}),
+    )
+
+
+def unknown(field: str, asked: Sequence[object], known: set[str], what: str) -> list[FieldError]:
+    """An error naming `field.<index>` for each id asked that is not known (nor, so, of the workspace).
+
+    The message does not repeat the id: an id of another workspace and one that exists nowhere
+    get the very same answer.
+    """
+    return [
+        FieldError(field=f"{field}.{i}", message=f"is not {what} of this workspace")
+        for i, value in enumerate(asked)
+        if str(value) not in known
+    ]
+
+
+def bulk_tag_changes(
+    plan: BulkTagPlan, current: Mapping[uuid.UUID, Sequence[str]]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """customer → its change ({"tag_ids": {"old", "new"}}, as an edit records it) for each customer
+    whose tags the edit changes; Rejected if one would hold more tags than a customer may."""
+    changes: dict[uuid.UUID, dict[str, Any]] = {}
+    for customer_id in plan.customer_ids:
+        old = sorted(current[customer_id])
+        new = sorted((set(old) | set(plan.add)) - set(plan.remove))
+        if len(new) > TAGS_PER_CUSTOMER_MAX:
+            raise Rejected.field(
+                "add", f"customer {customer_id} would hold more than {TAGS_PER_CUSTOMER_MAX} tags"
+            )
+        if new != old:
+            changes[customer_id] = {"tag_ids": {"old": old, "new": new}}
+    return changes
+
+
+# --- grid orders and cursors ---------------------------------------------------------------------
+
+
+def name_key(name: str) -> str:
+    """What names sort by: case-folded, without accents and other marks (É → e, أ → ا), spaces collapsed.
+
+    Stored beside the name and compared byte by byte, so that the order is the same on every
+    server whatever its locale, and a keyset cursor means the same place everywhere.
+    """
+    bare = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return " ".join(bare.split()).casefold()
+
+
+# The grid's sort parameter (shared.messages.profile.GridSort) → the column it orders by.
+_GRID_COLUMNS = {"created_at": "created_at", "name": "name_key", "last_contact_at": "last_contact_at"}
+
+
+@dataclass(frozen=True)
+class GridOrder:
+    """One order of the grid: by `column`, ties broken by customer id in the same direction."""
+
+    sort: str
+    column: str
+    descending: bool
+
+    @property
+    def is_time(self) -> bool:
+        """Whether the column holds instants (else the text of name_key)."""
+        return self.column != "name_key"
+
+
+def grid_order(sort: str) -> GridOrder:
+    """The order a sort parameter names (`name`, `-created_at`, ...); Rejected for any other."""
+    column = _GRID_COLUMNS.get(sort.removeprefix("-"))
+    if column is None or sort.startswith("--"):
+        raise Rejected.field("sort", "is not an order of the grid")
+    return GridOrder(sort=sort, column=column, descending=sort.startswith("-"))
+
+
+def grid_cursor(order: GridOrder, row: Row) -> str:
+    """Where the next page of this order starts: after `row`."""
+    return encode_ordered_cursor(order.sort, row[order.column], str(row["id"]))
+
+
+def parse_grid_cursor(raw: str, order: GridOrder) -> tuple[datetime | str, uuid.UUID]:
+    """(sort value, id) of a cursor of `order`; Rejected if it is malformed or of another order."""
+    value, key = decode_ordered_cursor(raw, order.sort)
+    try:
+        customer_id = uuid.UUID(key)
+    except ValueError:
+        raise Rejected.field("cursor", "malformed") from None
+    return (parse_time(value) if order.is_time else value), customer_id
+
+
+# --- history cursors -----------------------------------------------------------------------------
 
 
 def history_position(row: Row) -> tuple[datetime, str]:
     """Where the next history page starts: below this version."""
     return row["changed_at"], str(row["version"])
-
-
-def parse_grid_cursor(raw: str) -> tuple[datetime, uuid.UUID]:
-    """(created_at, id) of a grid cursor; Rejected if it is not one."""
-    created_at, key = decode_cursor(raw)
-    try:
-        return created_at, uuid.UUID(key)
-    except ValueError:
-        raise Rejected.field("cursor", "malformed") from None
 
 
 def parse_history_cursor(raw: str) -> int:

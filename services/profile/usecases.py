@@ -16,20 +16,24 @@ from services.profile.service import (
     Contact,
     agent_context,
     apply_contact_seen,
+    bulk_tag_changes,
     customer_part,
     customers_of,
+    grid_cursor,
     grid_item,
-    grid_position,
+    grid_order,
     history_item,
     history_position,
     identity_key,
     parse_grid_cursor,
     parse_history_cursor,
+    plan_bulk_tags,
     plan_edit,
     search_document,
     search_terms,
     tag_name_key,
     tag_of,
+    unknown,
     validate_edit,
     validate_tag,
     version_matches,
@@ -45,7 +49,10 @@ from shared.messages.profile import (
     TAG_CREATED,
     TAG_DELETED,
     TAG_UPDATED,
+    Actor,
     AgentContext,
+    BulkTagCustomers,
+    BulkTagResult,
     CreateTag,
     CustomerCreated,
     CustomerPart,
@@ -184,41 +191,76 @@ async def update_customer(conn: Connection, edit: UpdateCustomer) -> CustomerPar
         return customer_part(row)
     await repository.update_customer(conn, edit.workspace, edit.customer_id, plan)
     if plan.changes:
-        now = utcnow()
-        await repository.record_change(
-            conn, edit.workspace, edit.customer_id, plan.version, edit.actor, plan.changes, now
-        )
-        await enqueue(
-            conn,
-            CUSTOMER_UPDATED,
-            edit.workspace,
-            CustomerUpdated(
-                customer_id=str(edit.customer_id),
-                version=plan.version,
-                actor=edit.actor,
-                changes=plan.changes,
-            ),
-            event_id=f"{CUSTOMER_UPDATED.name}:{edit.customer_id}:{plan.version}",
-            occurred_at=now,
-        )
+        await _record_edit(conn, edit.workspace, edit.customer_id, edit.actor, plan.version, plan.changes)
     return await get_customer(conn, edit)
 
 
+async def _record_edit(
+    conn: Connection,
+    workspace: str,
+    customer_id: uuid.UUID,
+    actor: Actor,
+    version: int,
+    changes: dict[str, Any],
+) -> None:
+    """Keep a staff edit in the customer's history and announce it (caches let go on it)."""
+    now = utcnow()
+    await repository.record_change(conn, workspace, customer_id, version, actor, changes, now)
+    await enqueue(
+        conn,
+        CUSTOMER_UPDATED,
+        workspace,
+        CustomerUpdated(customer_id=str(customer_id), version=version, actor=actor, changes=changes),
+        event_id=f"{CUSTOMER_UPDATED.name}:{customer_id}:{version}",
+        occurred_at=now,
+    )
+
+
+async def bulk_tag_customers(conn: Connection, command: BulkTagCustomers) -> BulkTagResult:
+    """Add tags to and take tags off many customers: all or nothing, one history entry and one
+    event per customer whose tags change. Ids not of the workspace are refused as unknown."""
+    edit = command.edit
+    plan = plan_bulk_tags(edit.customer_ids, edit.add, edit.remove)
+    rows = await repository.lock_customer_tags(conn, command.workspace, plan.customer_ids)
+    tags = await repository.existing_tags(conn, command.workspace, plan.add + plan.remove)
+    errors = [
+        *unknown("customer_ids", edit.customer_ids, {str(c) for c in rows}, "a customer"),
+        *unknown("add", edit.add, tags, "a tag"),
+        *unknown("remove", edit.remove, tags, "a tag"),
+    ]
+    if errors:
+        raise Rejected(errors)
+    changes = bulk_tag_changes(plan, {c: row["tag_ids"] for c, row in rows.items()})
+    versions = {c: rows[c]["version"] + 1 for c in changes}
+    retag = {c: (change["tag_ids"]["old"], change["tag_ids"]["new"]) for c, change in changes.items()}
+    await repository.retag_customers(conn, command.workspace, retag, versions)
+    for customer_id, change in changes.items():
+        await _record_edit(conn, command.workspace, customer_id, command.actor, versions[customer_id], change)
+    return BulkTagResult(
+        changed=[c for c in plan.customer_ids if c in changes],
+        unchanged=[c for c in plan.customer_ids if c not in changes],
+    )
+
+
 async def list_customers(conn: Connection, query: ListCustomers) -> CustomersPage:
-    """A page of the customer grid."""
-    after = parse_grid_cursor(query.cursor) if query.cursor else None
+    """A page of the customer grid in the order asked."""
+    order = grid_order(query.sort)
+    after = parse_grid_cursor(query.cursor, order) if query.cursor else None
     sql, args = repository.grid_query(
         query.workspace,
         terms=search_terms(query.q),
         tag=query.tag,
         platform=query.platform,
+        order=order,
         after=after,
         limit=query.limit + 1,
     )
-    items, cursor = page_of(
-        await repository.grid_page(conn, sql, args), query.limit, grid_item, grid_position
+    rows = await repository.grid_page(conn, sql, args)
+    more = len(rows) > query.limit
+    return CustomersPage(
+        items=[grid_item(row) for row in rows[: query.limit]],
+        next_cursor=grid_cursor(order, rows[query.limit - 1]) if more else None,
     )
-    return CustomersPage(items=items, next_cursor=cursor)
 
 
 async def customer_history(conn: Connection, query: ListHistory) -> HistoryPage:

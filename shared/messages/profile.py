@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -88,7 +88,7 @@ class GridItem(BaseModel):
 
 
 class CustomersPage(BaseModel):
-    """A page of the customer grid, newest first; `next_cursor` is raw (the gateway seals it)."""
+    """A page of the customer grid in the order asked; `next_cursor` is raw (the gateway seals it)."""
 
     items: list[GridItem]
     next_cursor: str | None
@@ -171,14 +171,57 @@ class UpdateCustomer(GetCustomer):
     actor: Actor
 
 
+# Orders of the customer grid: a field, descending with a leading "-". Names sort case- and
+# accent-insensitively; every order breaks ties by customer id.
+GridSort = Literal["-created_at", "created_at", "name", "-name", "-last_contact_at", "last_contact_at"]
+DEFAULT_GRID_SORT: GridSort = "-created_at"
+
+
 class ListCustomers(WorkspaceRequest):
-    """A page of the customer grid, newest first."""
+    """A page of the customer grid in one order (newest first by default)."""
 
     q: Annotated[Text, Field(max_length=200)] | None = None
     tag: uuid.UUID | None = None
     platform: Platform | None = None
+    sort: GridSort = DEFAULT_GRID_SORT
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 25
     cursor: Text | None = None
+
+
+BULK_CUSTOMERS_MAX = 100
+BULK_TAGS_MAX = 20
+
+
+class BulkTagEdit(BaseModel):
+    """Body of POST /v1/customers/bulk-tags: tags to add to and take off every customer listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=BULK_CUSTOMERS_MAX,
+        description=f"1 to {BULK_CUSTOMERS_MAX} customers of the workspace (repeats count once).",
+    )
+    add: list[uuid.UUID] = Field(
+        default=[], max_length=BULK_TAGS_MAX, description=f"Up to {BULK_TAGS_MAX} tag ids to add."
+    )
+    remove: list[uuid.UUID] = Field(
+        default=[], max_length=BULK_TAGS_MAX, description=f"Up to {BULK_TAGS_MAX} tag ids to take off."
+    )
+
+
+class BulkTagCustomers(WorkspaceRequest):
+    """Add tags to and take tags off many customers at once, as `actor`."""
+
+    edit: BulkTagEdit
+    actor: Actor
+
+
+class BulkTagResult(BaseModel):
+    """Which customers' tags changed, and which already were as asked (in the order asked)."""
+
+    changed: list[uuid.UUID]
+    unchanged: list[uuid.UUID]
 
 
 class ListHistory(GetCustomer):
@@ -242,6 +285,9 @@ class GetAgentContext(AgentContextQuery, WorkspaceRequest):
 GET_CUSTOMER = Operation(SERVICE, "customer.get", GetCustomer, CustomerPart, "header and profile of the view")
 UPDATE_CUSTOMER = Operation(SERVICE, "customer.update", UpdateCustomer, CustomerPart, "edit profile fields")
 LIST_CUSTOMERS = Operation(SERVICE, "customers.list", ListCustomers, CustomersPage, "the customer grid")
+BULK_TAG_CUSTOMERS = Operation(
+    SERVICE, "customers.bulk_tags", BulkTagCustomers, BulkTagResult, "add and remove tags on many customers"
+)
 LIST_HISTORY = Operation(SERVICE, "customer.history", ListHistory, HistoryPage, "a customer's change history")
 LIST_TAGS = Operation(SERVICE, "tags.list", ListTags, TagList, "the tag catalog")
 CREATE_TAG = Operation(SERVICE, "tags.create", CreateTag, Tag, "create a tag")

@@ -1,12 +1,14 @@
 """What the dashboard's end-to-end tests share: browser settings, the demo stack's users, helpers."""
 
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import BrowserContext, Page, expect
 
 from deploy.stack import LocalStack
 from tests.e2e.seed import Seeded
@@ -27,6 +29,7 @@ SCREENSHOTS = Path(
     os.environ.get("SCREENSHOTS_DIR") or Path(__file__).resolve().parents[2] / ".run" / "screenshots"
 )
 TIMEZONE = "Asia/Dubai"
+CUSTOMER_ROWS = "table.customers tbody tr"
 TAGS = {"VIP": "#7c3aed", "Wholesale": "#fde68a", "Complaint": "#dc2626"}
 
 
@@ -76,3 +79,24 @@ def screenshot_path(name: str) -> str:
     """Where a screenshot for the README goes."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return str(SCREENSHOTS / name)
+
+
+NewContext = Callable[..., Awaitable[BrowserContext]]
+
+
+async def open_page(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
+    """A new tab at `url`, collecting uncaught script errors."""
+    page = await context.new_page()
+    errors = watch_for_page_errors(page)
+    await page.goto(url)
+    return page, errors
+
+
+async def open_profile(
+    new_context: NewContext, demo: Demo, customer_id: str, **options: Any
+) -> tuple[Page, list[str]]:
+    """A signed-in tab on one customer's profile, once its header has rendered."""
+    context = await new_context(signed_in_as=demo.users.me, **options)
+    page, errors = await open_page(context, f"{demo.url}/#/customers/{customer_id}")
+    await expect(page.locator(".header-card .facts")).to_be_visible()
+    return page, errors

@@ -6,39 +6,25 @@ user would: through labels, roles and the keyboard.
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Route, expect
+from playwright.async_api import Page, Route, expect
 
-from tests.e2e.harness import TIMEZONE, Demo, screenshot_path, watch_for_page_errors
+from tests.e2e.harness import (
+    CUSTOMER_ROWS,
+    TIMEZONE,
+    Demo,
+    NewContext,
+    open_page,
+    open_profile,
+    screenshot_path,
+)
 from tests.support import token, wait_for
 
 pytestmark = pytest.mark.e2e
-
-NewContext = Callable[..., Awaitable[BrowserContext]]
-CUSTOMER_ROWS = "table.customers tbody tr"
-
-
-async def open_page(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
-    """A new tab at `url`, collecting uncaught script errors."""
-    page = await context.new_page()
-    errors = watch_for_page_errors(page)
-    await page.goto(url)
-    return page, errors
-
-
-async def open_profile(
-    new_context: NewContext, demo: Demo, customer_id: str, **options: Any
-) -> tuple[Page, list[str]]:
-    """A signed-in tab on one customer's profile, once its header has rendered."""
-    context = await new_context(signed_in_as=demo.users.me, **options)
-    page, errors = await open_page(context, f"{demo.url}/#/customers/{customer_id}")
-    await expect(page.locator(".header-card .facts")).to_be_visible()
-    return page, errors
 
 
 def note_item(page: Page, text: str) -> Any:

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -10,12 +10,13 @@ from gateway.routes.dashboard import STATIC_DIR
 from tests.conftest import RunningGateway
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
-IMPORT = re.compile(r'^import .* from "\./([\w.-]+)";$|^import "\./([\w.-]+)";$', re.MULTILINE)
+# Static imports (`import … from "./x.js"`, on one line or closing a multi-line one) and bare ones.
+IMPORT = re.compile(r'^(?:import .*|\}) from "\./([\w./-]+)";$|^import "\./([\w./-]+)";$', re.MULTILINE)
 
 
 def static_names() -> list[str]:
-    """Every file of the dashboard."""
-    return sorted(p.name for p in Path(STATIC_DIR).iterdir() if p.is_file())
+    """Every file of the dashboard, as a path under static/."""
+    return sorted(p.relative_to(STATIC_DIR).as_posix() for p in Path(STATIC_DIR).rglob("*") if p.is_file())
 
 
 async def test_the_page_and_every_module_it_imports_are_served(start_gateway: GatewayStarter) -> None:
@@ -41,8 +42,9 @@ async def test_the_page_and_every_module_it_imports_are_served(start_gateway: Ga
         assert asset.status_code == 200, name
         expected = "text/javascript" if name.endswith(".js") else "text/css"
         assert asset.headers["content-type"].startswith(expected), name
+        folder = PurePosixPath(name).parent
         for match in IMPORT.finditer(asset.text):
-            queue.append(match.group(1) or match.group(2))
+            queue.append(str(folder / (match.group(1) or match.group(2))))
     assert seen | {"index.html"} == set(static_names())
 
     # No module writes markup from data: rendering goes through textContent only.

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 import jwt
@@ -15,6 +16,7 @@ from services.profile.app import definition as profile
 from services.profile.config import Settings as ProfileSettings
 from services.timeline.app import definition as timeline
 from services.timeline.config import Settings as TimelineSettings
+from shared.fields import NOTE_FIELDS, PROFILE_FIELDS
 from tests.conftest import RunningGateway
 from tests.support import JWT_SECRET, auth, new_workspace, token, wait_for
 
@@ -137,6 +139,29 @@ async def test_reference_lists(start_gateway: GatewayStarter) -> None:
     assert {"code": "ar", "name": "Arabic"} in languages and {"code": "en", "name": "English"} in languages
     assert {"code": "AE", "name": "United Arab Emirates"} in countries
     assert len(countries) == 249 and all(len(c["code"]) == 2 for c in countries)
+
+
+async def test_field_references_are_the_fields_and_limits_the_services_validate_with(
+    start_gateway: GatewayStarter,
+) -> None:
+    gateway = await start_gateway()
+    for path, fields in (("profile-fields", PROFILE_FIELDS), ("note-fields", NOTE_FIELDS)):
+        response = await gateway.client.get(f"/v1/reference/{path}", headers=auth("acme"))
+        assert response.status_code == 200, response.text
+        assert response.json()["items"] == [asdict(field) for field in fields]
+    profile = (await gateway.client.get("/v1/reference/profile-fields", headers=auth("acme"))).json()
+    assert {f["field"]: f["max_length"] for f in profile["items"]}["agent_instructions"] == 2000
+    assert (await gateway.client.get("/v1/reference/profile-fields")).status_code == 401
+
+
+async def test_live_events_reference_names_each_event_with_its_section(start_gateway: GatewayStarter) -> None:
+    gateway = await start_gateway()
+    items = (await gateway.client.get("/v1/reference/live-events", headers=auth("acme"))).json()["items"]
+    assert {"type": "notes.note.added", "section": "notes"} in items
+    assert {"type": "profile.customer.updated", "section": "profile"} in items
+    assert all(item["type"].startswith(f"{item['section']}.") for item in items)
+    # Workspace-wide events reach no customer's stream.
+    assert not [item for item in items if item["type"].startswith("profile.tag.")]
 
 
 async def test_nul_in_query_is_422(start_gateway: GatewayStarter) -> None:

@@ -1,8 +1,9 @@
 """Tenant isolation (CONTRACT.md §2), generated from the gateway's route table.
 
 Every /v1 route is called by an admin of workspace B with the ids of workspace A's data: a route
-keyed by an id of A answers 404, exactly as for an id that exists nowhere; a route keyed by nothing
-answers B's data only. A route the matrix cannot fill (an unknown path or required query parameter,
+keyed by an id of A answers 404, exactly as for an id that exists nowhere (a body listing A's ids,
+422 naming them, again exactly as for ids that exist nowhere); a route keyed by nothing answers
+B's data only. A route the matrix cannot fill (an unknown path or required query parameter,
 a body it has no example for) fails the suite, so a new route cannot be forgotten.
 """
 
@@ -80,6 +81,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/tags"): {"name": "B's own tag", "color": "#00AA00"},
     ("PATCH", "/v1/tags/{tag_id}"): {"name": "Taken over", "color": "#000000"},
 }
+# Bodies that list A's ids: the route is keyed by them, and ids in a body that are not the
+# caller's are a 422, the same answer as for ids that exist nowhere.
+BODY_KEYED: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
+    ("POST", "/v1/customers/bulk-tags"): lambda a: {"customer_ids": [a.customer_id], "add": [a.tag_id]},
+}
 TIMELINE_LISTS = {
     ("GET", "/v1/customers/{customer_id}/conversations"),
     ("GET", "/v1/customers/{customer_id}/escalations"),
@@ -97,7 +103,9 @@ class Case:
     query: dict[str, str]
     query_nowhere: dict[str, str]
     body: dict[str, Any] | None
+    body_nowhere: dict[str, Any] | None
     keyed: bool
+    expected: int  # what B gets for A's ids
 
 
 def v1_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -145,9 +153,16 @@ def build_cases(app: FastAPI, a: Seeded) -> tuple[list[Case], list[str]]:
                 query_nowhere[name] = NOWHERE.get(name, query[name])
                 keyed = keyed or name in IDENTIFYING_QUERY
         body = BODIES.get((method, path))
+        body_nowhere, expected = body, 404
+        listing = BODY_KEYED.get((method, path))
+        if listing is not None:
+            ids_nowhere = Seeded(**{name: str(uuid.uuid4()) for name in Seeded.__dataclass_fields__})
+            body, body_nowhere, keyed, expected = listing(a), listing(ids_nowhere), True, 422
         if "requestBody" in operation and body is None:
             unknown.append(f"{method} {path}: no example body")
-        cases.append(Case(method, path, target, nowhere, query, query_nowhere, body, keyed))
+        cases.append(
+            Case(method, path, target, nowhere, query, query_nowhere, body, body_nowhere, keyed, expected)
+        )
     return cases, unknown
 
 
@@ -250,7 +265,7 @@ def test_every_v1_route_is_in_the_matrix() -> None:
     cases, unknown = build_cases(app, a)
     assert not unknown, "routes the isolation matrix cannot fill:\n" + "\n".join(unknown)
     assert {(c.method, c.path) for c in cases} == v1_routes(app)
-    assert set(BODIES) <= v1_routes(app), "example bodies for routes that no longer exist"
+    assert set(BODIES) | set(BODY_KEYED) <= v1_routes(app), "example bodies for routes that no longer exist"
     assert v1_routes(app) >= TIMELINE_LISTS
 
 
@@ -285,15 +300,15 @@ async def test_another_workspace_sees_none_of_a_workspaces_data(
                 problems.append(f"{label}: B gets {status} {content[:200]!r} for its own workspace")
             continue
         same = await send(
-            client, case.method, case.nowhere, b_admin, query=case.query_nowhere, body=case.body
+            client, case.method, case.nowhere, b_admin, query=case.query_nowhere, body=case.body_nowhere
         )
         if (status, content_type, content) != same:
             problems.append(
                 f"{label}: A's ids answer {status} {content[:200]!r}, ids that exist nowhere "
                 f"{same[0]} {same[2][:200]!r}"
             )
-        if status != 404 or not content_type.startswith("application/problem+json"):
-            problems.append(f"{label}: B gets {status} ({content_type}), expected 404")
+        if status != case.expected or not content_type.startswith("application/problem+json"):
+            problems.append(f"{label}: B gets {status} ({content_type}), expected {case.expected}")
     assert not problems, "\n".join(problems)
 
     # B's own lists hold exactly B's data, however B filters them by A's data.

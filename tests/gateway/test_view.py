@@ -195,6 +195,17 @@ async def test_cached_view_is_never_stale_after_a_write(
         await gateway.client.patch(url, json={"tag_ids": [tag["id"]]}, headers=auth(ws))
     ).status_code == 200
     assert [t["name"] for t in (await view())["profile"]["tags"]] == ["VIP"]
+    bulk = "/v1/customers/bulk-tags"
+    off = await gateway.client.post(
+        bulk, json={"customer_ids": [customer_id], "remove": [tag["id"]]}, headers=auth(ws)
+    )
+    assert off.status_code == 200, off.text
+    assert (await view())["profile"]["tags"] == []
+    on = await gateway.client.post(
+        bulk, json={"customer_ids": [customer_id], "add": [tag["id"]]}, headers=auth(ws)
+    )
+    assert on.status_code == 200, on.text
+    assert [t["name"] for t in (await view())["profile"]["tags"]] == ["VIP"]
     renamed = await gateway.client.patch(f"/v1/tags/{tag['id']}", json={"name": "Gold"}, headers=admin)
     assert renamed.status_code == 200, renamed.text
     assert [t["name"] for t in (await view())["profile"]["tags"]] == ["Gold"]
@@ -310,6 +321,9 @@ async def test_live_updates_deliver_another_users_changes(
         await gateway.client.post(f"{url}/notes", json={"text": "hello"}, headers=editor)
     ).status_code == 201
     await asyncio.wait_for(listener, 15)
+    # Every event the stream sent is one the dashboard learns of from the reference list.
+    listed = (await gateway.client.get("/v1/reference/live-events", headers=editor)).json()["items"]
+    assert {e["type"] for e in seen} <= {item["type"] for item in listed}
     update = next(e for e in seen if e["type"] == "profile.customer.updated")
     assert update["customer_id"] == customer_id
     assert update["data"]["changes"]["language"] == {"old": None, "new": "ar"}

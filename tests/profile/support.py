@@ -104,3 +104,18 @@ class ProfileStack:
             if body["type"] == event_type:
                 events.append(body)
         return events
+
+    async def grid_pages(self, workspace: str, limit: int, **params: Any) -> list[dict[str, Any]]:
+        """Every item of every grid page, following next_cursor; asserts the page sizes on the way."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = {"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
+            response = await self.http.get("/v1/customers", params=query, headers=auth(workspace))
+            assert response.status_code == 200, response.text
+            page = response.json()
+            cursor = page["next_cursor"]
+            assert len(page["items"]) == limit or cursor is None
+            items += page["items"]
+            if cursor is None:
+                return items

@@ -16,22 +16,6 @@ def _pid(n: int) -> str:
     return {"whatsapp": f"+97150123{n:04}", "instagram": f"insta.{n}", "web": f"visitor-{n}"}[platform]
 
 
-async def _pages(stack: ProfileStack, ws: str, limit: int, **params: Any) -> list[dict[str, Any]]:
-    """Every item of every page, following next_cursor; asserts the page sizes on the way."""
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = {"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
-        response = await stack.http.get("/v1/customers", params=query, headers=auth(ws))
-        assert response.status_code == 200, response.text
-        page = response.json()
-        cursor = page["next_cursor"]
-        assert len(page["items"]) == limit or cursor is None
-        items += page["items"]
-        if cursor is None:
-            return items
-
-
 async def test_search_filters_pages_and_parameter_checks(stack: ProfileStack) -> None:
     ws = new_workspace()
     customers: dict[str, dict[str, Any]] = {}
@@ -73,7 +57,7 @@ async def test_search_filters_pages_and_parameter_checks(stack: ProfileStack) ->
         f"/v1/customers/{emailed}", json={"email": "Sales.Lead@Example.ORG"}, headers=auth(ws)
     )
 
-    everyone = await _pages(stack, ws, 7)
+    everyone = await stack.grid_pages(ws, 7)
     assert [item["id"] for item in everyone] == newest_first
     web_visitor = next(item for item in everyone if item["id"] == customer_id(ws, "web", _pid(2)))
     assert web_visitor == {
@@ -91,10 +75,10 @@ async def test_search_filters_pages_and_parameter_checks(stack: ProfileStack) ->
     assert first_tagged["tags"] == [tag]
 
     for platform in PLATFORMS:
-        ids = [item["id"] for item in await _pages(stack, ws, 4, platform=platform)]
+        ids = [item["id"] for item in await stack.grid_pages(ws, 4, platform=platform)]
         assert ids == [c for c in newest_first if customers[c]["platform"] == platform]
-    assert [item["id"] for item in await _pages(stack, ws, 3, tag=tag["id"])] == tagged
-    both = await _pages(stack, ws, 2, tag=tag["id"], platform="instagram", q="customer")
+    assert [item["id"] for item in await stack.grid_pages(ws, 3, tag=tag["id"])] == tagged
+    both = await stack.grid_pages(ws, 2, tag=tag["id"], platform="instagram", q="customer")
     assert [item["id"] for item in both] == [
         c
         for c in tagged
@@ -102,7 +86,7 @@ async def test_search_filters_pages_and_parameter_checks(stack: ProfileStack) ->
     ]
 
     def found(q: str, **params: Any) -> Any:
-        return _pages(stack, ws, 5, q=q, **params)
+        return stack.grid_pages(ws, 5, q=q, **params)
 
     by_n = {customers[c]["n"]: c for c in customers}
     assert [i["id"] for i in await found("élodie")] == [by_n[5]]

@@ -3,7 +3,7 @@
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import given
@@ -11,19 +11,27 @@ from hypothesis import strategies as st
 
 from gateway.routes.customers import parse_if_match
 from services.profile.service import (
+    EDITABLE,
     Contact,
     apply_contact_seen,
+    bulk_tag_changes,
+    grid_cursor,
+    grid_order,
     like_pattern,
+    name_key,
     new_customer,
     parse_grid_cursor,
+    plan_bulk_tags,
     search_document,
     search_terms,
     validate_edit,
     validate_tag,
 )
-from shared.cursors import encode_cursor
+from shared.cursors import encode_cursor, encode_ordered_cursor
 from shared.errors import Rejected
 from shared.events import ContactSeen, ConversationStarted
+from shared.fields import PROFILE_FIELDS
+from shared.messages.profile import GridSort
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -210,10 +218,90 @@ def test_like_wildcards_are_literal() -> None:
 
 def test_cursors_that_were_not_issued_are_rejected() -> None:
     issued = uuid.uuid4()
-    assert parse_grid_cursor(encode_cursor(T0, str(issued))) == (T0, issued)
-    for raw in ("", "garbage", encode_cursor(T0, "x"), f'["2026-01-01T00:00:00", "{issued}"]'):
+    newest = grid_order("-created_at")
+    assert parse_grid_cursor(encode_ordered_cursor("-created_at", T0, str(issued)), newest) == (T0, issued)
+    for raw in (
+        "",
+        "garbage",
+        encode_ordered_cursor("-created_at", T0, "x"),
+        f'["-created_at", "2026-01-01T00:00:00", "{issued}"]',
+        encode_cursor(T0, str(issued)),
+    ):
         with pytest.raises(Rejected):
-            parse_grid_cursor(raw)
+            parse_grid_cursor(raw, newest)
+
+
+@pytest.mark.parametrize("sort", get_args(GridSort))
+def test_a_cursor_reads_back_under_its_own_order_only(sort: str) -> None:
+    row = {"id": uuid.uuid4(), "created_at": T0, "last_contact_at": T0, "name_key": "zoë | o'neil"}
+    order = grid_order(sort)
+    assert parse_grid_cursor(grid_cursor(order, row), order) == (row[order.column], row["id"])
+    other = grid_order(sort.removeprefix("-") if sort.startswith("-") else f"-{sort}")
+    with pytest.raises(Rejected) as refused:
+        parse_grid_cursor(grid_cursor(order, row), other)
+    assert refused.value.errors[0].field == "cursor"
+
+
+@pytest.mark.parametrize("sort", ["age", "--name", "NAME", ""])
+def test_an_order_the_grid_does_not_have_is_refused(sort: str) -> None:
+    with pytest.raises(Rejected):
+        grid_order(sort)
+
+
+def test_names_sort_without_case_accents_or_extra_spaces() -> None:
+    names = ["bob", "Émile", "alice", "Zack", "zoë", "أحمد", "ليلى", "Álvaro", "  Alice   Smith "]
+    assert sorted(names, key=name_key) == [
+        "alice",
+        "  Alice   Smith ",
+        "Álvaro",
+        "bob",
+        "Émile",
+        "Zack",
+        "zoë",
+        "أحمد",
+        "ليلى",
+    ]
+    assert name_key("  Alice   Smith ") == "alice smith"
+    # Hamza and harakat are marks: أَحمد sorts as احمد.
+    assert name_key("أَحمد") == name_key("احمد")
+
+
+def test_every_editable_field_has_a_rule_and_the_published_list_is_the_one_validated() -> None:
+    assert tuple(spec.field for spec in PROFILE_FIELDS) == EDITABLE
+    # Each field accepts a value (so each has a rule) and the limits are the ones published.
+    for spec in PROFILE_FIELDS:
+        if spec.max_length:
+            assert validate_edit({spec.field: "x" * spec.max_length})[spec.field] == "x" * spec.max_length
+            with pytest.raises(Rejected):
+                validate_edit({spec.field: "x" * (spec.max_length + 1)})
+
+
+def test_bulk_tags_change_only_the_customers_they_change() -> None:
+    a, b, c = (str(uuid.uuid4()) for _ in range(3))
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    plan = plan_bulk_tags([first, second, first, third], [uuid.UUID(a)], [uuid.UUID(b)])
+    assert plan.customer_ids == [first, second, third]
+    changes = bulk_tag_changes(plan, {first: [a], second: [b, c], third: []})
+    assert changes == {
+        second: {"tag_ids": {"old": sorted([b, c]), "new": sorted([a, c])}},
+        third: {"tag_ids": {"old": [], "new": [a]}},
+    }
+
+
+@pytest.mark.parametrize("contradicts", [False, True])
+def test_a_bulk_tag_edit_that_is_empty_or_contradicts_itself_is_refused(contradicts: bool) -> None:
+    tag = uuid.uuid4()
+    tags = [tag] if contradicts else []
+    with pytest.raises(Rejected):
+        plan_bulk_tags([uuid.uuid4()], tags, tags)
+
+
+def test_bulk_tags_keep_a_customer_within_the_tag_limit() -> None:
+    customer = uuid.uuid4()
+    held = [str(uuid.uuid4()) for _ in range(100)]
+    plan = plan_bulk_tags([customer], [uuid.uuid4()], [])
+    with pytest.raises(Rejected):
+        bulk_tag_changes(plan, {customer: held})
 
 
 @pytest.mark.parametrize(
