@@ -22,14 +22,14 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from deploy.credentials import with_credentials
-from deploy.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedRedis, free_port
+from deploy.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedRedis, EmbeddedServer, free_port
 from deploy.nats_auth import CONNECTOR, GATEWAY, Permissions, accounts_conf, roles
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from shared.db import database_url_for, provision
 from shared.registry import definitions
 from shared.runtime import Deployable, ServiceRuntime
-from tests.support import JWT_SECRET, SUITE_USER, connect_suite, nats_password, wait_for
+from tests.support import JWT_SECRET, SUITE_USER, connect_suite, suite_password, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -40,26 +40,29 @@ def tmp_root() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def _session_server(variable: str, server: EmbeddedServer) -> Iterator[str]:
+    """The server's URL from the environment, else the embedded one started for the session."""
+    if os.environ.get(variable):
+        yield os.environ[variable]
+        return
+    yield server.start().url
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_url(tmp_root: Path) -> Iterator[str]:
     """The administrator's URL of a PostgreSQL server for the session (password required)."""
-    if os.environ.get("DATABASE_URL"):
-        yield os.environ["DATABASE_URL"]
-        return
-    server = EmbeddedPostgres(tmp_root / "postgres", password="postgres-password-for-the-suite").start()
-    yield server.url
-    server.stop()
+    yield from _session_server(
+        "DATABASE_URL", EmbeddedPostgres(tmp_root / "postgres", password="postgres-password-for-the-suite")
+    )
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_root: Path) -> Iterator[str]:
     """A Redis server for the session (password required)."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    server = EmbeddedRedis(tmp_root / "redis", password="redis-password-for-the-suite").start()
-    yield server.url
-    server.stop()
+    yield from _session_server(
+        "REDIS_URL", EmbeddedRedis(tmp_root / "redis", password="redis-password-for-the-suite")
+    )
 
 
 def _hash(password: str) -> str:
@@ -84,10 +87,10 @@ def nats_accounts() -> NatsAccounts:
     from tests.shared import probe
 
     users = {
-        name: (_hash(nats_password(name)), rules)
+        name: (_hash(suite_password(name)), rules)
         for name, rules in roles([*definitions(), probe.definition]).items()
     }
-    users[SUITE_USER] = (_hash(nats_password(SUITE_USER)), Permissions((">",), (">",), replies=True))
+    users[SUITE_USER] = (_hash(suite_password(SUITE_USER)), Permissions((">",), (">",), replies=True))
     return NatsAccounts(users)
 
 
@@ -113,9 +116,9 @@ def add_nats_user(
     def add(user: str, permissions: Permissions) -> str:
         if nats_server is None:
             pytest.skip("an external NATS server: the suite cannot add users to it")
-        users = {**nats_accounts.users, user: (_hash(nats_password(user)), permissions)}
+        users = {**nats_accounts.users, user: (_hash(suite_password(user)), permissions)}
         nats_server.reload(accounts_conf(users))
-        return f"nats://{user}:{nats_password(user)}@127.0.0.1:{nats_server.port}"
+        return f"nats://{user}:{suite_password(user)}@127.0.0.1:{nats_server.port}"
 
     return add
 
@@ -138,7 +141,7 @@ async def nats_url(nats_server: EmbeddedNats | None) -> str:
 @pytest.fixture
 def connector_url(nats_url: str) -> str:
     """This test's NATS with a platform connector's credentials (CONTRACT.md §8)."""
-    return with_credentials(nats_url, CONNECTOR, nats_password(CONNECTOR))
+    return with_credentials(nats_url, CONNECTOR, suite_password(CONNECTOR))
 
 
 @pytest.fixture
@@ -164,7 +167,7 @@ async def fresh_database(postgres_url: str) -> AsyncIterator[Callable[[str], Awa
         name = f"t_{label}_{uuid.uuid4().hex[:10]}"
         created.append(name)
         # A role of its own owns it, as every service's database: no service runs as superuser.
-        return await provision(postgres_url, name, nats_password(name))
+        return await provision(postgres_url, name, suite_password(name))
 
     yield make
     admin = await asyncpg.connect(database_url_for(postgres_url, "postgres"))
@@ -196,7 +199,7 @@ async def start_service(
         settings = settings_cls(
             nats_url=nats_url,
             nats_user=definition.name,
-            nats_password=nats_password(definition.name),
+            suite_password=suite_password(definition.name),
             service_database_url=url,
             stream_wait_seconds=15,
             **overrides,
@@ -241,7 +244,7 @@ async def start_gateway(
         values: dict[str, Any] = {
             "nats_url": nats_url,
             "nats_user": GATEWAY,
-            "nats_password": nats_password(GATEWAY),
+            "suite_password": suite_password(GATEWAY),
             "redis_url": redis_url,
             "jwt_secret": JWT_SECRET,
             "gateway_port": port,
@@ -290,3 +293,13 @@ async def start_all_services(
         return {definition.name: runtime for definition, runtime in zip(every, runtimes, strict=True)}
 
     return start
+
+
+@pytest.fixture
+async def system(
+    start_all_services: Callable[..., Awaitable[dict[str, ServiceRuntime]]],
+    start_gateway: Callable[..., Awaitable[RunningGateway]],
+) -> RunningGateway:
+    """Every service and a gateway on the test's servers (its rate limit out of the way)."""
+    await start_all_services()
+    return await start_gateway(rate_limit_per_second=1_000_000)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from gateway.auth import Role, issue_token
 from shared.events import EventType
+from shared.ids import customer_id_for
 from shared.jsonutil import dumps
 from shared.nats import connect
 from shared.outbox import publish_now
@@ -28,14 +29,14 @@ JWT_SECRET = "test-secret-for-the-suite-only-0123456789"
 SUITE_USER = "suite"
 
 
-def nats_password(user: str) -> str:
-    """The password a NATS user has on the suite's servers."""
+def suite_password(user: str) -> str:
+    """The password a NATS user or database role has on the suite's servers."""
     return f"{user}-password-for-the-suite-only"
 
 
 async def connect_suite(url: str, name: str) -> NATS:
     """A connection as the suite's own NATS user."""
-    return await connect(url, name, SUITE_USER, nats_password(SUITE_USER))
+    return await connect(url, name, SUITE_USER, suite_password(SUITE_USER))
 
 
 async def wait_for(
@@ -55,6 +56,11 @@ async def wait_for(
         last = value
         await asyncio.sleep(interval)
     raise AssertionError(f"{what} not met within {timeout}s (last value: {last!r})")
+
+
+def customer_id(workspace: str, platform: str, platform_user_id: str) -> str:
+    """The id the services give the customer of a platform identity."""
+    return str(customer_id_for(workspace, platform, platform_user_id))
 
 
 def new_workspace() -> str:
@@ -121,3 +127,25 @@ async def publish_internal(
     event_id = event_id or uuid.uuid4().hex
     await publish_now(js, event_type, workspace, data, event_id=event_id)
     return event_id
+
+
+async def try_both_workspaces(
+    url: str, mine: str, theirs: str, count: Callable[[str], Awaitable[int]]
+) -> None:
+    """Publish a contact into `theirs`, then one into `mine`, with connector credentials `url`;
+    assert that only `mine` got a customer (`count` counts a workspace's customers)."""
+    connector = await connect(url, "confined-connector")
+    try:
+        # A refused publish (a permissions violation) never reaches the CHAT stream.
+        await connector.publish(
+            chat_subject(theirs, "contact.seen"), dumps(connector_event("web", "intruder"))
+        )
+        await publish_event(connector.jetstream(), mine, "contact.seen", connector_event("web", "welcome"))
+    finally:
+        await connector.close()
+
+    async def arrived() -> bool:
+        return bool(await count(mine))
+
+    await wait_for(arrived, what="the customer of its own workspace")
+    assert await count(theirs) == 0

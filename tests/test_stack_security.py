@@ -18,11 +18,8 @@ from nats.errors import NoServersError
 from deploy.embedded import free_port
 from deploy.stack import LocalStack
 from shared.db import database_url_for
-from shared.jsonutil import dumps
-from shared.nats import connect
 from shared.registry import SERVICE_NAMES
-from shared.subjects import chat_subject
-from tests.support import connector_event, new_workspace, publish_event, wait_for
+from tests.support import connector_event, new_workspace, publish_event, try_both_workspaces, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -120,22 +117,13 @@ async def test_minted_workspace_credentials_publish_only_into_their_workspace(
     mine, theirs = new_workspace(), new_workspace()
     url = await asyncio.to_thread(_mint, running.run_dir, "--workspace", mine)
     assert url.startswith("nats://connector-") and "@127.0.0.1:" in url
-    connector = await connect(url, "minted")
-    try:
-        await connector.publish(
-            chat_subject(theirs, "contact.seen"), dumps(connector_event("web", "intruder"))
-        )
-        await publish_event(connector.jetstream(), mine, "contact.seen", connector_event("web", "welcome"))
-    finally:
-        await connector.close()
     admin = await asyncpg.connect(database_url_for(env["DATABASE_URL"], "profile"))
     try:
 
-        async def arrived() -> bool:
-            return bool(await admin.fetchval("SELECT count(*) FROM customers WHERE workspace = $1", mine))
+        async def customers(workspace: str) -> int:
+            return int(await admin.fetchval("SELECT count(*) FROM customers WHERE workspace = $1", workspace))
 
-        await wait_for(arrived, what="the customer of its own workspace")
-        assert await admin.fetchval("SELECT count(*) FROM customers WHERE workspace = $1", theirs) == 0
+        await try_both_workspaces(url, mine, theirs, customers)
     finally:
         await admin.close()
 

@@ -36,10 +36,9 @@ async def _all(client: httpx.AsyncClient, path: str, headers: dict[str, str], **
 
 
 async def test_a_seed_run_shows_the_customers_conversations_and_analyses_it_published(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, connector_url: str
+    system: RunningGateway, connector_url: str
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway(rate_limit_per_second=1_000_000)
+    gateway = system
     ws = new_workspace()
     histories = seed_histories(ws, 5, 10, 3, datetime.now(UTC))
     published = [event for history in histories for event in history.events]

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from gateway.auth import issue_token
 from gateway.config import GatewaySettings
 from tests.conftest import RunningGateway
-from tests.gateway.test_view import seed_customer, view_when
+from tests.gateway.support import seed_viewable_customer
 from tests.support import JWT_SECRET, auth, new_workspace
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
@@ -70,13 +70,11 @@ async def test_api_answers_are_neither_sniffed_nor_stored(start_gateway: Gateway
 
 
 async def test_a_live_stream_ends_when_its_token_expires(
-    start_all_services: Callable[..., Awaitable[object]], start_gateway: GatewayStarter, js: JetStreamContext
+    system: RunningGateway, js: JetStreamContext
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
+    gateway = system
     ws = new_workspace()
-    customer = await seed_customer(js, ws)
-    await view_when(gateway.client, ws, customer, lambda v: v["header"] is not None, "the customer")
+    customer = await seed_viewable_customer(gateway.client, js, ws)
     short = issue_token(JWT_SECRET, sub="u", name="U", workspace=ws, role="agent", ttl_seconds=2)
     lines: list[str] = []
     async with gateway.client.stream(

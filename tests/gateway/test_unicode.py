@@ -112,10 +112,9 @@ async def seed(gateway: RunningGateway, js: JetStreamContext) -> tuple[str, str]
 
 
 async def test_unicode_text_round_trips_through_every_text_field(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
+    system: RunningGateway, js: JetStreamContext
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway(rate_limit_per_second=1_000_000)
+    gateway = system
     client = gateway.client
     ws, customer_id = await seed(gateway, js)
     agent, admin = auth(ws), auth(ws, role="admin")
@@ -183,10 +182,9 @@ async def test_unicode_text_round_trips_through_every_text_field(
 
 
 async def test_nul_surrogates_and_overlong_text_are_422_naming_the_field(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
+    system: RunningGateway, js: JetStreamContext
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway(rate_limit_per_second=1_000_000)
+    gateway = system
     client = gateway.client
     ws, customer_id = await seed(gateway, js)
     agent, admin = auth(ws), auth(ws, role="admin")

@@ -5,77 +5,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 import redis.asyncio as aioredis
 from nats.js import JetStreamContext
 
-from shared.ids import customer_id_for
 from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
+from tests.gateway.support import seed_customer, seed_viewable_customer, view_when
 from tests.support import auth, connector_event, new_workspace, publish_event, wait_for
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
 AllStarter = Callable[..., Awaitable[dict[str, ServiceRuntime]]]
-
-
-async def seed_customer(js: JetStreamContext, ws: str, phone: str = "+971501234567") -> str:
-    """A WhatsApp customer with one closed, escalated conversation; returns the customer id."""
-
-    def ev(**fields: Any) -> dict[str, Any]:
-        return connector_event("whatsapp", phone, **fields)
-
-    await publish_event(js, ws, "contact.seen", ev(display_name="Layla Haddad"))
-    await publish_event(js, ws, "conversation.started", ev(conversation_id="c1"))
-    for i, (sender, text) in enumerate(
-        [
-            ("customer", "Hi, my order #1234 arrived broken and I want a refund."),
-            ("ai", "I'm sorry to hear that! Let me connect you with a colleague."),
-            ("customer", "Thank you, that was quick. Great service!"),
-        ]
-    ):
-        await publish_event(
-            js,
-            ws,
-            "conversation.message",
-            ev(conversation_id="c1", message_id=f"m{i}", sender=sender, sender_name="x", text=text),
-        )
-    await publish_event(
-        js,
-        ws,
-        "conversation.escalated",
-        ev(conversation_id="c1", escalation_id="e1", reason="customer asked for a refund"),
-    )
-    await publish_event(
-        js, ws, "escalation.handled", ev(conversation_id="c1", escalation_id="e1", handled_by="Omar")
-    )
-    await publish_event(
-        js,
-        ws,
-        "conversation.closed",
-        ev(conversation_id="c1", resolved_by={"type": "human", "name": "Omar"}),
-    )
-    return str(customer_id_for(ws, "whatsapp", phone))
-
-
-async def view_when(
-    client: httpx.AsyncClient,
-    ws: str,
-    customer_id: str,
-    ready: Callable[[dict[str, Any]], bool],
-    what: str,
-) -> dict[str, Any]:
-    """The view once `ready(view)` holds."""
-
-    async def probe() -> dict[str, Any] | None:
-        response = await client.get(f"/v1/customers/{customer_id}", headers=auth(ws))
-        if response.status_code != 200:
-            return None
-        body: dict[str, Any] = response.json()
-        return body if ready(body) else None
-
-    return await wait_for(probe, timeout=30, what=what)
 
 
 def fully_analysed(view: dict[str, Any]) -> bool:
@@ -88,14 +29,10 @@ def fully_analysed(view: dict[str, Any]) -> bool:
     )
 
 
-async def test_full_view_with_data_in_every_service(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
-) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
+async def test_full_view_with_data_in_every_service(system: RunningGateway, js: JetStreamContext) -> None:
+    gateway = system
     ws = new_workspace()
-    customer_id = await seed_customer(js, ws)
-    await view_when(gateway.client, ws, customer_id, lambda v: v["header"] is not None, "customer exists")
+    customer_id = await seed_viewable_customer(gateway.client, js, ws)
     note = await gateway.client.post(
         f"/v1/customers/{customer_id}/notes", json={"text": "VIP"}, headers=auth(ws)
     )
@@ -290,13 +227,11 @@ async def test_rate_limit_is_shared_by_replicas(start_gateway: GatewayStarter, r
 
 
 async def test_live_updates_deliver_another_users_changes(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
+    system: RunningGateway, js: JetStreamContext
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
+    gateway = system
     ws = new_workspace()
-    customer_id = await seed_customer(js, ws)
-    await view_when(gateway.client, ws, customer_id, lambda v: v["header"] is not None, "view")
+    customer_id = await seed_viewable_customer(gateway.client, js, ws)
     url = f"/v1/customers/{customer_id}"
     seen: list[dict[str, Any]] = []
 

@@ -9,7 +9,6 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from services.profile.handlers import CHAT_DURABLE
-from shared.ids import customer_id_for
 from shared.jsonutil import loads
 from shared.runtime import ServiceRuntime
 from shared.subjects import CHAT_STREAM
@@ -43,11 +42,6 @@ async def eventually(condition: Callable[[], Awaitable[T | None]], *, what: str)
     value = await wait_for(condition, what=what)
     assert value is not None
     return value
-
-
-def customer_id(workspace: str, platform: str, platform_user_id: str) -> str:
-    """The id the profile service gives the customer of an identity."""
-    return str(customer_id_for(workspace, platform, platform_user_id))
 
 
 @dataclass

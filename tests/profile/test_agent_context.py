@@ -6,8 +6,8 @@ from nats.aio.client import Client as NATS
 
 from shared.jsonutil import dumps, loads
 from shared.subjects import agent_context_subject
-from tests.profile.support import ProfileStack, customer_id
-from tests.support import auth, new_workspace
+from tests.profile.support import ProfileStack
+from tests.support import auth, customer_id, new_workspace
 
 
 async def _ask(nc: NATS, workspace: str, body: Any) -> Any:

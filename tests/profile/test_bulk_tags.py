@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from gateway.auth import Role
-from tests.profile.support import ProfileStack, customer_id, eventually
-from tests.support import auth, new_workspace
+from tests.profile.support import ProfileStack, eventually
+from tests.support import auth, customer_id, new_workspace
 
 URL = "/v1/customers/bulk-tags"
 

@@ -3,8 +3,8 @@
 import asyncio
 from typing import Any
 
-from tests.profile.support import ProfileStack, customer_id, eventually
-from tests.support import auth, new_workspace
+from tests.profile.support import ProfileStack, eventually
+from tests.support import auth, customer_id, new_workspace
 
 PID = "+971501234567"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.profile.support import ProfileStack, customer_id
-from tests.support import auth, new_workspace
+from tests.profile.support import ProfileStack
+from tests.support import auth, customer_id, new_workspace
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 # (name, minutes after T0 it was created, minutes after T0 of its last contact); the two Sams tie

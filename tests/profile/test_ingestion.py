@@ -12,9 +12,9 @@ from services.profile.usecases import apply_connector_events
 from shared.deadletter import list_dead_letters
 from shared.events import ConversationStarted
 from shared.runtime import ServiceRuntime
-from tests.profile.support import EXTRA_FIELDS, ProfileStack, customer_id, eventually
+from tests.profile.support import EXTRA_FIELDS, ProfileStack, eventually
 from tests.shared.holding import consumer_held, transactions_applying
-from tests.support import auth, connector_event, new_workspace, publish_event, wait_for
+from tests.support import auth, connector_event, customer_id, new_workspace, publish_event, wait_for
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PLATFORM_IDS = {"whatsapp": "+971501234{n:03}", "instagram": "user.{n}", "web": "visitor-{n}"}

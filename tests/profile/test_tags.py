@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from tests.profile.support import ProfileStack, customer_id, eventually
-from tests.support import auth, new_workspace
+from tests.profile.support import ProfileStack, eventually
+from tests.support import auth, customer_id, new_workspace
 
 
 async def test_only_admins_manage_tags_and_names_are_unique_in_any_case(stack: ProfileStack) -> None:

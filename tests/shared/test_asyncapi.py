@@ -18,7 +18,7 @@ from shared.asyncapi import document, render
 from shared.registry import SERVICES, definitions
 from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
-from tests.gateway.test_view import seed_customer, view_when
+from tests.gateway.support import seed_customer, view_when
 from tests.support import auth, new_workspace, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,27 +1,19 @@
 """Database roles as make run and the suite provision them: each service owns its database alone."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
 
 from shared.db import database_name, database_url_for, provision
+from tests.support import suite_password
 
 
 @pytest.fixture
-async def two_roles(postgres_url: str) -> AsyncIterator[tuple[str, str]]:
-    """Two roles, each owning a database of its own name; dropped afterwards."""
-    names = [f"t_role_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    urls = [await provision(postgres_url, name, f"{name}-password") for name in names]
-    yield urls[0], urls[1]
-    admin = await asyncpg.connect(database_url_for(postgres_url, "postgres"))
-    try:
-        for name in names:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
-    finally:
-        await admin.close()
+async def two_roles(fresh_database: Callable[[str], Awaitable[str]]) -> tuple[str, str]:
+    """Two roles, each owning a database of its own name (as the suite gives every service)."""
+    return await fresh_database("first"), await fresh_database("second")
 
 
 async def test_a_role_owns_its_database_and_is_no_superuser(two_roles: tuple[str, str]) -> None:
@@ -46,7 +38,7 @@ async def test_a_role_cannot_connect_to_another_services_database(two_roles: tup
 async def test_a_wrong_password_is_refused(two_roles: tuple[str, str]) -> None:
     first, _ = two_roles
     with pytest.raises(asyncpg.InvalidPasswordError):
-        await asyncpg.connect(first.replace("-password@", "-guess@"))
+        await asyncpg.connect(first.replace(f":{suite_password(database_name(first))}@", ":a-guess@"))
 
 
 async def test_provisioning_again_changes_nothing_but_the_password(postgres_url: str) -> None:

@@ -7,16 +7,17 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from shared.deadletter import list_dead_letters
-from shared.events import EventKind, utcnow
+from shared.events import utcnow
 from shared.jsonutil import dumps
 from shared.messages import insights, timeline
 from shared.runtime import ServiceRuntime
 from tests.support import new_workspace, wait_for
-from tests.timeline.helpers import (
+from tests.timeline.support import (
     Connector,
     at,
     call,
     consumer_settled,
+    events_at_least,
     publish_analysis,
     timeline_events,
 )
@@ -46,11 +47,6 @@ async def _only_conversation(nc: NATS, workspace: str, customer_id: str) -> dict
     return result
 
 
-async def _events(js: JetStreamContext, ws: str, event_type: EventKind, count: int) -> list[dict[str, Any]]:
-    events = await timeline_events(js, ws, event_type)
-    return events if len(events) >= count else []
-
-
 async def test_close_is_analysed_and_the_newest_analysis_is_kept(
     timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
 ) -> None:
@@ -62,7 +58,7 @@ async def test_close_is_analysed_and_the_newest_analysis_is_kept(
 
     # The stand-in analyser: sees the close on TIMELINE, reads the transcript, publishes its analysis.
     [closed] = await wait_for(
-        lambda: _events(js, ws, timeline.CONVERSATION_CLOSED, 1), what="close announced"
+        lambda: events_at_least(js, ws, timeline.CONVERSATION_CLOSED, 1), what="close announced"
     )
     transcript = await call(
         nc, timeline.GET_TRANSCRIPT, {"workspace": ws, "conversation_id": "c1", "max_chars": 60_000}
@@ -80,7 +76,7 @@ async def test_close_is_analysed_and_the_newest_analysis_is_kept(
         "closed",
     )
     [updated] = await wait_for(
-        lambda: _events(js, ws, timeline.CONVERSATION_UPDATED, 1), what="update announced"
+        lambda: events_at_least(js, ws, timeline.CONVERSATION_UPDATED, 1), what="update announced"
     )
     assert updated["data"]["customer_id"] == chat.customer_id
     assert updated["data"]["conversation_id"] == "c1"
@@ -120,13 +116,15 @@ async def test_a_message_after_the_close_announces_the_close_again(
     chat = Connector(js, ws)
     await chat.message("c1", at(1), "thanks", message_id="m1")
     await chat.closed("c1", at(2))
-    [first] = await wait_for(lambda: _events(js, ws, timeline.CONVERSATION_CLOSED, 1), what="close announced")
+    [first] = await wait_for(
+        lambda: events_at_least(js, ws, timeline.CONVERSATION_CLOSED, 1), what="close announced"
+    )
 
     await chat.message("c1", at(3), "one more thing", message_id="m2")
     # The same message again (a connector retry under a new event id) is not new: no third close.
     await chat.message("c1", at(3), "one more thing", message_id="m2")
     closes = await wait_for(
-        lambda: _events(js, ws, timeline.CONVERSATION_CLOSED, 2), what="close announced again"
+        lambda: events_at_least(js, ws, timeline.CONVERSATION_CLOSED, 2), what="close announced again"
     )
     await wait_for(lambda: consumer_settled(js), what="retry applied")
     assert len(await timeline_events(js, ws, timeline.CONVERSATION_CLOSED)) == 2
@@ -146,7 +144,7 @@ async def test_an_invalid_analysis_is_set_aside(
     chat = Connector(js, ws)
     await chat.closed("c1", at(1))
     [closed] = await wait_for(
-        lambda: _events(js, ws, timeline.CONVERSATION_CLOSED, 1), what="close announced"
+        lambda: events_at_least(js, ws, timeline.CONVERSATION_CLOSED, 1), what="close announced"
     )
     await js.publish(
         f"insights.v1.{ws}.conversation.analysed", b"[]", headers={"Nats-Msg-Id": "not-an-envelope"}

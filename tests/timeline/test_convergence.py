@@ -25,9 +25,9 @@ from shared.cursors import END_OF_TIME
 from shared.runtime import ServiceRuntime
 from tests.conftest import ServiceStarter
 from tests.shared.holding import consumer_held, transactions_applying
-from tests.support import connector_event, new_workspace, publish_event, wait_for
+from tests.support import connector_event, customer_id, new_workspace, publish_event, wait_for
 from tests.timeline.conftest import declare_bound_streams
-from tests.timeline.helpers import Connector, at, consumer_settled, customer_of
+from tests.timeline.support import Connector, at, consumer_settled
 
 USERS = [("whatsapp", "+971500000001"), ("web", "visitor-1"), ("instagram", "dana.k")]
 
@@ -122,7 +122,7 @@ async def _publish(js: JetStreamContext, ws: str, steps: list[Step], order: list
 
 async def _state(pool: asyncpg.Pool, ws: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row the workspace holds, with workspace-specific ids made comparable."""
-    owners = {customer_of(ws, platform, user): (platform, user) for platform, user in USERS}
+    owners = {customer_id(ws, platform, user): (platform, user) for platform, user in USERS}
 
     def plain(row: asyncpg.Record) -> tuple[Any, ...]:
         values: list[Any] = []
@@ -152,7 +152,7 @@ async def _escalations_served(pool: asyncpg.Pool, ws: str) -> dict[str, tuple[An
     served: dict[str, tuple[Any, ...]] = {}
     async with pool.acquire() as conn:
         for platform, user in USERS:
-            query = repository.PageQuery(ws, customer_of(ws, platform, user), (END_OF_TIME, ""), 100)
+            query = repository.PageQuery(ws, customer_id(ws, platform, user), (END_OF_TIME, ""), 100)
             for row in await repository.escalations_page(conn, query):
                 item = service.escalation_item(row)
                 served[item.id] = (item.handled_by, item.handled_at, item.resolution)

@@ -8,12 +8,11 @@ from nats.js import JetStreamContext
 
 from shared.deadletter import list_dead_letters
 from shared.errors import ServiceError
-from shared.events import EventKind
 from shared.links import chat_url
 from shared.messages import timeline
 from shared.runtime import ServiceRuntime
 from tests.support import connector_event, new_workspace, publish_event, wait_for
-from tests.timeline.helpers import Connector, at, call, consumer_settled, timeline_events
+from tests.timeline.support import Connector, at, call, consumer_settled, events_at_least, timeline_events
 
 
 async def _settled(js: JetStreamContext) -> bool:
@@ -108,14 +107,9 @@ async def test_every_event_type_is_stored_and_announced(
     started = await timeline_events(js, ws, timeline.CONVERSATION_STARTED)
     assert [e["data"]["customer_id"] for e in started] == [chat.customer_id]
     changed = await wait_for(
-        lambda: _at_least(js, ws, timeline.ESCALATION_CHANGED, 2), what="escalation changes announced"
+        lambda: events_at_least(js, ws, timeline.ESCALATION_CHANGED, 2), what="escalation changes announced"
     )
     assert [e["data"]["handled"] for e in changed] == [False, True]
-
-
-async def _at_least(js: JetStreamContext, ws: str, event_type: EventKind, count: int) -> list[dict[str, Any]]:
-    events = await timeline_events(js, ws, event_type)
-    return events if len(events) >= count else []
 
 
 async def test_events_before_their_conversation_or_escalation_converge(

@@ -11,7 +11,7 @@ from shared.messages import timeline
 from shared.rpc import OperationInfo
 from shared.runtime import ServiceRuntime
 from tests.support import new_workspace, wait_for
-from tests.timeline.helpers import Connector, at, call, consumer_settled
+from tests.timeline.support import Connector, at, call, consumer_settled
 
 
 async def _all_pages(

@@ -10,7 +10,7 @@ from shared.links import chat_url
 from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
 from tests.support import JWT_SECRET, auth, new_workspace, wait_for
-from tests.timeline.helpers import Connector, at, consumer_settled
+from tests.timeline.support import Connector, at, consumer_settled
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
 

@@ -9,12 +9,11 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from shared.events import EventKind
-from shared.ids import customer_id_for
 from shared.jsonutil import loads
 from shared.messages import insights, timeline
 from shared.rpc import OperationInfo
 from shared.subjects import event_stream
-from tests.support import call_json, connector_event, publish_event, publish_internal
+from tests.support import call_json, connector_event, customer_id, publish_event, publish_internal
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -22,11 +21,6 @@ T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 def at(seconds: float) -> datetime:
     """A fixed instant, `seconds` after T0."""
     return T0 + timedelta(seconds=seconds)
-
-
-def customer_of(workspace: str, platform: str, platform_user_id: str) -> str:
-    """The customer id the timeline attaches a platform identity's conversations to."""
-    return str(customer_id_for(workspace, platform, platform_user_id))
 
 
 @dataclass
@@ -41,7 +35,7 @@ class Connector:
     @property
     def customer_id(self) -> str:
         """This user's customer id in this workspace."""
-        return customer_of(self.workspace, self.platform, self.user)
+        return customer_id(self.workspace, self.platform, self.user)
 
     async def send(self, event_type: str, when: datetime, **fields: Any) -> dict[str, Any]:
         """Publish one event; its body is returned."""
@@ -126,6 +120,14 @@ async def timeline_events(
         if stored.subject == wanted:
             found.append(loads(stored.data or b""))
     return found
+
+
+async def events_at_least(
+    js: JetStreamContext, workspace: str, event_type: EventKind, count: int
+) -> list[dict[str, Any]]:
+    """timeline_events once there are at least `count` of them, else [] (for wait_for)."""
+    events = await timeline_events(js, workspace, event_type)
+    return events if len(events) >= count else []
 
 
 async def publish_analysis(
