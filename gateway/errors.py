@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import FieldError, ServiceError
@@ -26,6 +27,19 @@ _STATUS_OF_CODE = {
     "precondition_failed": 412,
     "unavailable": 503,
 }
+
+
+class ProblemDetails(BaseModel):
+    """An error answer (RFC 9457 problem details); `errors` names each field that is not valid."""
+
+    # Some problems say more, e.g. where a merged customer went.
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="Always `about:blank`: the status says what kind of problem it is.")
+    title: str = Field(description="The status's reason phrase.")
+    status: int
+    detail: str = Field(description="What went wrong, for people.")
+    errors: list[FieldError] = Field(description="Each field that is not valid, for a 422; else empty.")
 
 
 class Problem(Exception):
@@ -62,15 +76,15 @@ def problem_response(
 ) -> Response:
     """A problem+json response."""
     title = HTTPStatus(status).phrase
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail or title,
-        "errors": [error.model_dump() for error in errors],
+    body = ProblemDetails(
+        type="about:blank",
+        title=title,
+        status=status,
+        detail=detail or title,
+        errors=list(errors),
         **(extra or {}),
-    }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    )
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -111,6 +125,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
+        # A path id that cannot be one names nothing that exists (CONTRACT.md §2: 404).
+        for error in exc.errors():
+            if error["loc"][0] == "path":
+                return problem_response(404, f"{str(error['loc'][-1]).removesuffix('_id')} not found")
         return problem_response(422, "the request is not valid", validation_errors(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+from gateway.pagination import Cursor, seal_cursor
 from shared.fields import AGENT_INSTRUCTIONS_MAX, LOCATION_MAX, NAME_MAX, NOTE_TEXT_MAX, TAG_NAME_MAX
 from shared.messages.notes import NoteText, TimeZoneName
 from shared.messages.profile import (
@@ -152,3 +153,19 @@ def test_tag_ids_schema_admits_what_the_rule_accepts(ids: list[str]) -> None:
 )
 def test_time_zone_schema_admits_what_the_rule_accepts(name: str) -> None:
     agrees(TimeZoneName, name)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        seal_cursor("secret", "raw"),
+        seal_cursor("secret", "x" * 100),
+        "",
+        "abc",
+        "abc.def",
+        "a.b" * 10,
+        "a b.0",
+    ],
+)
+def test_cursor_schema_admits_the_shape_the_rule_accepts(cursor: str) -> None:
+    agrees(Cursor, cursor)
