@@ -7,8 +7,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from shared.errors import FieldError, ServiceError
 from shared.logging import get_logger
@@ -94,6 +97,16 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def allowed_methods(scope: Scope) -> str:
+    """The `Allow` of the resource a request names: the methods of every route of its path, and OPTIONS."""
+    methods = {"OPTIONS"}
+    for route in iter_route_contexts(scope["app"].routes):
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 def validation_errors(errors: Any) -> list[FieldError]:
     """The field list of pydantic/FastAPI validation errors."""
     out = []
@@ -132,10 +145,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(422, "the request is not valid", validation_errors(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:
             # FastAPI's only 400: a body it could not decode (e.g. not UTF-8). Bad input is a 422 here.
             return problem_response(422, "the request is not valid", field_error("body", "malformed JSON"))
+        if exc.status_code == 405:
+            # The route that raised knows only its own methods; the resource may have more (RFC 9110).
+            allow = {"Allow": allowed_methods(request.scope)}
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=allow)
+            return problem_response(405, f"{request.method} is not allowed here", headers=allow)
         return problem_response(exc.status_code, str(exc.detail or ""), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
