@@ -15,6 +15,7 @@ from gateway.live import LiveHub
 from gateway.middleware import GuardMiddleware
 from gateway.ratelimit import RateLimiter
 from gateway.routes import ROUTERS
+from gateway.routes.problems import document_problems, problem_responses
 from shared.logging import configure_logging
 from shared.nats import connect
 
@@ -45,7 +46,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(
         title="Customer profile API",
         version="1",
+        description="The HTTP API of the customer profile back end (CONTRACT.md §2–§4). Every error is "
+        "application/problem+json; every list is newest first with opaque cursors; a method a resource "
+        "does not support answers 405 with its `Allow`, and OPTIONS answers that `Allow`.",
         lifespan=lifespan,
+        # U+0000 in the query string answers 422 on every route (gateway/middleware.py).
+        responses=problem_responses(422),
+        # Operation ids are the routes' names (`list_customers`), which generated clients name their calls by.
+        generate_unique_id_function=lambda route: route.name,
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
@@ -62,6 +70,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    document_problems(app)
     return app
 
 

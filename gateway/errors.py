@@ -7,7 +7,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from shared.errors import FieldError, ServiceError
 from shared.logging import get_logger
@@ -26,6 +30,19 @@ _STATUS_OF_CODE = {
     "precondition_failed": 412,
     "unavailable": 503,
 }
+
+
+class ProblemDetails(BaseModel):
+    """An error answer (RFC 9457 problem details); `errors` names each field that is not valid."""
+
+    # Some problems say more, e.g. where a merged customer went.
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="Always `about:blank`: the status says what kind of problem it is.")
+    title: str = Field(description="The status's reason phrase.")
+    status: int
+    detail: str = Field(description="What went wrong, for people.")
+    errors: list[FieldError] = Field(description="Each field that is not valid, for a 422; else empty.")
 
 
 class Problem(Exception):
@@ -62,15 +79,15 @@ def problem_response(
 ) -> Response:
     """A problem+json response."""
     title = HTTPStatus(status).phrase
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail or title,
-        "errors": [error.model_dump() for error in errors],
+    body = ProblemDetails(
+        type="about:blank",
+        title=title,
+        status=status,
+        detail=detail or title,
+        errors=list(errors),
         **(extra or {}),
-    }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    )
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -78,6 +95,16 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:]
     return ".".join(parts) or "body"
+
+
+def allowed_methods(scope: Scope) -> str:
+    """The `Allow` of the resource a request names: the methods of every route of its path, and OPTIONS."""
+    methods = {"OPTIONS"}
+    for route in iter_route_contexts(scope["app"].routes):
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def validation_errors(errors: Any) -> list[FieldError]:
@@ -111,13 +138,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
+        # A path id that cannot be one names nothing that exists (CONTRACT.md §2: 404).
+        for error in exc.errors():
+            if error["loc"][0] == "path":
+                return problem_response(404, f"{str(error['loc'][-1]).removesuffix('_id')} not found")
         return problem_response(422, "the request is not valid", validation_errors(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:
             # FastAPI's only 400: a body it could not decode (e.g. not UTF-8). Bad input is a 422 here.
             return problem_response(422, "the request is not valid", field_error("body", "malformed JSON"))
+        if exc.status_code == 405:
+            # The route that raised knows only its own methods; the resource may have more (RFC 9110).
+            allow = {"Allow": allowed_methods(request.scope)}
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=allow)
+            return problem_response(405, f"{request.method} is not allowed here", headers=allow)
         return problem_response(exc.status_code, str(exc.detail or ""), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

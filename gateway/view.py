@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from gateway.cache import ViewCache
 from gateway.clients import ServiceClient
-from gateway.errors import Problem
 from shared.errors import NotFound
 from shared.jsonutil import dumps
 from shared.messages import insights, notes, profile, timeline
@@ -22,19 +21,6 @@ PARTS: dict[str, Operation[Any, Any]] = {
     timeline.SERVICE: timeline.COUNT_TIMELINE,
     insights.SERVICE: insights.GET_INSIGHTS,
 }
-
-
-def parse_id(value: str, what: str) -> uuid.UUID:
-    """An id from the path; 404 for anything that cannot be one (it exists nowhere)."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Problem(404, f"{what} not found") from None
-
-
-def parse_customer_id(value: str) -> uuid.UUID:
-    """The customer id of a path; 404 for anything that cannot be one."""
-    return parse_id(value, "customer")
 
 
 async def _part(

@@ -44,7 +44,7 @@ async def _redis_answers(request_: Request) -> bool:
         return False
 
 
-@router.get("/readyz", response_model=None, responses=problem_responses(503, v1=False))
+@router.get("/readyz", response_model=None, responses=problem_responses(503))
 async def readyz(request: Request) -> dict[str, str] | Response:
     """200 when NATS, Redis and every service answer; else 503 naming those that do not."""
     down: list[str] = []

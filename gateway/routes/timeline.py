@@ -1,28 +1,27 @@
 """GET /v1/customers/{id}/conversations and /escalations: the Conversations and Escalations tabs."""
 
 import asyncio
-from typing import Annotated, TypeVar
+import uuid
+from typing import TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from gateway.auth import CurrentPrincipal
-from gateway.deps import RequestId, Services
-from gateway.pagination import DEFAULT_LIMIT, Cursors, Limit, PageCursors
-from gateway.routes.problems import problem_responses
-from gateway.view import ensure_customer, parse_customer_id
+from gateway.deps import CustomerId, RequestId, Services
+from gateway.pagination import DEFAULT_LIMIT, Cursor, Cursors, Limit, PageCursors
+from gateway.view import ensure_customer
 from shared.messages import timeline
 from shared.rpc import Operation
 
 router = APIRouter(prefix="/v1/customers", tags=["timeline"])
 
-Cursor = Annotated[str | None, Query(max_length=4096)]
 Page = TypeVar("Page", timeline.ConversationPage, timeline.EscalationPage)
 Request = TypeVar("Request", bound=timeline.ListConversations)
 
 
 async def _page(
     operation: Operation[Request, Page],
-    customer_id: str,
+    customer: uuid.UUID,
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
@@ -31,7 +30,6 @@ async def _page(
     cursor: str | None,
 ) -> Page:
     """One page of a timeline list, 404 unless the customer exists, with its next cursor sealed."""
-    customer = parse_customer_id(customer_id)
     request = operation.request(
         workspace=principal.workspace, customer_id=customer, limit=limit, cursor=cursors.open(cursor)
     )
@@ -42,9 +40,9 @@ async def _page(
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
-@router.get("/{customer_id}/conversations", responses=problem_responses(404, 503))
+@router.get("/{customer_id:uuid}/conversations")
 async def list_conversations(
-    customer_id: str,
+    customer_id: CustomerId,
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
@@ -58,9 +56,9 @@ async def list_conversations(
     )
 
 
-@router.get("/{customer_id}/escalations", responses=problem_responses(404, 503))
+@router.get("/{customer_id:uuid}/escalations")
 async def list_escalations(
-    customer_id: str,
+    customer_id: CustomerId,
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,

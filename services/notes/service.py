@@ -3,15 +3,13 @@
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from shared.cursors import decode_cursor
 from shared.errors import Rejected
 from shared.fields import NOTE_TEXT_MAX
-from shared.messages.notes import Note, NoteDay
+from shared.messages.notes import Note, NoteDay, time_zone_name
 from shared.validation import trimmed
-
-_MAX_ZONE_NAME = 64
 
 
 def note_text(raw: str) -> str:
@@ -24,13 +22,10 @@ def note_text(raw: str) -> str:
 
 def time_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`; Rejected for anything that is not one."""
-    if len(name) > _MAX_ZONE_NAME:
-        raise Rejected.field("tz", "not a known IANA time zone")
     try:
-        return ZoneInfo(name)
-    # ZoneInfo refuses paths with ValueError and unreadable entries with OSError.
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise Rejected.field("tz", "not a known IANA time zone") from None
+        return ZoneInfo(time_zone_name(name))
+    except ValueError as exc:
+        raise Rejected.field("tz", str(exc)) from None
 
 
 def group_by_day(notes: Sequence[Note], zone: ZoneInfo) -> list[NoteDay]:

@@ -8,9 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from shared.cursors import decode_cursor, decode_ordered_cursor, encode_ordered_cursor, parse_time
 from shared.errors import FieldError, Rejected
 from shared.events import ConnectorEvent, ContactSeen
@@ -19,6 +16,7 @@ from shared.fields import (
     LOCATION_MAX,
     NAME_MAX,
     PROFILE_FIELDS,
+    TAG_NAME_MAX,
     TAGS_PER_CUSTOMER_MAX,
 )
 from shared.links import chat_url
@@ -32,16 +30,20 @@ from shared.messages.profile import (
     GridItem,
     PlatformLink,
     Tag,
+    at_most,
+    clearing,
+    country_code,
+    email_address,
+    hex_color,
+    language_code,
+    phone_number,
+    tag_ids,
 )
-from shared.reference import countries, languages
-from shared.validation import trimmed
-
-TAG_NAME_MAX = 50
+from shared.validation import no_nul, trimmed
 
 # The PATCH fields of CONTRACT.md §4, in the order errors and changes are reported.
 EDITABLE = tuple(spec.field for spec in PROFILE_FIELDS)
 
-_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _PHONE_LIKE = re.compile(r"^[0-9+()./\s-]+$")
 
 
@@ -224,76 +226,21 @@ def _text(value: Any, *, clearable: bool = True) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError("must be a string")
-    if "\x00" in value:
-        raise ValueError("must not contain U+0000")
-    stripped = value.strip()
-    if not stripped and clearable:
-        return None
-    return stripped
+    return no_nul(value)
 
 
 def _name(value: Any) -> str:
     return trimmed(_text(value, clearable=False) or "", NAME_MAX)
 
 
-def _phone(value: Any) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    if not text.startswith("+"):
-        raise ValueError("must be international, with its country code (e.g. +971 50 123 4567)")
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        raise ValueError("is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+def _clearable(rule: Callable[[str], str]) -> Callable[[Any], str | None]:
+    check = clearing(rule)
 
-
-def _email(value: Any) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        # normalized keeps the local part and lower-cases the domain.
-        email = validate_email(text, check_deliverability=False, strict=True)
-    except EmailNotValidError as exc:
-        raise ValueError(f"is not a valid email address: {exc}") from None
-    # RFC 5321/6531 limit the local part to 64 octets; the validator counts characters.
-    if len(email.local_part.encode()) > 64:
-        raise ValueError("is not a valid email address: the part before the @-sign is over 64 bytes")
-    return str(email.normalized)
-
-
-def _language(value: Any) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    if text.lower() not in languages():
-        raise ValueError("is not a language code of /v1/reference/languages")
-    return text.lower()
-
-
-def _country(value: Any) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    if text.upper() not in countries():
-        raise ValueError("is not a country code of /v1/reference/countries")
-    return text.upper()
-
-
-def _bounded(limit: int) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
+    def apply(value: Any) -> str | None:
         text = _text(value)
-        if text is not None and len(text) > limit:
-            raise ValueError(f"must be at most {limit} characters")
-        return text
+        return None if text is None else check(text)
 
-    return check
+    return apply
 
 
 def _tag_ids(value: Any) -> list[str]:
@@ -301,28 +248,18 @@ def _tag_ids(value: Any) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("must be a list of tag ids")
-    ids: list[str] = []
-    for raw in value:
-        try:
-            tag_id = str(uuid.UUID(raw))
-        except ValueError:
-            raise ValueError(f"{raw[:64]!r} is not a tag of this workspace") from None
-        if tag_id not in ids:
-            ids.append(tag_id)
-    if len(ids) > TAGS_PER_CUSTOMER_MAX:
-        raise ValueError(f"must hold at most {TAGS_PER_CUSTOMER_MAX} tags")
-    return sorted(ids)
+    return tag_ids(value)
 
 
 _RULES: dict[str, Callable[[Any], Any]] = {
     "name": _name,
-    "phone": _phone,
-    "email": _email,
-    "language": _language,
-    "country": _country,
-    "location": _bounded(LOCATION_MAX),
+    "phone": _clearable(phone_number),
+    "email": _clearable(email_address),
+    "language": _clearable(language_code),
+    "country": _clearable(country_code),
+    "location": _clearable(at_most(LOCATION_MAX)),
     "tag_ids": _tag_ids,
-    "agent_instructions": _bounded(AGENT_INSTRUCTIONS_MAX),
+    "agent_instructions": _clearable(at_most(AGENT_INSTRUCTIONS_MAX)),
 }
 
 
@@ -413,10 +350,10 @@ def tag_name_key(name: str) -> str:
 
 def tag_color(value: str) -> str:
     """A colour as #RRGGBB in upper case."""
-    color = value.strip()
-    if not _COLOR.match(color):
-        raise Rejected.field("color", "must be #RRGGBB")
-    return color.upper()
+    try:
+        return hex_color(value)
+    except ValueError as exc:
+        raise Rejected.field("color", str(exc)) from None
 
 
 def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str | None]:
