@@ -1,5 +1,6 @@
 """Settings every process reads from the environment (pydantic-settings)."""
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,9 @@ class ServiceSettings(CommonSettings):
     """Settings of one service; its database is named after the service unless overridden."""
 
     service_database_url: str | None = None
+    # Copies JetStream keeps of each stream the service declares: 1 on one server, 3 in a cluster
+    # (any one server may then be lost). JetStream allows at most 5.
+    stream_replicas: int = Field(default=1, ge=1, le=5)
     consumer_batch: int = 100
     # Generous on purpose: a dependency outage (PostgreSQL or another service restarting) also
     # fails deliveries, and must not push valid events into the dead letters (~2.5 min of retries).
