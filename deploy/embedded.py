@@ -244,7 +244,9 @@ class EmbeddedNats(EmbeddedServer):
         """Apply new accounts to the running server, without a restart."""
         self.accounts = accounts
         self.write_config()
-        subprocess.run([_nats_server(), "--signal", f"reload={self.pid_path}"], check=True, capture_output=True)
+        subprocess.run(
+            [_nats_server(), "--signal", f"reload={self.pid_path}"], check=True, capture_output=True
+        )
 
     def command(self) -> list[str]:
         if self.config_file is None:
@@ -267,10 +269,9 @@ class EmbeddedNats(EmbeddedServer):
         deadline = time.monotonic() + 60
         health = f"http://127.0.0.1:{self.http_port}/healthz"
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(health, timeout=2) as response:
-                    if response.status == 200:
-                        return
+            with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=2) as response:
+                if response.status == 200:
+                    return
             time.sleep(0.1)
         raise TimeoutError(f"NATS node {self.name} was not healthy within 60s ({health})")
 
@@ -308,10 +309,11 @@ class EmbeddedRedis(EmbeddedServer):
     It holds only view caches and rate-limit counters. Coming back empty after a crash is safe;
     coming back from a file that missed the last second of writes could bring back a cache
     generation from before an edit, and with it the pre-edit view. With `password`, clients must
-    give it (the URL carries it).
+    give it (the URL carries it). `options` are further redis-server options (a deployment's).
     """
 
     password: str | None = None
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -334,6 +336,7 @@ class EmbeddedRedis(EmbeddedServer):
             "--daemonize",
             "no",
             *(["--requirepass", self.password] if self.password else []),
+            *self.options,
         ]
 
 
@@ -447,13 +450,14 @@ class EmbeddedPostgres(EmbeddedServer):
         command = [str(_PG_BIN / "psql"), "--no-psqlrc", "-v", "ON_ERROR_STOP=1"]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--username", "postgres"]
         env = {"PATH": os.environ.get("PATH", ""), **(environ or {}), "PGPASSWORD": self.password}
-        return subprocess.run(
+        ran: subprocess.CompletedProcess[str] = subprocess.run(
             [*command, "--dbname", "postgres", *args],
             env=env,
             capture_output=True,
             text=True,
             **self.popen_kwargs(),  # type: ignore[call-overload]
         )
+        return ran
 
     def popen_kwargs(self) -> dict[str, object]:
         if self._as_root():
