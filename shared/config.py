@@ -16,7 +16,8 @@ class CommonSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
     log_level: str = "INFO"
-    # Seconds a service waits for a stream it binds to (declared by another service) to appear.
+    # Seconds a service waits for a stream it binds to (declared by another service) to appear,
+    # and for JetStream to declare its own while it does not answer (a cluster electing leaders).
     stream_wait_seconds: float = 60.0
 
 

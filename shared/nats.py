@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import nats
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamInfo
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
 from shared.logging import get_logger
 
@@ -86,15 +87,38 @@ async def connect(url: str, name: str, user: str | None = None, password: str | 
     )
 
 
-async def declare_stream(js: JetStreamContext, spec: StreamSpec, replicas: int = 1) -> None:
+# JetStream busy or between leaders (a cluster electing one, a node restarting): asked again.
+_UNSETTLED = (nats.errors.TimeoutError, nats.errors.NoRespondersError, ServiceUnavailableError)
+_RETRY_SECONDS = 0.5
+
+
+async def declare_stream(
+    js: JetStreamContext, spec: StreamSpec, replicas: int = 1, timeout: float = 60.0
+) -> None:
     """Create the stream, or bring an existing one to this spec (only its declarer calls this).
 
     An existing stream with fewer than `replicas` copies is raised to `replicas` (JetStream copies
     it to the new peers while it keeps serving). One with more keeps them: a replica started with
     a lower setting, say during a rolling update, must not take away copies the others rely on,
     nor make the stream flap between sizes as old and new replicas start. Lowering is for an
-    operator (`nats stream edit <name> --replicas 1`).
+    operator (`nats stream edit <name> --replicas 1`). While JetStream does not answer (a cluster
+    electing leaders as replicas start together), it is asked again for up to `timeout` seconds.
     """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await _declare(js, spec, replicas)
+            return
+        except _UNSETTLED as exc:
+            if time.monotonic() > deadline:
+                raise StreamDeclarationError(
+                    f"JetStream did not declare stream {spec.name} within {timeout}s: {exc!r}"
+                ) from exc
+            log.warning("stream_declaration_retried", stream=spec.name, error=repr(exc))
+            await asyncio.sleep(_RETRY_SECONDS)
+
+
+async def _declare(js: JetStreamContext, spec: StreamSpec, replicas: int) -> None:
     try:
         info = await js.stream_info(spec.name)
     except NotFoundError:
@@ -115,6 +139,8 @@ async def _apply(
     """Create or update a stream; a refusal names the stream and its replicas (e.g. R3 on one server)."""
     try:
         return await request(config)
+    except ServiceUnavailableError:
+        raise
     except APIError as exc:
         raise StreamDeclarationError(
             f"JetStream refused stream {config.name} with {config.num_replicas} replica(s) "
@@ -133,7 +159,7 @@ async def wait_for_stream(js: JetStreamContext, name: str, timeout: float) -> No
         try:
             await js.stream_info(name)
             return
-        except NotFoundError:
+        except (NotFoundError, *_UNSETTLED):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"stream {name} was not declared within {timeout}s") from None
             await asyncio.sleep(0.2)

@@ -1,5 +1,8 @@
-"""STREAM_REPLICAS: every stream a service declares is kept on that many servers of a cluster."""
+"""Declaring streams: STREAM_REPLICAS copies on a cluster; asked again while JetStream does not answer."""
 
+import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -141,3 +144,26 @@ async def test_a_stream_with_more_replicas_keeps_them(cluster_js: JetStreamConte
     await declare_stream(cluster_js, STREAM, 3)
     await declare_stream(cluster_js, STREAM, 1)
     assert (await cluster_js.stream_info(STREAM.name)).config.num_replicas == 3
+
+
+async def test_a_declaration_is_asked_again_until_jetstream_answers(
+    nats_server: EmbeddedNats | None, nc: NATS
+) -> None:
+    if nats_server is None or nats_server.proc is None:
+        pytest.skip("an external NATS server: the suite cannot freeze it")
+    js = nc.jetstream(timeout=0.5)
+    server = nats_server.proc
+    sent = nc.stats["out_msgs"]
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        declaring = asyncio.create_task(declare_stream(js, STREAM, 1, timeout=60))
+
+        async def asked_again() -> bool:
+            # A JetStream API request is one message: a first one, then one more after a timeout.
+            return nc.stats["out_msgs"] >= sent + 2
+
+        await wait_for(asked_again, timeout=30, what="the declaration sent again while NATS is frozen")
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    await declaring
+    assert (await js.stream_info(STREAM.name)).config.subjects == STREAM.subjects
