@@ -107,11 +107,6 @@ class Service:
     spec: dict[str, Any]
 
     @property
-    def ours(self) -> bool:
-        """Whether it runs our image (an application service) rather than a server's."""
-        return str(self.spec.get("image", "")).startswith(OUR_IMAGE)
-
-    @property
     def environment(self) -> dict[str, str]:
         """Its environment as compose hands it over (an entry without a value is left out)."""
         return {
@@ -119,6 +114,11 @@ class Service:
             for key, value in (self.spec.get("environment") or {}).items()
             if value is not None
         }
+
+    @property
+    def ours(self) -> bool:
+        """Whether it runs our image (an application service) rather than a server's."""
+        return str(self.spec.get("image", "")).startswith(OUR_IMAGE)
 
     @property
     def command(self) -> list[str]:

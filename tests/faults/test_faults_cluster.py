@@ -16,17 +16,10 @@ import pytest
 
 from deploy.stack import LocalStack
 from shared.registry import SERVICE_NAMES
+from tests.faults import suite
 from tests.faults.cluster import APPLIED_DURING_OUTAGE, CHAT_CONSUMERS, ClusterSystem
 from tests.faults.harness import Publisher, System
 from tests.faults.model import generate
-from tests.faults.suite import (
-    Step,
-    assert_nothing_lost_nothing_doubled,
-    print_summary,
-    run_under_faults,
-    suite_environ,
-    summary_rows,
-)
 from tests.support import new_workspace
 
 pytestmark = pytest.mark.faults_cluster
@@ -38,7 +31,7 @@ PROCESSES = (*(f"{service}-1" for service in SERVICE_NAMES), "gateway-2")
 TARGETS = ("nats-node", *PROCESSES, "postgres")
 
 
-def _schedule(system: System, publisher: Publisher) -> list[Step]:
+def _schedule(system: System, publisher: Publisher) -> list[suite.Step]:
     assert isinstance(system, ClusterSystem)
     return [
         lambda: system.kill_nats_node(lambda: publisher.published),
@@ -48,7 +41,7 @@ def _schedule(system: System, publisher: Publisher) -> list[Step]:
 
 async def test_nothing_lost_nothing_doubled_on_a_cluster_under_faults(tmp_path: Path) -> None:
     # Servers of its own: a cluster to lose a node of, a PostgreSQL to kill.
-    environ = suite_environ(drop=("NATS_URL", "DATABASE_URL", "REDIS_URL"))
+    environ = suite.suite_environ(drop=("NATS_URL", "DATABASE_URL", "REDIS_URL"))
     # One worker per gateway: two gateways already, on two cores shared with everything else.
     environ.update(STREAM_REPLICAS=str(NODES), GATEWAY_WORKERS="1")
     stack = LocalStack(tmp_path / ".run", environ=environ, replicas=REPLICAS, nats_nodes=NODES)
@@ -59,14 +52,14 @@ async def test_nothing_lost_nothing_doubled_on_a_cluster_under_faults(tmp_path: 
         flush=True,
     )
 
-    result = await run_under_faults(stack, scenario, _schedule, ClusterSystem)
+    result = await suite.run_under_faults(stack, scenario, _schedule, ClusterSystem)
 
     system = result.system
     assert isinstance(system, ClusterSystem)
     outage = system.outage
-    print_summary(
+    suite.print_summary(
         "cluster fault suite",
-        summary_rows(
+        suite.summary_rows(
             scenario,
             result,
             TARGETS,
@@ -81,7 +74,7 @@ async def test_nothing_lost_nothing_doubled_on_a_cluster_under_faults(tmp_path: 
         ),
         result,
     )
-    assert_nothing_lost_nothing_doubled(scenario, result)
+    suite.assert_nothing_lost_nothing_doubled(scenario, result)
     for target in TARGETS:
         assert system.log.kills[target] >= 1, f"{target} was never killed"
     assert outage is not None
