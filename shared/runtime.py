@@ -251,7 +251,9 @@ class ServiceRuntime:
         )
         js = self.nc.jetstream()
         for stream_spec in [*own_streams(name), *self.definition.declares]:
-            await declare_stream(js, stream_spec)
+            await declare_stream(
+                js, stream_spec, self.settings.stream_replicas, self.settings.stream_wait_seconds
+            )
         for stream in self.definition.binds:
             await wait_for_stream(js, stream, self.settings.stream_wait_seconds)
         wiring = self.definition.wire(self.pool, self.nc, js, self.settings)
