@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from gateway.errors import Problem
 from gateway.ratelimit import RateLimiter
+from shared import metrics
 from shared.subjects import WORKSPACE_PATTERN
 from shared.validation import no_nul
 
@@ -171,6 +172,7 @@ async def current_principal(request: Request) -> Principal:
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = await limiter.seconds_until_allowed(principal.workspace)
     if wait:
+        metrics.rate_limited()
         raise Problem(429, "rate limit exceeded for this workspace", headers={"Retry-After": str(wait)})
     return principal
 

@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from gateway.auth import Role, issue_token
@@ -121,3 +123,24 @@ async def publish_internal(
     event_id = event_id or uuid.uuid4().hex
     await publish_now(js, event_type, workspace, data, event_id=event_id)
     return event_id
+
+
+# Prometheus samples by name and labels, as one scrape of a /metrics endpoint found them.
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape(admin_url: str) -> Samples:
+    """Every sample a process's admin port serves on /metrics."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(admin_url + "/metrics")
+    response.raise_for_status()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value; 0 if the process has not recorded it."""
+    return samples.get((name, frozenset(labels.items())), 0.0)

@@ -12,6 +12,7 @@ from gateway.auth import CurrentPrincipal
 from gateway.deps import Live, RequestId, Services
 from gateway.routes.problems import problem_responses
 from gateway.view import parse_customer_id
+from shared import metrics
 from shared.messages import profile
 
 router = APIRouter(prefix="/v1/customers", tags=["live"])
@@ -50,6 +51,7 @@ async def customer_events(
     queue = live.listen(principal.workspace, str(customer))
 
     async def stream() -> AsyncIterator[bytes]:
+        metrics.sse_streams(+1)
         try:
             yield b": connected\nretry: 2000\n\n"
             while not await request.is_disconnected():
@@ -65,6 +67,7 @@ async def customer_events(
                     continue
                 yield b"event: " + update["type"].encode() + b"\ndata: " + orjson.dumps(update) + b"\n\n"
         finally:
+            metrics.sse_streams(-1)
             live.unlisten(principal.workspace, str(customer), queue)
 
     return StreamingResponse(
