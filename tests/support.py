@@ -1,6 +1,7 @@
 """Helpers tests share: waiting on conditions, publishing connector events, tokens."""
 
 import asyncio
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -82,11 +83,14 @@ async def publish_event(
     body: dict[str, Any] | bytes,
     *,
     msg_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Publish as a connector would: chat.v1.<workspace>.<type> with Nats-Msg-Id = event id."""
     data = body if isinstance(body, bytes) else dumps(body)
     event_id = msg_id or (body.get("event_id") if isinstance(body, dict) else None) or uuid.uuid4().hex
-    await js.publish(chat_subject(workspace, event_type), data, headers={"Nats-Msg-Id": str(event_id)})
+    await js.publish(
+        chat_subject(workspace, event_type), data, headers={**(headers or {}), "Nats-Msg-Id": str(event_id)}
+    )
 
 
 def token(
@@ -129,6 +133,12 @@ async def publish_internal(
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
+def new_traceparent() -> tuple[str, str]:
+    """(trace id, W3C traceparent) of a new sampled trace, as a caller would send it."""
+    trace_id = secrets.token_hex(16)
+    return trace_id, f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
 async def scrape(admin_url: str) -> Samples:
     """Every sample a process's admin port serves on /metrics."""
     async with httpx.AsyncClient(timeout=10) as client:
@@ -144,3 +154,8 @@ async def scrape(admin_url: str) -> Samples:
 def sample(samples: Samples, name: str, **labels: str) -> float:
     """One sample's value; 0 if the process has not recorded it."""
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def growth(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How much a sample grew from one scrape to a later one."""
+    return sample(after, name, **labels) - sample(before, name, **labels)
