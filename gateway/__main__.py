@@ -11,7 +11,20 @@ import uvicorn
 
 from gateway.config import GatewaySettings
 from shared.logging import configure_logging
-from shared.metrics import MULTIPROCESS_DIR, prepare_multiprocess_dir
+
+# Not imported from shared.metrics: importing prometheus-client's metrics here, before the folder is
+# ready, would have this supervising process write files into it.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess_dir(path: Path) -> None:
+    """Empty the workers' metric files of an earlier run (the folder itself may be a mount point)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for entry in path.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 @contextmanager

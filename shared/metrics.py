@@ -8,14 +8,13 @@ multiprocess mode).
 
 import os
 import re
-import shutil
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+# Read by prometheus-client when it is imported (gateway/__main__.py prepares the folder).
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # Seconds, from a view served from the cache to a request that hit its deadline; 0.02 is the
@@ -223,16 +222,6 @@ def _registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
     return registry
-
-
-def prepare_multiprocess_dir(path: Path) -> None:
-    """Empty the workers' metric files of an earlier run (the folder itself may be a mount point)."""
-    path.mkdir(parents=True, exist_ok=True)
-    for entry in path.iterdir():
-        if entry.is_dir():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
 
 
 def forget_process(pid: int) -> None:
