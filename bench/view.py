@@ -1,6 +1,7 @@
-"""Profile view through the gateway, cache warm and cold, beside the floor of reading its rows.
+"""Profile view through the gateway, cache warm and cold, beside the floor of reading its rows;
+with metrics and tracing off and on.
 
-python -m bench.view [--customers 2000] [--seconds 8]
+python -m bench.view [--customers 2000] [--seconds 8] [--rounds 2]
 
 Runs the whole system as `make run` does (embedded servers, every service and the gateway as
 their own processes) in a scratch directory, seeds one workspace through connector events, then
@@ -14,12 +15,19 @@ cache generation is bumped before each pass and each customer is read once per p
 is the same rows read straight from each service's PostgreSQL database, in this one process,
 through the services' own repository functions: what lies above it is NATS, HTTP, JSON, auth,
 rate limiting and the gateway.
+
+Telemetry: the gateway and the services are measured with metrics, traces and the access log off
+(TELEMETRY=false) and on (every span recorded and exported over OTLP/HTTP to a local endpoint that
+drops them, bench/otlp_sink.py), in turn, `--rounds` times each, on the same data: the processes
+are restarted between the two, the servers and the caches are not.
 """
 
 import argparse
 import asyncio
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -45,6 +53,7 @@ from shared.nats import connect
 from shared.subjects import chat_subject
 
 WORKSPACE = "bench"
+TELEMETRY = ("off", "on")
 
 
 def _event(user: str, **fields: object) -> dict[str, object]:
@@ -200,11 +209,37 @@ async def open_loop(
     return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
 
 
-async def run(customers: int, seconds: float) -> None:
+def with_telemetry(stack: LocalStack, mode: str, otlp_endpoint: str) -> None:
+    """Restart every process with telemetry off, or on with spans exported to `otlp_endpoint`."""
+    for process in stack.processes.values():
+        process.stop()
+    stack.environ["TELEMETRY"] = "true" if mode == "on" else "false"
+    if mode == "on":
+        stack.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+    else:
+        stack.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    stack.start_processes()
+    stack.wait_ready(90)
+
+
+def mean_row(measured: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """(views/s, p50, p99), each the mean over the rounds."""
+    return (
+        statistics.fmean(m[0] for m in measured),
+        statistics.fmean(m[1] for m in measured),
+        statistics.fmean(m[2] for m in measured),
+    )
+
+
+async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -> None:
     """Start, seed, measure, print the table."""
     run_dir = Path(tempfile.mkdtemp(prefix="bench-view-"))
     port = free_port()
-    environ = {k: v for k, v in os.environ.items() if k not in {"GATEWAY_PORT", "JWT_SECRET"}}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"GATEWAY_PORT", "JWT_SECRET"} and not k.startswith("OTEL_")
+    }
     environ.update(GATEWAY_PORT=str(port), RATE_LIMIT_PER_SECOND="1000000", LOG_LEVEL="WARNING")
     stack = LocalStack(run_dir / ".run", environ=environ)
     env = stack.start()
@@ -260,34 +295,48 @@ async def run(customers: int, seconds: float) -> None:
                 await redis.hincrby(f"gen:{WORKSPACE}", section, 1)
 
         call = gateway_call()
-        for customer in ids:  # warm every view
-            await call(customer)
-        rows = [
-            (
-                "floor: rows from PostgreSQL",
-                await closed_loop(floor, ids, seconds, 16),
-                *await open_loop(floor, ids, 200, seconds),
-            ),
-            (
-                "gateway, cache warm",
-                await closed_loop(call, ids, seconds, 32),
-                *await open_loop(call, ids, 200, seconds),
-            ),
-            (
-                "gateway, cache cold",
-                await closed_loop(call, ids, seconds, 32, chill),
-                *await open_loop(call, ids[: int(100 * seconds)], 100, seconds, chill),
-            ),
+        floor_row = (await closed_loop(floor, ids, seconds, 16), *await open_loop(floor, ids, 200, seconds))
+        measured: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+        for _ in range(rounds):
+            for mode in TELEMETRY:
+                with_telemetry(stack, mode, otlp_endpoint)
+                for customer in ids:  # warm every view (and every new connection)
+                    await call(customer)
+                measured.setdefault((mode, "warm"), []).append(
+                    (await closed_loop(call, ids, seconds, 32), *await open_loop(call, ids, 200, seconds))
+                )
+                cold_ids = ids[: int(100 * seconds)]
+                measured.setdefault((mode, "cold"), []).append(
+                    (
+                        await closed_loop(call, ids, seconds, 32, chill),
+                        *await open_loop(call, cold_ids, 100, seconds, chill),
+                    )
+                )
+        rows = [("floor: rows from PostgreSQL", *floor_row)] + [
+            (f"gateway, cache {kind}, telemetry {mode}", *mean_row(measured[(mode, kind)]))
+            for kind in ("warm", "cold")
+            for mode in TELEMETRY
         ]
         floor_rate = rows[0][1]
         print(
             f"customers: {customers}; {seconds:.0f} s per figure; offered rate 200/s (warm, floor), "
-            f"100/s (cold)"
+            f"100/s (cold); telemetry off and on in turn, {rounds} rounds, means shown"
         )
-        print(f"| {'what':<30} | {'views/s':>8} | {'× floor':>7} | {'p50 ms':>7} | {'p99 ms':>7} |")
-        print(f"|{'-' * 32}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
+        print(f"| {'what':<38} | {'views/s':>8} | {'× floor':>7} | {'p50 ms':>7} | {'p99 ms':>7} |")
+        print(f"|{'-' * 40}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
         for name, rate, p50, p99 in rows:
-            print(f"| {name:<30} | {rate:>8.0f} | {rate / floor_rate:>7.2f} | {p50:>7.1f} | {p99:>7.1f} |")
+            print(f"| {name:<38} | {rate:>8.0f} | {rate / floor_rate:>7.2f} | {p50:>7.1f} | {p99:>7.1f} |")
+        for kind in ("warm", "cold"):
+            off, on = mean_row(measured[("off", kind)]), mean_row(measured[("on", kind)])
+            print(
+                f"telemetry on vs off, cache {kind}: views/s {on[0] / off[0]:.3f}× "
+                f"({(1 - on[0] / off[0]) * 100:+.1f}% overhead), p50 {on[1] - off[1]:+.2f} ms, "
+                f"p99 {on[2] - off[2]:+.2f} ms; per round: "
+                + ", ".join(
+                    f"{b[0] / a[0]:.3f}×"
+                    for a, b in zip(measured[("off", kind)], measured[("on", kind)], strict=True)
+                )
+            )
         for client in clients:
             if client.writer is not None:
                 client.writer.close()
@@ -305,9 +354,18 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    # uvloop: the load generator must cost far less than the gateway it drives.
-    uvloop.run(run(args.customers, args.seconds))
+    sink_port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "bench.otlp_sink", str(sink_port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        # uvloop: the load generator must cost far less than the gateway it drives.
+        uvloop.run(run(args.customers, args.seconds, args.rounds, f"http://127.0.0.1:{sink_port}"))
+    finally:
+        sink.terminate()
+        print(f"spans exported while telemetry was on: {sink.communicate(timeout=10)[0].strip()}")
 
 
 if __name__ == "__main__":
