@@ -43,11 +43,12 @@ async def start_probe(start_service: Starter, **overrides: object) -> ServiceRun
 
 def _grew(
     runtime: ServiceRuntime, before: Samples, name: str, by: float, **labels: str
-) -> Callable[[], Awaitable[bool]]:
-    """A condition: the sample has grown by `by` since `before`."""
+) -> Callable[[], Awaitable[Samples | None]]:
+    """A condition: the scrape on which the sample has grown by `by` since `before`."""
 
-    async def check() -> bool:
-        return growth(before, await scrape(runtime.admin.url), name, **labels) == by
+    async def check() -> Samples | None:
+        now = await scrape(runtime.admin.url)
+        return now if growth(before, now, name, **labels) == by else None
 
     return check
 
@@ -87,16 +88,9 @@ async def test_a_second_copy_of_an_event_is_counted_duplicate(
     # Different Nats-Msg-Ids get both copies past the stream's dedup window.
     await publish_event(js, ws, "contact.seen", event, msg_id="first")
     await publish_event(js, ws, "contact.seen", event, msg_id="second")
-    await wait_for(
-        _grew(runtime, before, "events_processed_total", 1, consumer=CONSUMER, outcome="duplicate"),
-        what="the second copy counted duplicate",
-    )
-    after = await scrape(runtime.admin.url)
-    labels = {"consumer": CONSUMER, "outcome": "applied"}
-    assert (
-        sample(after, "events_processed_total", **labels) - sample(before, "events_processed_total", **labels)
-        == 1
-    )
+    duplicate = _grew(runtime, before, "events_processed_total", 1, consumer=CONSUMER, outcome="duplicate")
+    after = await wait_for(duplicate, what="the second copy counted duplicate")
+    assert growth(before, after, "events_processed_total", consumer=CONSUMER, outcome="applied") == 1
 
 
 async def test_a_poison_event_is_counted_retried_then_dead_lettered(
@@ -105,17 +99,12 @@ async def test_a_poison_event_is_counted_retried_then_dead_lettered(
     runtime = await start_probe(start_service)
     before = await scrape(runtime.admin.url)
     await _contact(js, new_workspace(), "poison")
-    await wait_for(
-        _grew(runtime, before, "events_processed_total", 1, consumer=CONSUMER, outcome="dead_lettered"),
-        what="the poison event counted dead-lettered",
+    set_aside = _grew(
+        runtime, before, "events_processed_total", 1, consumer=CONSUMER, outcome="dead_lettered"
     )
-    after = await scrape(runtime.admin.url)
-    labels = {"consumer": CONSUMER, "outcome": "retried"}
+    after = await wait_for(counted, what="the poison event counted dead-lettered")
     # max_deliver 3: two deliveries failed and were handed back, the third set it aside.
-    assert (
-        sample(after, "events_processed_total", **labels) - sample(before, "events_processed_total", **labels)
-        == 2
-    )
+    assert growth(before, after, "events_processed_total", consumer=CONSUMER, outcome="retried") == 2
 
 
 async def test_dead_letter_messages_reads_the_dead_letter_stream(
