@@ -99,9 +99,7 @@ async def test_a_poison_event_is_counted_retried_then_dead_lettered(
     runtime = await start_probe(start_service)
     before = await scrape(runtime.admin.url)
     await _contact(js, new_workspace(), "poison")
-    set_aside = _grew(
-        runtime, before, "events_processed_total", 1, consumer=CONSUMER, outcome="dead_lettered"
-    )
+    counted = _grew(runtime, before, "events_processed_total", 1, consumer=CONSUMER, outcome="dead_lettered")
     after = await wait_for(counted, what="the poison event counted dead-lettered")
     # max_deliver 3: two deliveries failed and were handed back, the third set it aside.
     assert growth(before, after, "events_processed_total", consumer=CONSUMER, outcome="retried") == 2
