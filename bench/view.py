@@ -53,7 +53,17 @@ from shared.nats import connect
 from shared.subjects import chat_subject
 
 WORKSPACE = "bench"
-TELEMETRY = ("off", "on")
+# How the processes run, by name: the environment each is restarted with ({otlp} is the endpoint).
+TELEMETRY: dict[str, dict[str, str]] = {
+    "off": {"TELEMETRY": "false"},
+    "on": {"TELEMETRY": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}"},
+    "on, 1 trace in 10": {
+        "TELEMETRY": "true",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.1",
+    },
+}
 
 
 def _event(user: str, **fields: object) -> dict[str, object]:
@@ -210,24 +220,51 @@ async def open_loop(
 
 
 def with_telemetry(stack: LocalStack, mode: str, otlp_endpoint: str) -> None:
-    """Restart every process with telemetry off, or on with spans exported to `otlp_endpoint`."""
+    """Restart every process with the environment of a TELEMETRY mode."""
     for process in stack.processes.values():
         process.stop()
-    stack.environ["TELEMETRY"] = "true" if mode == "on" else "false"
-    if mode == "on":
-        stack.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
-    else:
-        stack.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    for key in [key for key in stack.environ if key == "TELEMETRY" or key.startswith("OTEL_")]:
+        del stack.environ[key]
+    stack.environ.update({key: value.format(otlp=otlp_endpoint) for key, value in TELEMETRY[mode].items()})
     stack.start_processes()
     stack.wait_ready(90)
 
 
-def mean_row(measured: list[tuple[float, float, float]]) -> tuple[float, float, float]:
-    """(views/s, p50, p99), each the mean over the rounds."""
+def cpu_seconds(stack: LocalStack) -> float:
+    """CPU time used so far by every process of the stack, the gateway's workers included."""
+    groups = {process.proc.pid for process in stack.processes.values() if process.proc is not None}
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # After "(comm)": state ppid pgrp ... utime (12th) stime (13th).
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in groups:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def table_row(widths: tuple[int, ...], *cells: str) -> str:
+    """One Markdown table row: the first cell left-aligned, the others right-aligned."""
+    first, *rest = cells
+    return (
+        "| "
+        + " | ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))])
+        + " |"
+    )
+
+
+Measure = tuple[float, float, float, float]  # views/s, p50 ms, p99 ms, CPU µs per view
+
+
+def mean_row(measured: list[Measure]) -> Measure:
+    """Each figure's mean over the rounds."""
     return (
         statistics.fmean(m[0] for m in measured),
         statistics.fmean(m[1] for m in measured),
         statistics.fmean(m[2] for m in measured),
+        statistics.fmean(m[3] for m in measured),
     )
 
 
@@ -296,47 +333,55 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
 
         call = gateway_call()
         floor_row = (await closed_loop(floor, ids, seconds, 16), *await open_loop(floor, ids, 200, seconds))
-        measured: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+
+        async def measure(
+            before_pass: Callable[[], Awaitable[None]] | None, rate: float, count: int
+        ) -> Measure:
+            used = cpu_seconds(stack)
+            views = await closed_loop(call, ids, seconds, 32, before_pass)
+            cpu_per_view = (cpu_seconds(stack) - used) / (views * seconds) * 1e6
+            return (views, *await open_loop(call, ids[:count], rate, seconds, before_pass), cpu_per_view)
+
+        measured: dict[tuple[str, str], list[Measure]] = {}
         for _ in range(rounds):
             for mode in TELEMETRY:
                 with_telemetry(stack, mode, otlp_endpoint)
                 for customer in ids:  # warm every view (and every new connection)
                     await call(customer)
-                measured.setdefault((mode, "warm"), []).append(
-                    (await closed_loop(call, ids, seconds, 32), *await open_loop(call, ids, 200, seconds))
-                )
-                cold_ids = ids[: int(100 * seconds)]
-                measured.setdefault((mode, "cold"), []).append(
-                    (
-                        await closed_loop(call, ids, seconds, 32, chill),
-                        *await open_loop(call, cold_ids, 100, seconds, chill),
-                    )
-                )
-        rows = [("floor: rows from PostgreSQL", *floor_row)] + [
-            (f"gateway, cache {kind}, telemetry {mode}", *mean_row(measured[(mode, kind)]))
+                measured.setdefault((mode, "warm"), []).append(await measure(None, 200, len(ids)))
+                measured.setdefault((mode, "cold"), []).append(await measure(chill, 100, int(100 * seconds)))
+        rows = [
+            (f"gateway, cache {kind}, telemetry {mode}", mean_row(measured[(mode, kind)]))
             for kind in ("warm", "cold")
             for mode in TELEMETRY
         ]
-        floor_rate = rows[0][1]
+        floor_rate = floor_row[0]
         print(
             f"customers: {customers}; {seconds:.0f} s per figure; offered rate 200/s (warm, floor), "
-            f"100/s (cold); telemetry off and on in turn, {rounds} rounds, means shown"
+            f"100/s (cold); telemetry modes in turn, {rounds} rounds, means shown; CPU: all our "
+            "processes (gateway workers and services) per view, in the closed loop"
         )
-        print(f"| {'what':<38} | {'views/s':>8} | {'× floor':>7} | {'p50 ms':>7} | {'p99 ms':>7} |")
-        print(f"|{'-' * 40}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
-        for name, rate, p50, p99 in rows:
-            print(f"| {name:<38} | {rate:>8.0f} | {rate / floor_rate:>7.2f} | {p50:>7.1f} | {p99:>7.1f} |")
+        widths = (46, 8, 7, 7, 7, 11)
+        print(table_row(widths, "what", "views/s", "× floor", "p50 ms", "p99 ms", "CPU µs/view"))
+        print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+        floor_cells = (f"{floor_rate:.0f}", "1.00", f"{floor_row[1]:.1f}", f"{floor_row[2]:.1f}", "")
+        print(table_row(widths, "floor: rows from PostgreSQL", *floor_cells))
+        for name, (rate, p50, p99, cpu) in rows:
+            cells = (f"{rate:.0f}", f"{rate / floor_rate:.2f}", f"{p50:.1f}", f"{p99:.1f}", f"{cpu:.0f}")
+            print(table_row(widths, name, *cells))
         for kind in ("warm", "cold"):
-            off, on = mean_row(measured[("off", kind)]), mean_row(measured[("on", kind)])
-            print(
-                f"telemetry on vs off, cache {kind}: views/s {on[0] / off[0]:.3f}× "
-                f"({(1 - on[0] / off[0]) * 100:+.1f}% overhead), p50 {on[1] - off[1]:+.2f} ms, "
-                f"p99 {on[2] - off[2]:+.2f} ms; per round: "
-                + ", ".join(
-                    f"{b[0] / a[0]:.3f}×"
-                    for a, b in zip(measured[("off", kind)], measured[("on", kind)], strict=True)
+            off = mean_row(measured[("off", kind)])
+            for mode in list(TELEMETRY)[1:]:
+                on = mean_row(measured[(mode, kind)])
+                print(
+                    f"telemetry {mode} vs off, cache {kind}: CPU per view {on[3] / off[3]:.3f}× "
+                    f"({(on[3] / off[3] - 1) * 100:+.1f}%), views/s {on[0] / off[0]:.3f}×, "
+                    f"p99 {on[2] - off[2]:+.2f} ms; views/s per round: "
+                    + ", ".join(
+                        f"{b[0] / a[0]:.3f}×"
+                        for a, b in zip(measured[("off", kind)], measured[(mode, kind)], strict=True)
+                    )
                 )
-            )
         for client in clients:
             if client.writer is not None:
                 client.writer.close()

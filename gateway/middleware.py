@@ -115,8 +115,7 @@ class TelemetryMiddleware:
                 status = message["status"]
             await send(message)
 
-        attributes = {"http.request.method": method}
-        with span(method, SpanKind.SERVER, parent=parent, attributes=attributes) as current:
+        with span(method, SpanKind.SERVER, parent=parent) as current:
             try:
                 await self.app(scope, receive, send_and_note)
             finally:
@@ -127,8 +126,9 @@ def _observe(scope: Scope, current: Span, method: str, status: int, seconds: flo
     """Record one answered request: its span's name and outcome, its metrics, its access-log line."""
     route = _route_template(scope)
     current.update_name(f"{method} {route}")
-    current.set_attribute("http.route", route)
-    current.set_attribute("http.response.status_code", status)
+    current.set_attributes(
+        {"http.request.method": method, "http.route": route, "http.response.status_code": status}
+    )
     if status >= 500:
         failed(current, f"answered {status}")
     metrics.http_answered(method, route, status, seconds)

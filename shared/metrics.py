@@ -6,6 +6,7 @@ scrape of any worker's admin port adds up the files of all of them (prometheus-c
 multiprocess mode).
 """
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -101,30 +102,48 @@ READY = Gauge(
 _recording = True
 
 
+@functools.cache
+def _child(metric: Counter, *labels: str) -> Counter:
+    return metric.labels(*labels)
+
+
 def record(enabled: bool) -> None:
     """Record metrics or not (settings.telemetry); off, every function below returns at once."""
     global _recording
     _recording = enabled
 
 
+@functools.cache
+def _http(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    # The children of a label set, found once: `labels()` costs more than recording itself.
+    return HTTP_REQUESTS.labels(method, route, str(status)), HTTP_DURATION.labels(method, route)
+
+
+@functools.cache
+def _rpc(operation: str, outcome: str) -> tuple[Counter, Histogram]:
+    return RPC_REQUESTS.labels(operation, outcome), RPC_DURATION.labels(operation)
+
+
 def http_answered(method: str, route: str, status: int, seconds: float) -> None:
     """The gateway answered a request."""
     if _recording:
-        HTTP_REQUESTS.labels(method, route, str(status)).inc()
-        HTTP_DURATION.labels(method, route).observe(seconds)
+        requests, duration = _http(method, route, status)
+        requests.inc()
+        duration.observe(seconds)
 
 
 def rpc_answered(operation: str, outcome: str, seconds: float) -> None:
     """A service answered a request."""
     if _recording:
-        RPC_REQUESTS.labels(operation, outcome).inc()
-        RPC_DURATION.labels(operation).observe(seconds)
+        requests, duration = _rpc(operation, outcome)
+        requests.inc()
+        duration.observe(seconds)
 
 
 def rpc_called(operation: str, outcome: str) -> None:
     """A request this process sent came back (or did not)."""
     if _recording:
-        RPC_CALLS.labels(operation, outcome).inc()
+        _child(RPC_CALLS, operation, outcome).inc()
 
 
 EVENT_OUTCOMES = ("applied", "duplicate", "retried", "dead_lettered")
@@ -147,7 +166,7 @@ def operation_served(operation: str) -> None:
 def events_processed(consumer: str, outcome: str, count: int = 1) -> None:
     """A consumer handled `count` events with this outcome."""
     if _recording and count:
-        EVENTS_PROCESSED.labels(consumer, outcome).inc(count)
+        _child(EVENTS_PROCESSED, consumer, outcome).inc(count)
 
 
 def consumer_pending(consumer: str, messages: int) -> None:
@@ -179,7 +198,7 @@ def view_cache_looked_up(results: Mapping[str, str]) -> None:
     """What one view's read of the cache found per section: hit, miss, or error (Redis away)."""
     if _recording:
         for section, result in results.items():
-            VIEW_CACHE_LOOKUPS.labels(section, result).inc()
+            _child(VIEW_CACHE_LOOKUPS, section, result).inc()
 
 
 def rate_limited() -> None:
