@@ -48,9 +48,11 @@ def stack(receiver: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory) -> I
         OTEL_BSP_SCHEDULE_DELAY="100",
     )
     running = LocalStack(tmp_path_factory.mktemp("observed") / ".run", environ=environ)
-    running.start()
-    yield running
-    running.stop()
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")
