@@ -76,9 +76,9 @@ def _event(user: str, **fields: object) -> dict[str, object]:
     }
 
 
-async def seed(nats_url: str, customers: int) -> list[str]:
+async def seed(env: dict[str, str], customers: int) -> list[str]:
     """Each customer: a contact, one closed conversation of three messages; returns their ids."""
-    nc = await connect(nats_url, "bench-seed")
+    nc = await connect(env["NATS_URL"], "bench-seed", env["NATS_USER"], env["NATS_PASSWORD"])
     js = nc.jetstream()
     ids = []
     for n in range(customers):
@@ -281,7 +281,7 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
     stack = LocalStack(run_dir / ".run", environ=environ)
     env = stack.start()
     try:
-        ids = await seed(env["NATS_URL"], customers)
+        ids = await seed(env, customers)
         pools = {
             name: await create_pool(database_url_for(env["DATABASE_URL"], name), max_size=20)
             for name in SECTIONS

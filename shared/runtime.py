@@ -301,9 +301,10 @@ class ServiceRuntime:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.drain()
+        # Before the pool closes: its readiness checks borrow connections from it.
+        await self.admin.stop()
         if self.pool is not None:
             await self.pool.close()
-        await self.admin.stop()
         log.info("service_stopped")
 
     async def not_ready(self) -> list[FieldError]:

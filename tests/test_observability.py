@@ -67,7 +67,7 @@ def _dev(env: dict[str, str]) -> dict[str, str]:
 
 
 async def _seed_contact(env: dict[str, str], user: str, headers: dict[str, str] | None = None) -> str:
-    nc = await connect(env["NATS_URL"], "observability-test")
+    nc = await connect(env["NATS_URL"], "observability-test", env["NATS_USER"], env["NATS_PASSWORD"])
     try:
         event = connector_event("web", user, display_name="Observed Person")
         await publish_event(nc.jetstream(), "demo", "contact.seen", event, headers=headers)
