@@ -550,7 +550,11 @@ async def timeline_runtime(
     await ensure_database(database_url)
     await migrate(timeline_definition.migrations, database_url)
     settings = TimelineSettings(
-        nats_url=nats_url, database_url=postgres_url, service_database_url=database_url, consumer_batch=batch
+        nats_url=nats_url,
+        database_url=postgres_url,
+        service_database_url=database_url,
+        consumer_batch=batch,
+        admin_port=0,
     )
     return ServiceRuntime(timeline_definition, settings)
 

@@ -196,6 +196,7 @@ async def run(
             openai_api_key=None,
             openai_base_url=None,
             log_level="WARNING",
+            admin_port=0,
         )
         nc = await connect(nats_url, "bench-insights")
         runtime = ServiceRuntime(definition, settings)

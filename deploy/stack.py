@@ -35,6 +35,14 @@ DEMO_WORKSPACE = "demo"
 DEMO_CUSTOMERS = 50
 
 
+def admin_url_key(process: str) -> str:
+    """The .run/env key of a process's admin URL (CONTRACT.md §9)."""
+    return f"{process.upper()}_ADMIN_URL"
+
+
+ADMIN_URL_KEYS = tuple(admin_url_key(name) for name in (*SERVICE_NAMES, "gateway"))
+
+
 def _port_is_free(port: int) -> bool:
     import socket
 
@@ -243,16 +251,24 @@ class LocalStack:
         logs.mkdir(exist_ok=True)
         logs.chmod(0o700)
         for name in (*SERVICE_NAMES, "gateway"):
-            own = {"NATS_USER": name, "NATS_PASSWORD": self.nats_password(name)}
+            own = {"NATS_USER": name, "NATS_PASSWORD": self.nats_password(name), **self.admin_env(name)}
             if name in SERVICE_NAMES:
                 key = f"{name.upper()}_DATABASE_URL"
                 own[key] = self.environ.get(key) or databases[key]
+            else:
+                # The gateway's workers share their metrics through files here (emptied at its start).
+                own["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "gateway-metrics")
             module = "gateway" if name == "gateway" else f"services.{name}"
             for index, replica in enumerate(replica_names(name, self.replicas)):
-                if name == "gateway" and index:
-                    own = {**own, "GATEWAY_PORT": str(free_port())}
+                mine = own
+                if index:
+                    # .run/env names the first replica's ports; the others need ports of their own.
+                    mine = {**own, "ADMIN_PORT": str(free_port())}
+                    if name == "gateway":
+                        mine["GATEWAY_PORT"] = str(free_port())
+                        mine["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / f"{replica}-metrics")
                 log = logs / f"{replica}.log"
-                self.processes[replica] = Process(replica, module, {**env, **own}, log, service=name)
+                self.processes[replica] = Process(replica, module, {**env, **mine}, log, service=name)
         self.gateway_urls = [
             f"http://127.0.0.1:{process.env['GATEWAY_PORT']}" for process in self.replicas_of("gateway")
         ]
@@ -263,6 +279,16 @@ class LocalStack:
         """The processes running `service` (or `gateway`)."""
         return [process for process in self.processes.values() if process.service == service]
 
+    def assign_admin_ports(self) -> None:
+        """A free admin port for each process, kept across its restarts: <NAME>_ADMIN_URL."""
+        for name in (*SERVICE_NAMES, "gateway"):
+            self.urls[admin_url_key(name)] = f"http://127.0.0.1:{free_port()}"
+
+    def admin_env(self, name: str) -> dict[str, str]:
+        """ADMIN_HOST and ADMIN_PORT of one process, from its admin URL."""
+        host, _, port = self.urls[admin_url_key(name)].removeprefix("http://").partition(":")
+        return {"ADMIN_HOST": host, "ADMIN_PORT": port}
+
     def start(self, ready_timeout: float = 90.0) -> dict[str, str]:
         """Bring everything up and wait for /readyz; returns the values written to .run/env."""
         self.start_servers()
@@ -270,6 +296,7 @@ class LocalStack:
         port = self.gateway_port()
         self.urls["GATEWAY_PORT"] = str(port)
         self.urls["GATEWAY_URL"] = f"http://127.0.0.1:{port}"
+        self.assign_admin_ports()
         self.start_processes()
         self.wait_ready(ready_timeout)
         env = {
@@ -294,6 +321,7 @@ class LocalStack:
                 role="admin",
                 ttl_seconds=DEV_TOKEN_TTL,
             ),
+            **{key: self.urls[key] for key in ADMIN_URL_KEYS},
         }
         write_private(self.run_dir / "env", "".join(f"{k}={v}\n" for k, v in env.items()))
         return env

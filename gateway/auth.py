@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.errors import Problem
 from gateway.ratelimit import RateLimiter
+from shared import metrics
 from shared.subjects import WORKSPACE_PATTERN
 from shared.validation import no_nul
 
@@ -176,6 +177,7 @@ async def current_principal(
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = await limiter.seconds_until_allowed(principal.workspace)
     if wait:
+        metrics.rate_limited()
         raise Problem(429, "rate limit exceeded for this workspace", headers={"Retry-After": str(wait)})
     return principal
 

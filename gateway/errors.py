@@ -1,7 +1,6 @@
 """Every error as application/problem+json (CONTRACT.md §3); bad input never becomes a 500."""
 
 from collections.abc import Sequence
-from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,13 +12,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from shared.errors import FieldError, ServiceError
+from shared.errors import PROBLEM_JSON, FieldError, ServiceError, problem
 from shared.logging import get_logger
 from shared.rpc import ServiceUnavailable
 
 log = get_logger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 # What a service's reported failure means over HTTP.
 _STATUS_OF_CODE = {
@@ -78,16 +75,8 @@ def problem_response(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     """A problem+json response."""
-    title = HTTPStatus(status).phrase
-    body = ProblemDetails(
-        type="about:blank",
-        title=title,
-        status=status,
-        detail=detail or title,
-        errors=list(errors),
-        **(extra or {}),
-    )
-    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    body = {**problem(status, detail, errors), **(extra or {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:

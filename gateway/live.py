@@ -15,6 +15,7 @@ from gateway.cache import ViewCache
 from shared.logging import get_logger
 from shared.registry import SERVICE_NAMES, SERVICES, event_type
 from shared.subjects import event_subjects
+from shared.tracing import SpanKind, span
 
 log = get_logger(__name__)
 
@@ -58,6 +59,16 @@ class LiveHub:
                 await sub.unsubscribe()
 
     async def _on_event(self, msg: Msg) -> None:
+        with span(
+            "process live-hub",
+            SpanKind.CONSUMER,
+            parent=msg.headers or {},
+            attributes={"messaging.system": "nats", "messaging.destination.name": msg.subject},
+        ):
+            await self._apply(msg)
+
+    async def _apply(self, msg: Msg) -> None:
+        """Invalidate the cached section the event changes; hand it to whoever watches its customer."""
         service, _, workspace_and_type = msg.subject.partition(".v1.")
         kind = event_type(service, workspace_and_type.partition(".")[2])
         if kind is None:

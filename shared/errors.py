@@ -5,9 +5,12 @@ Domain rules raise these; the request/reply runtime sends them as `{"error": cod
 """
 
 from collections.abc import Sequence
-from typing import ClassVar
+from http import HTTPStatus
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+PROBLEM_JSON = "application/problem+json"
 
 
 class FieldError(BaseModel):
@@ -85,3 +88,15 @@ def error_from_wire(code: str, detail: str, errors: Sequence[FieldError]) -> Ser
         return Rejected(errors, detail)
     kind = _BY_CODE.get(code, ServiceError)
     return kind(detail, errors)
+
+
+def problem(status: int, detail: str = "", errors: Sequence[FieldError] = ()) -> dict[str, Any]:
+    """The application/problem+json body of an HTTP error (CONTRACT.md §3)."""
+    title = HTTPStatus(status).phrase
+    return {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "errors": [error.model_dump() for error in errors],
+    }

@@ -1,14 +1,17 @@
 """Helpers tests share: waiting on conditions, publishing connector events, tokens."""
 
 import asyncio
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from gateway.auth import Role, issue_token
@@ -86,11 +89,14 @@ async def publish_event(
     body: dict[str, Any] | bytes,
     *,
     msg_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Publish as a connector would: chat.v1.<workspace>.<type> with Nats-Msg-Id = event id."""
     data = body if isinstance(body, bytes) else dumps(body)
     event_id = msg_id or (body.get("event_id") if isinstance(body, dict) else None) or uuid.uuid4().hex
-    await js.publish(chat_subject(workspace, event_type), data, headers={"Nats-Msg-Id": str(event_id)})
+    await js.publish(
+        chat_subject(workspace, event_type), data, headers={**(headers or {}), "Nats-Msg-Id": str(event_id)}
+    )
 
 
 def token(
@@ -149,3 +155,35 @@ async def try_both_workspaces(
 
     await wait_for(arrived, what="the customer of its own workspace")
     assert await count(theirs) == 0
+
+
+# Prometheus samples by name and labels, as one scrape of a /metrics endpoint found them.
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def new_traceparent() -> tuple[str, str]:
+    """(trace id, W3C traceparent) of a new sampled trace, as a caller would send it."""
+    trace_id = secrets.token_hex(16)
+    return trace_id, f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+async def scrape(admin_url: str) -> Samples:
+    """Every sample a process's admin port serves on /metrics."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(admin_url + "/metrics")
+    response.raise_for_status()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value; 0 if the process has not recorded it."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def growth(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How much a sample grew from one scrape to a later one."""
+    return sample(after, name, **labels) - sample(before, name, **labels)

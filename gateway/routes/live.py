@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import CustomerId, Live, RequestId, Services
+from shared import metrics
 from shared.messages import profile
 
 router = APIRouter(prefix="/v1/customers", tags=["live"])
@@ -45,6 +46,7 @@ async def customer_events(
     queue = live.listen(principal.workspace, customer)
 
     async def stream() -> AsyncIterator[bytes]:
+        metrics.sse_streams(+1)
         try:
             yield b": connected\nretry: 2000\n\n"
             while not await request.is_disconnected():
@@ -60,6 +62,7 @@ async def customer_events(
                     continue
                 yield b"event: " + update["type"].encode() + b"\ndata: " + orjson.dumps(update) + b"\n\n"
         finally:
+            metrics.sse_streams(-1)
             live.unlisten(principal.workspace, customer, queue)
 
     return StreamingResponse(

@@ -19,7 +19,8 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from gateway.auth import current_principal, require_admin
 from gateway.deps import services
-from gateway.errors import PROBLEM_JSON, ProblemDetails
+from gateway.errors import ProblemDetails
+from shared.errors import PROBLEM_JSON
 
 PROBLEM_REF = "#/components/schemas/Problem"
 

@@ -8,6 +8,7 @@ from services.insights import repository
 from services.insights.analysers import Analyser, AnalysisRequest
 from services.insights.repository import AnalysisRecord
 from services.insights.service import average_sentiment, merge_profile, transcript_digest
+from shared import metrics
 from shared.db import Connection
 from shared.logging import get_logger
 from shared.messages.insights import (
@@ -66,6 +67,7 @@ async def analyse(
         latency_ms=round(analysis.latency_ms, 1),
         attempts=analysis.attempts,
     )
+    metrics.analysed(analysis.analyser, analysis.latency_ms / 1000, degraded=analysis.degraded)
     return AnalysisRecord(
         workspace=workspace,
         conversation_id=conversation_id,

@@ -14,7 +14,7 @@ from services.notes.service import (
     time_zone,
 )
 from shared.cursors import next_cursor
-from shared.db import Connection
+from shared.db import Connection, transaction
 from shared.errors import Forbidden, NotFound
 from shared.events import utcnow
 from shared.messages.notes import (
@@ -68,7 +68,7 @@ async def add_note(conn: Connection, request: AddNote, ask_profile: CustomerSour
     """
     text = note_text(request.note.text)
     await ensure_customer(conn, request.workspace, request.customer_id, ask_profile)
-    async with conn.transaction():
+    async with transaction(conn):
         note = await repository.insert_note(
             conn,
             workspace=request.workspace,

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.profile.service import Contact, EditPlan, GridOrder, NewCustomer, like_pattern, name_key
-from shared.db import Connection, columns
+from shared.db import Connection, columns, transaction
 from shared.messages.profile import Actor, Tag
 
 _CUSTOMER_COLUMNS = (
@@ -259,7 +259,7 @@ def grid_query(
 
 async def grid_page(conn: Connection, sql: str, args: list[Any]) -> list[asyncpg.Record]:
     """Run a grid_query, planned for its own arguments."""
-    async with conn.transaction():
+    async with transaction(conn):
         # A generic plan cannot know how selective a search pattern is; plan every call afresh.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         return await conn.fetch(sql, *args)

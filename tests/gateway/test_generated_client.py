@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 
 from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
-from tests.gateway.test_view import seed_customer
+from tests.gateway.support import seed_customer
 from tests.support import auth, new_workspace, wait_for
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]

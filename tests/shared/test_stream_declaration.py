@@ -22,9 +22,9 @@ from tests.conftest import NatsAccounts
 from tests.support import (
     connect_suite,
     connector_event,
-    nats_password,
     new_workspace,
     publish_event,
+    suite_password,
     wait_for,
 )
 
@@ -96,7 +96,7 @@ async def test_a_service_declares_every_stream_with_stream_replicas(
     settings = ProfileSettings(
         nats_url=cluster,
         nats_user=profile.name,
-        nats_password=nats_password(profile.name),
+        suite_password=suite_password(profile.name),
         service_database_url=await fresh_database(profile.name),
         stream_replicas=3,
     )
