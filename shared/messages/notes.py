@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import EventType, ServiceInterface
-from shared.messages import WorkspaceRequest
+from shared.messages import ErasureApplied, MergeApplied, WorkspaceRequest
 from shared.rpc import Empty, Operation
 from shared.validation import Text
 
@@ -108,6 +108,15 @@ class NoteChanged(BaseModel):
 NOTE_ADDED = EventType(SERVICE, "note.added", NoteChanged, "a note was added")
 NOTE_DELETED = EventType(SERVICE, "note.deleted", NoteChanged, "a note was deleted")
 
+CUSTOMER_MERGED = EventType(
+    SERVICE, "customer.merged", MergeApplied, "a merged customer's data now belongs to the target"
+)
+CUSTOMER_ERASED = EventType(
+    SERVICE, "customer.erased", ErasureApplied, "what this service held of an erased customer is deleted"
+)
+
 INTERFACE = ServiceInterface(
-    SERVICE, "Internal notes of the team on a customer.", emits=(NOTE_ADDED, NOTE_DELETED)
+    SERVICE,
+    "Internal notes of the team on a customer.",
+    emits=(NOTE_ADDED, NOTE_DELETED, CUSTOMER_MERGED, CUSTOMER_ERASED),
 )
