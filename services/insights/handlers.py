@@ -1,5 +1,6 @@
 """NATS side of insights: analyse closed conversations, answer the customer's insights."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -15,8 +16,9 @@ from shared.consumer import DeadLetterError, Delivery, Subscribing, Tuning, even
 from shared.db import Connection
 from shared.errors import NotFound
 from shared.events import Event, utcnow
+from shared.identity import Resolved
 from shared.logging import get_logger
-from shared.messages import insights, timeline
+from shared.messages import insights, profile, timeline
 from shared.rpc import call
 from shared.runtime import Deps, Route, reading
 
@@ -61,6 +63,27 @@ async def _transcript(ctx: Context, workspace: str, conversation_id: str) -> tim
         raise DeadLetterError(f"timeline has no conversation {conversation_id}") from exc
 
 
+def _profile_fate(ctx: Context) -> usecases.ProfileFate:
+    async def fate(workspace: str, customer_id: str) -> Resolved | None:
+        try:
+            asked = uuid.UUID(customer_id)
+        except ValueError:
+            return None
+        try:
+            await call(
+                ctx.deps.nc,
+                profile.GET_CUSTOMER,
+                profile.GetCustomer(workspace=workspace, customer_id=asked),
+                timeout=ctx.deps.settings.profile_timeout_seconds,
+            )
+        except NotFound as exc:
+            merged_into = exc.extra.get("merged_into")
+            return Resolved(uuid.UUID(merged_into), False) if merged_into else Resolved(asked, True)
+        return None
+
+    return fate
+
+
 async def _prepare(
     ctx: Context,
     event: Event[BaseModel],
@@ -72,15 +95,19 @@ async def _prepare(
     # that read the later transcript is the newer, whichever finishes first.
     analysed_at = utcnow()
     transcript = await _transcript(ctx, event.workspace, conversation_id)
-    if transcript.customer_id != customer_id:
-        # Analysing it under this customer would put someone else's words in their profile.
-        raise DeadLetterError(
-            f"transcript of {conversation_id} belongs to another customer than the event says"
+    try:
+        owner = await usecases.owner(
+            ctx.deps.pool, event.workspace, customer_id, transcript, _profile_fate(ctx)
         )
+    except usecases.ForeignTranscript as exc:
+        raise DeadLetterError(str(exc)) from exc
+    if owner is None:
+        log.info("conversation_of_erased_customer_skipped", conversation_id=conversation_id)
+        return None
     return await usecases.analyse(
         ctx.deps.pool,
         ctx.analyser,
-        transcript,
+        transcript.model_copy(update={"customer_id": owner}),
         workspace=event.workspace,
         source_event_id=event.event_id,
         analysed_at=analysed_at,
@@ -119,6 +146,20 @@ def _tuning(ctx: Context) -> Tuning:
     return Tuning(batch=settings.analysis_concurrency, ack_wait_seconds=settings.analysis_ack_wait_seconds)
 
 
+async def apply_merge(
+    _ctx: Context, conn: Connection, delivery: Delivery[Event[profile.CustomerMerged]]
+) -> None:
+    """Move a merged customer's analyses to the target and compute its insights anew."""
+    await usecases.apply_merge(conn, delivery.workspace, delivery.event.data)
+
+
+async def apply_erasure(
+    _ctx: Context, conn: Connection, delivery: Delivery[Event[profile.ErasureRequested]]
+) -> None:
+    """Delete an erased customer's analyses and AI profile."""
+    await usecases.apply_erasure(conn, delivery.workspace, delivery.event.data)
+
+
 CONSUMERS: list[Subscribing[Context]] = [
     event_consumer(
         CLOSED_CONSUMER, timeline.CONVERSATION_CLOSED, store, prepare=prepare_close, tuning=_tuning
@@ -126,6 +167,8 @@ CONSUMERS: list[Subscribing[Context]] = [
     event_consumer(
         REANALYSIS_CONSUMER, insights.REANALYSIS_REQUESTED, store, prepare=prepare_reanalysis, tuning=_tuning
     ),
+    event_consumer("insights-merges", profile.CUSTOMER_MERGED, apply_merge),
+    event_consumer("insights-erasures", profile.ERASURE_REQUESTED, apply_erasure),
 ]
 
 

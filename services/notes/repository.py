@@ -142,3 +142,29 @@ async def count_notes(conn: Connection, workspace: str, customer_id: uuid.UUID) 
         customer_id,
     )
     return int(count)
+
+
+async def move_notes(
+    conn: Connection, workspace: str, source: uuid.UUID, target: uuid.UUID, target_created_at: dt.datetime
+) -> None:
+    """Give the source customer's notes, deleted ones too, to the target, and forget the source."""
+    await record_customer(conn, workspace, target, target_created_at)
+    await conn.execute(
+        "UPDATE notes SET customer_id = $3 WHERE workspace = $1 AND customer_id = $2",
+        workspace,
+        source,
+        target,
+    )
+    await delete_customers(conn, workspace, [source])
+
+
+async def delete_customers(conn: Connection, workspace: str, customer_ids: list[uuid.UUID]) -> None:
+    """Delete these customers and every note of theirs, deleted ones too."""
+    await conn.execute(
+        "DELETE FROM notes WHERE workspace = $1 AND customer_id = ANY($2::uuid[])", workspace, customer_ids
+    )
+    await conn.execute(
+        "DELETE FROM customers WHERE workspace = $1 AND customer_id = ANY($2::uuid[])",
+        workspace,
+        customer_ids,
+    )

@@ -13,11 +13,15 @@ from services.notes.service import (
     parse_note_cursor,
     time_zone,
 )
+from shared import identity
 from shared.cursors import next_cursor
 from shared.db import Connection
 from shared.errors import Forbidden, NotFound
 from shared.events import utcnow
+from shared.messages import ErasureApplied, MergeApplied
 from shared.messages.notes import (
+    CUSTOMER_ERASED,
+    CUSTOMER_MERGED,
     NOTE_ADDED,
     NOTE_DELETED,
     AddNote,
@@ -29,18 +33,21 @@ from shared.messages.notes import (
     NoteCount,
     NotesPage,
 )
+from shared.messages.profile import CustomerMerged, ErasureRequested
 from shared.outbox import enqueue
 from shared.rpc import Empty
 
-# When the profile service says a customer was created, or None if it does not know them.
-CustomerSource = Callable[[str, uuid.UUID], Awaitable[dt.datetime | None]]
+# When the profile service says a customer was created; the NotFound it answers if it has none.
+CustomerSource = Callable[[str, uuid.UUID], Awaitable[dt.datetime]]
 
 
 async def record_customer(
     conn: Connection, workspace: str, customer_id: uuid.UUID, created_at: dt.datetime
 ) -> None:
-    """Learn that a customer exists (from the profile service's customer.created event)."""
-    await repository.record_customer(conn, workspace, customer_id, created_at)
+    """Learn that a customer exists (from the profile service's customer.created event), unless it
+    was merged or erased since."""
+    if (await identity.resolve_one(conn, workspace, customer_id)).live_id == customer_id:
+        await repository.record_customer(conn, workspace, customer_id, created_at)
 
 
 async def ensure_customer(
@@ -50,14 +57,16 @@ async def ensure_customer(
 
     The projection learns a customer when its customer.created event arrives; staff can open a
     profile the moment it exists, before that. Asking the owner then (and remembering the
-    answer) keeps a note on a brand-new customer from being refused.
+    answer) keeps a note on a brand-new customer from being refused. A customer merged into
+    another is not found, and the answer names the other.
     """
     if await repository.customer_known(conn, workspace, customer_id):
         return
+    merged_into = (await identity.resolve_one(conn, workspace, customer_id)).merged_into(customer_id)
+    if merged_into is not None:
+        raise NotFound("customer merged into another", extra={"merged_into": str(merged_into)})
     created_at = await ask_profile(workspace, customer_id)
-    if created_at is None:
-        raise NotFound("customer not found")
-    await repository.record_customer(conn, workspace, customer_id, created_at)
+    await record_customer(conn, workspace, customer_id, created_at)
 
 
 async def add_note(conn: Connection, request: AddNote, ask_profile: CustomerSource) -> Note:
@@ -69,6 +78,8 @@ async def add_note(conn: Connection, request: AddNote, ask_profile: CustomerSour
     text = note_text(request.note.text)
     await ensure_customer(conn, request.workspace, request.customer_id, ask_profile)
     async with conn.transaction():
+        # A merge or an erasure moving this customer's notes waits for this one, or goes first.
+        await identity.lock_workspaces(conn, [request.workspace])
         note = await repository.insert_note(
             conn,
             workspace=request.workspace,
@@ -124,3 +135,38 @@ async def delete_note(conn: Connection, request: DeleteNote) -> Empty:
 async def count_notes(conn: Connection, request: CountNotes) -> NoteCount:
     """The customer's live note count; 0 (not NotFound) for a customer without notes."""
     return NoteCount(count=await repository.count_notes(conn, request.workspace, request.customer_id))
+
+
+async def apply_merge(conn: Connection, workspace: str, merged: CustomerMerged) -> None:
+    """The source customer's notes go to the target (CONTRACT.md §7), or are deleted if either
+    has been erased meanwhile; announced once done."""
+    await identity.lock_workspaces(conn, [workspace], exclusive=True)
+    source, target = uuid.UUID(merged.source_id), uuid.UUID(merged.customer_id)
+    final = await identity.retire_merged(conn, workspace, source, target, merged.merged_at)
+    if final is None:
+        await repository.delete_customers(conn, workspace, [source])
+        return
+    await repository.move_notes(conn, workspace, source, final, merged.created_at)
+    await enqueue(
+        conn,
+        CUSTOMER_MERGED,
+        workspace,
+        MergeApplied(customer_id=str(final), source_id=str(source)),
+        event_id=f"{CUSTOMER_MERGED.name}:{source}",
+    )
+
+
+async def apply_erasure(conn: Connection, workspace: str, erasure: ErasureRequested) -> None:
+    """Delete every note of the erased customer and the ids merged into it, deleted ones too, and
+    confirm (CONTRACT.md §7)."""
+    await identity.lock_workspaces(conn, [workspace], exclusive=True)
+    await identity.retire_erased(conn, workspace, erasure.customer_ids, erasure.requested_at)
+    await repository.delete_customers(conn, workspace, erasure.customer_ids)
+    await identity.forget_events(conn, workspace, erasure.customer_ids)
+    await enqueue(
+        conn,
+        CUSTOMER_ERASED,
+        workspace,
+        ErasureApplied(customer_id=erasure.customer_id, erasure_id=erasure.erasure_id),
+        event_id=f"{CUSTOMER_ERASED.name}:{erasure.erasure_id}",
+    )
