@@ -63,12 +63,13 @@ def problem_response(
     """A problem+json response."""
     title = HTTPStatus(status).phrase
     body: dict[str, Any] = {
+        # Extension members never replace the standard ones.
+        **(extra or {}),
         "type": "about:blank",
         "title": title,
         "status": status,
         "detail": detail or title,
         "errors": [error.model_dump() for error in errors],
-        **(extra or {}),
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -103,7 +104,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def on_service_error(_request: Request, exc: ServiceError) -> Response:
-        return problem_response(_STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, exc.errors)
+        return problem_response(
+            _STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, exc.errors, extra=exc.extra
+        )
 
     @app.exception_handler(ServiceUnavailable)
     async def on_silent_service(_request: Request, exc: ServiceUnavailable) -> Response:

@@ -14,9 +14,11 @@ from pydantic import BaseModel
 from gateway.auth import Role, issue_token
 from shared.events import EventType
 from shared.jsonutil import dumps
-from shared.nats import connect
+from shared.nats import connect, declare_stream
 from shared.outbox import publish_now
+from shared.registry import definitions
 from shared.rpc import OperationInfo, reply_data
+from shared.runtime import Deployable, own_streams
 from shared.subjects import chat_subject
 
 T = TypeVar("T")
@@ -121,3 +123,12 @@ async def publish_internal(
     event_id = event_id or uuid.uuid4().hex
     await publish_now(js, event_type, workspace, data, event_id=event_id)
     return event_id
+
+
+async def declare_streams_bound_by(js: JetStreamContext, *services: Deployable) -> None:
+    """The streams these services bind to, declared as their owners declare them: for a test that
+    runs services without the ones that own those streams."""
+    owned = [(*own_streams(owner.name), *owner.declares) for owner in definitions()]
+    specs = {spec.name: spec for streams in owned for spec in streams}
+    for stream in sorted({stream for service in services for stream in service.binds}):
+        await declare_stream(js, specs[stream])

@@ -38,8 +38,10 @@ async def customer_events(
     """Changes to this customer as they happen: profile edits, notes, conversations, escalations.
 
     Each event is `event: <service>.<type>` with JSON data {type, customer_id, occurred_at, data}.
-    Browsers' EventSource may pass the token as `?access_token=`. When the token expires the
-    stream sends `event: token.expired` and ends.
+    When the customer is merged into another (`profile.customer.merged`, the target in
+    `data.customer_id`) or erased (`profile.erasure.requested`), that event carries `"final": true`
+    and the stream ends. Browsers' EventSource may pass the token as `?access_token=`. When the
+    token expires the stream sends `event: token.expired` and ends.
     """
     customer = parse_customer_id(customer_id)
     await services.call(
@@ -64,6 +66,8 @@ async def customer_events(
                     yield b": keepalive\n\n"
                     continue
                 yield b"event: " + update["type"].encode() + b"\ndata: " + orjson.dumps(update) + b"\n\n"
+                if update.get("final"):
+                    return
         finally:
             live.unlisten(principal.workspace, str(customer), queue)
 

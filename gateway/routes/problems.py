@@ -27,6 +27,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
             },
         },
+        "merged_into": {
+            "type": "string",
+            "format": "uuid",
+            "description": "On a 404 for a customer merged into another: that other one (CONTRACT.md §7)",
+        },
     },
 }
 

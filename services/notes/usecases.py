@@ -62,11 +62,16 @@ async def ensure_customer(
     """
     if await repository.customer_known(conn, workspace, customer_id):
         return
+    await _unless_merged(conn, workspace, customer_id)
+    created_at = await ask_profile(workspace, customer_id)
+    await record_customer(conn, workspace, customer_id, created_at)
+
+
+async def _unless_merged(conn: Connection, workspace: str, customer_id: uuid.UUID) -> None:
+    """NotFound naming the customer this one was merged into, if it was."""
     merged_into = (await identity.resolve_one(conn, workspace, customer_id)).merged_into(customer_id)
     if merged_into is not None:
         raise NotFound("customer merged into another", extra={"merged_into": str(merged_into)})
-    created_at = await ask_profile(workspace, customer_id)
-    await record_customer(conn, workspace, customer_id, created_at)
 
 
 async def add_note(conn: Connection, request: AddNote, ask_profile: CustomerSource) -> Note:
@@ -119,6 +124,7 @@ async def delete_note(conn: Connection, request: DeleteNote) -> Empty:
         conn, request.workspace, request.customer_id, request.note_id
     )
     if stored is None:
+        await _unless_merged(conn, request.workspace, request.customer_id)
         raise NotFound("note not found")
     if not may_delete(stored.author_id, request.actor_id):
         raise Forbidden("only the author of a note may delete it")

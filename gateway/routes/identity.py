@@ -1,0 +1,99 @@
+"""Merging duplicate customers and erasing a customer everywhere (CONTRACT.md §7)."""
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from gateway.auth import AdminPrincipal, CurrentPrincipal
+from gateway.cache import SECTIONS
+from gateway.deps import Cache, RequestId, Services
+from gateway.routes.customer_view import VIEW_RESPONSE
+from gateway.routes.problems import problem_responses
+from gateway.view import assemble_view, parse_customer_id, parse_id, view_response
+from shared.messages import profile
+
+router = APIRouter(tags=["identity"])
+
+
+class ErasureStarted(BaseModel):
+    """An erasure just requested: `GET /v1/erasures/{erasure_id}` follows it until it is done."""
+
+    erasure_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: Literal["pending"]
+
+
+@router.post(
+    "/v1/customers/{customer_id}/merge",
+    response_model=None,
+    responses={**VIEW_RESPONSE, **problem_responses(404, 413, 503)},
+)
+async def merge_customer(
+    customer_id: str,
+    body: profile.MergeSource,
+    principal: CurrentPrincipal,
+    services: Services,
+    cache: Cache,
+    request_id: RequestId,
+    request: Request,
+) -> Response:
+    """Merge the customer `source_id` into this one, which keeps its id; returns its profile view.
+
+    Identities, notes, conversations and escalations of the source are this customer's from now
+    on; each editable field keeps this customer's value and takes the source's where this one's
+    is empty; tags are the union. The source's id then answers 404 with `merged_into` on every
+    route. Repeating a merge that happened changes nothing; merging a customer into itself: 422.
+    """
+    target = parse_customer_id(customer_id)
+    command = profile.MergeCustomers(
+        workspace=principal.workspace,
+        customer_id=target,
+        source_id=body.source_id,
+        actor=profile.Actor(id=principal.user_id, name=principal.name),
+    )
+    await services.call(profile.MERGE_CUSTOMERS, command, request_id=request_id)
+    # Read your own write: neither customer's cached parts may outlive the merge until its events.
+    for changed in (target, body.source_id):
+        await cache.invalidate(principal.workspace, str(changed), *SECTIONS)
+    view = await assemble_view(
+        services,
+        principal.workspace,
+        target,
+        request_id,
+        cache=cache,
+        timeout=request.app.state.settings.view_timeout,
+    )
+    return view_response(view)
+
+
+@router.delete("/v1/customers/{customer_id}", status_code=202, responses=problem_responses(403, 404, 503))
+async def erase_customer(
+    customer_id: str,
+    principal: AdminPrincipal,
+    services: Services,
+    cache: Cache,
+    request_id: RequestId,
+) -> ErasureStarted:
+    """Erase the customer everywhere (admins only): its profile at once, every other service's
+    data as each gets to it, however long it is down. The id answers 404 from now on."""
+    customer = parse_customer_id(customer_id)
+    command = profile.EraseCustomer(
+        workspace=principal.workspace,
+        customer_id=customer,
+        actor=profile.Actor(id=principal.user_id, name=principal.name),
+    )
+    erasure = await services.call(profile.ERASE_CUSTOMER, command, request_id=request_id)
+    await cache.invalidate(principal.workspace, str(customer), *SECTIONS)
+    return ErasureStarted(erasure_id=erasure.erasure_id, customer_id=erasure.customer_id, status="pending")
+
+
+@router.get("/v1/erasures/{erasure_id}", responses=problem_responses(403, 404, 503))
+async def get_erasure(
+    erasure_id: str, principal: AdminPrincipal, services: Services, request_id: RequestId
+) -> profile.Erasure:
+    """Where an erasure stands (admins only): `done`, with `completed_at`, once every service has
+    deleted what it held."""
+    query = profile.GetErasure(workspace=principal.workspace, erasure_id=parse_id(erasure_id, "erasure"))
+    return await services.call(profile.GET_ERASURE, query, request_id=request_id)
