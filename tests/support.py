@@ -12,14 +12,14 @@ from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from gateway.auth import Role, issue_token
-from shared.events import EventType
-from shared.jsonutil import dumps
+from shared.events import EventKind, EventType
+from shared.jsonutil import dumps, loads
 from shared.nats import connect, declare_stream
 from shared.outbox import publish_now
 from shared.registry import definitions
 from shared.rpc import OperationInfo, reply_data
 from shared.runtime import Deployable, own_streams
-from shared.subjects import chat_subject
+from shared.subjects import chat_subject, event_stream
 
 T = TypeVar("T")
 
@@ -132,3 +132,18 @@ async def declare_streams_bound_by(js: JetStreamContext, *services: Deployable) 
     specs = {spec.name: spec for streams in owned for spec in streams}
     for stream in sorted({stream for service in services for stream in service.binds}):
         await declare_stream(js, specs[stream])
+
+
+async def published(js: JetStreamContext, event_type: EventKind, workspace: str) -> list[dict[str, Any]]:
+    """Envelopes of one type in one workspace that its service published (through its outbox), in order."""
+    stream = event_stream(event_type.service)
+    info = await js.stream_info(stream)
+    wanted = event_type.subject(workspace)
+    found: list[dict[str, Any]] = []
+    if info.state.messages == 0:
+        return found
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        stored = await js.get_msg(stream, seq)
+        if stored.subject == wanted:
+            found.append(loads(stored.data or b""))
+    return found

@@ -15,7 +15,7 @@ import pytest
 
 from services.timeline.app import definition as timeline
 from shared import identity
-from shared.db import create_pool, migrate
+from shared.db import Connection, create_pool, migrate
 from shared.events import ConversationStarted
 from shared.identity import Resolved, Route, route_events, routed
 from shared.ids import customer_id_at, customer_id_for
@@ -99,11 +99,11 @@ class Step:
     """One merge or erasure as the profile service announces it."""
 
     name: str
-    apply: Callable[[asyncpg.Connection], Awaitable[None]]
+    apply: Callable[[Connection], Awaitable[None]]
 
 
 def _merge(source: uuid.UUID, target: uuid.UUID, keys: list[uuid.UUID], at: int) -> Step:
-    async def apply(conn: asyncpg.Connection) -> None:
+    async def apply(conn: Connection) -> None:
         # As the timeline applies a merge: rows and routes go to the target unless it is erased.
         when = T0 + timedelta(minutes=at)
         final = await identity.retire_merged(conn, WS, source, target, when)
@@ -115,7 +115,7 @@ def _merge(source: uuid.UUID, target: uuid.UUID, keys: list[uuid.UUID], at: int)
 
 
 def _erase(customer_ids: list[uuid.UUID], keys: list[uuid.UUID], at: int) -> Step:
-    async def apply(conn: asyncpg.Connection) -> None:
+    async def apply(conn: Connection) -> None:
         when = T0 + timedelta(minutes=at)
         await identity.retire_erased(conn, WS, customer_ids, when)
         erased = [ErasedIdentity(identity_key=k, epoch=1, customer_id=customer_id_at(k, 1)) for k in keys]
@@ -150,7 +150,7 @@ class Answers:
     routes: dict[identity.IdentityKey, Route]
 
 
-async def _answers(conn: asyncpg.Connection) -> Answers:
+async def _answers(conn: Connection) -> Answers:
     resolved = await identity.resolve(conn, WS, [A, B, C, D])
     routes = await identity.routes_of(conn, {(WS, key) for key in (KEY_A, KEY_B, KEY_C)})
     return Answers({c: r.live_id for c, r in resolved.items()}, routes)

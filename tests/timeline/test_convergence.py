@@ -50,7 +50,7 @@ class Step:
     fields: dict[str, Any]
 
 
-def _conversation(draw: st.DrawFn, conversation: str) -> list[tuple[str, dict[str, Any]]]:
+def conversation_events(draw: st.DrawFn, conversation: str) -> list[tuple[str, dict[str, Any]]]:
     """One conversation's events in the order they happened (types and fields only)."""
     events: list[tuple[str, dict[str, Any]]] = []
     if draw(st.booleans()):
@@ -81,7 +81,7 @@ def histories(draw: st.DrawFn) -> list[Step]:
     clock = 0
     for c in range(draw(st.integers(1, 3))):
         platform, user = draw(st.sampled_from(USERS))
-        for event_type, fields in _conversation(draw, f"c{c}"):
+        for event_type, fields in conversation_events(draw, f"c{c}"):
             # Steps may share an instant: ties must resolve the same way in any order too.
             clock += draw(st.integers(0, 2))
             steps.append(Step(event_type, platform, user, at(clock), {"conversation_id": f"c{c}", **fields}))
