@@ -19,15 +19,25 @@ just retired.
 """
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from shared.consumer import Delivery, Subscribing, event_consumer
 from shared.db import Connection, columns
-from shared.events import ConnectorEvent
+from shared.events import ConnectorEvent, Event, EventType
 from shared.ids import customer_id_for
-from shared.messages.profile import ErasedIdentity, IdentityRef
+from shared.messages import ErasureApplied, MergeApplied
+from shared.messages.profile import (
+    CUSTOMER_MERGED,
+    ERASURE_REQUESTED,
+    CustomerMerged,
+    ErasedIdentity,
+    ErasureRequested,
+    IdentityRef,
+)
+from shared.outbox import enqueue
 
 E = TypeVar("E", bound=ConnectorEvent)
 
@@ -151,6 +161,31 @@ async def forget_events(conn: Connection, workspace: str, customer_ids: Sequence
     )
 
 
+async def move_rows(
+    conn: Connection, workspace: str, tables: Sequence[str], source: uuid.UUID, target: uuid.UUID
+) -> None:
+    """Give the source customer's rows in each table (its `customer_id`, uuid or text) to the target."""
+    for table in tables:
+        await conn.execute(
+            f"UPDATE {table} SET customer_id = $3 WHERE workspace = $1 AND customer_id = $2",
+            workspace,
+            str(source),
+            str(target),
+        )
+
+
+async def delete_rows(
+    conn: Connection, workspace: str, tables: Sequence[str], customer_ids: Sequence[uuid.UUID]
+) -> None:
+    """Delete the rows of these customers from each table (its `customer_id`, uuid or text)."""
+    # The parameter takes the column's type, so that its index serves either kind.
+    ids = [str(customer_id) for customer_id in customer_ids]
+    for table in tables:
+        await conn.execute(
+            f"DELETE FROM {table} WHERE workspace = $1 AND customer_id = ANY($2)", workspace, ids
+        )
+
+
 # --- identities ----------------------------------------------------------------------------------
 
 
@@ -269,3 +304,80 @@ async def route_erased(
         *columns(identities, "identity_key", "epoch", "customer_id"),
         requested_at,
     )
+
+
+# --- a service that holds customer data ----------------------------------------------------------
+
+# Give a merged customer's rows to the final target: (conn, workspace, the merge, final target).
+MoveRows = Callable[[Connection, str, CustomerMerged, uuid.UUID], Awaitable[None]]
+# Delete customers' rows: (conn, workspace, their ids, the erasure; None for a merge's source whose
+# target was erased meanwhile).
+DeleteRows = Callable[[Connection, str, Sequence[uuid.UUID], ErasureRequested | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """How a service that holds customer data follows the profile service's merges and erasures.
+
+    The steps every service takes (the workspace's identity lock, the retirement, the routes where
+    it applies connector events, forgetting its outbox rows, confirming with its own event) around
+    what only it knows: how to move its rows and how to delete them.
+    """
+
+    merged: EventType[MergeApplied]
+    erased: EventType[ErasureApplied]
+    move: MoveRows
+    delete: DeleteRows
+    routes: bool = False
+
+    async def apply_merge(self, conn: Connection, workspace: str, merged: CustomerMerged) -> None:
+        """Move the source's rows to the target (deleted if either was erased meanwhile), confirm."""
+        await lock_workspaces(conn, [workspace], exclusive=True)
+        source, target = uuid.UUID(merged.source_id), uuid.UUID(merged.customer_id)
+        final = await retire_merged(conn, workspace, source, target, merged.merged_at)
+        if final is None:
+            await self.delete(conn, workspace, [source], None)
+            return
+        if self.routes:
+            await route_merged(conn, workspace, merged.identities, source, final)
+        await self.move(conn, workspace, merged, final)
+        await enqueue(
+            conn,
+            self.merged,
+            workspace,
+            MergeApplied(customer_id=str(final), source_id=str(source)),
+            event_id=f"{self.merged.name}:{source}",
+        )
+
+    async def apply_erasure(self, conn: Connection, workspace: str, erasure: ErasureRequested) -> None:
+        """Delete the erased customers' rows and outbox rows, confirm (CONTRACT.md §7)."""
+        await lock_workspaces(conn, [workspace], exclusive=True)
+        await retire_erased(conn, workspace, erasure.customer_ids, erasure.requested_at)
+        if self.routes:
+            await route_erased(conn, workspace, erasure.identities, erasure.requested_at)
+        await self.delete(conn, workspace, erasure.customer_ids, erasure)
+        await forget_events(conn, workspace, erasure.customer_ids)
+        await enqueue(
+            conn,
+            self.erased,
+            workspace,
+            ErasureApplied(customer_id=erasure.customer_id, erasure_id=erasure.erasure_id),
+            event_id=f"{self.erased.name}:{erasure.erasure_id}",
+        )
+
+    def consumers(self) -> list[Subscribing[object]]:
+        """The service's durable consumers of merges and erasures (`<service>-merges`, `-erasures`)."""
+
+        async def on_merge(_ctx: object, conn: Connection, delivery: Delivery[Event[CustomerMerged]]) -> None:
+            await self.apply_merge(conn, delivery.workspace, delivery.event.data)
+
+        async def on_erasure(
+            _ctx: object, conn: Connection, delivery: Delivery[Event[ErasureRequested]]
+        ) -> None:
+            await self.apply_erasure(conn, delivery.workspace, delivery.event.data)
+
+        service = self.merged.service
+        return [
+            event_consumer(f"{service}-merges", CUSTOMER_MERGED, on_merge),
+            event_consumer(f"{service}-erasures", ERASURE_REQUESTED, on_erasure),
+        ]

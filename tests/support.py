@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from gateway.auth import Role, issue_token
 from shared.events import EventKind, EventType
 from shared.jsonutil import dumps, loads
+from shared.messages.profile import CustomerMerged, IdentityRef
 from shared.nats import connect, declare_stream
 from shared.outbox import publish_now
 from shared.registry import definitions
@@ -147,3 +148,15 @@ async def published(js: JetStreamContext, event_type: EventKind, workspace: str)
         if stored.subject == wanted:
             found.append(loads(stored.data or b""))
     return found
+
+
+def customer_merged(target: str, source: str, at: datetime) -> CustomerMerged:
+    """customer.merged as the profile service announces merging `source` (one identity, its key
+    the source's id) into `target`."""
+    return CustomerMerged(
+        customer_id=target,
+        source_id=source,
+        identities=[IdentityRef(identity_key=uuid.UUID(source), epoch=0)],
+        created_at=at,
+        merged_at=at,
+    )

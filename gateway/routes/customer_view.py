@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, RequestId, Services
 from gateway.routes.problems import problem_responses
-from gateway.view import assemble_view, parse_customer_id, view_response
+from gateway.view import parse_customer_id, view_answer
 from shared.messages.insights import AiProfile, AverageSentiment
 from shared.messages.profile import CustomerHeader, CustomerProfile
 
@@ -58,12 +58,5 @@ async def get_customer_view(
     request: Request,
 ) -> Response:
     """The profile view, with ETag: "<version>"."""
-    view = await assemble_view(
-        services,
-        principal.workspace,
-        parse_customer_id(customer_id),
-        request_id,
-        cache=cache,
-        timeout=request.app.state.settings.view_timeout,
-    )
-    return view_response(view)
+    customer = parse_customer_id(customer_id)
+    return await view_answer(request, services, cache, principal.workspace, customer, request_id)

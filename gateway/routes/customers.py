@@ -10,7 +10,7 @@ from gateway.deps import Cache, RequestId, Services
 from gateway.pagination import DEFAULT_LIMIT, Limit, PageCursors
 from gateway.routes.customer_view import VIEW_RESPONSE
 from gateway.routes.problems import problem_responses
-from gateway.view import assemble_view, parse_customer_id, view_response
+from gateway.view import parse_customer_id, view_answer
 from shared.events import Platform
 from shared.messages import profile
 from shared.validation import Text
@@ -86,15 +86,7 @@ async def edit_customer(
     await services.call(profile.UPDATE_CUSTOMER, command, request_id=request_id)
     # Read your own write: the cached profile part must not outlive the edit until its event arrives.
     await cache.invalidate(principal.workspace, str(customer), profile.SERVICE)
-    view = await assemble_view(
-        services,
-        principal.workspace,
-        customer,
-        request_id,
-        cache=cache,
-        timeout=request.app.state.settings.view_timeout,
-    )
-    return view_response(view)
+    return await view_answer(request, services, cache, principal.workspace, customer, request_id)
 
 
 @router.get("/v1/customers/{customer_id}/history", responses=problem_responses(404, 503))

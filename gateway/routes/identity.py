@@ -11,7 +11,7 @@ from gateway.cache import SECTIONS
 from gateway.deps import Cache, RequestId, Services
 from gateway.routes.customer_view import VIEW_RESPONSE
 from gateway.routes.problems import problem_responses
-from gateway.view import assemble_view, parse_customer_id, parse_id, view_response
+from gateway.view import parse_customer_id, parse_id, view_answer
 from shared.messages import profile
 
 router = APIRouter(tags=["identity"])
@@ -33,11 +33,11 @@ class ErasureStarted(BaseModel):
 async def merge_customer(
     customer_id: str,
     body: profile.MergeSource,
+    request: Request,
     principal: CurrentPrincipal,
     services: Services,
     cache: Cache,
     request_id: RequestId,
-    request: Request,
 ) -> Response:
     """Merge the customer `source_id` into this one, which keeps its id; returns its profile view.
 
@@ -57,15 +57,7 @@ async def merge_customer(
     # Read your own write: neither customer's cached parts may outlive the merge until its events.
     for changed in (target, body.source_id):
         await cache.invalidate(principal.workspace, str(changed), *SECTIONS)
-    view = await assemble_view(
-        services,
-        principal.workspace,
-        target,
-        request_id,
-        cache=cache,
-        timeout=request.app.state.settings.view_timeout,
-    )
-    return view_response(view)
+    return await view_answer(request, services, cache, principal.workspace, target, request_id)
 
 
 @router.delete("/v1/customers/{customer_id}", status_code=202, responses=problem_responses(403, 404, 503))

@@ -146,20 +146,6 @@ def _tuning(ctx: Context) -> Tuning:
     return Tuning(batch=settings.analysis_concurrency, ack_wait_seconds=settings.analysis_ack_wait_seconds)
 
 
-async def apply_merge(
-    _ctx: Context, conn: Connection, delivery: Delivery[Event[profile.CustomerMerged]]
-) -> None:
-    """Move a merged customer's analyses to the target and compute its insights anew."""
-    await usecases.apply_merge(conn, delivery.workspace, delivery.event.data)
-
-
-async def apply_erasure(
-    _ctx: Context, conn: Connection, delivery: Delivery[Event[profile.ErasureRequested]]
-) -> None:
-    """Delete an erased customer's analyses and AI profile."""
-    await usecases.apply_erasure(conn, delivery.workspace, delivery.event.data)
-
-
 CONSUMERS: list[Subscribing[Context]] = [
     event_consumer(
         CLOSED_CONSUMER, timeline.CONVERSATION_CLOSED, store, prepare=prepare_close, tuning=_tuning
@@ -167,8 +153,7 @@ CONSUMERS: list[Subscribing[Context]] = [
     event_consumer(
         REANALYSIS_CONSUMER, insights.REANALYSIS_REQUESTED, store, prepare=prepare_reanalysis, tuning=_tuning
     ),
-    event_consumer("insights-merges", profile.CUSTOMER_MERGED, apply_merge),
-    event_consumer("insights-erasures", profile.ERASURE_REQUESTED, apply_erasure),
+    *usecases.CUSTOMER_DATA.consumers(),
 ]
 
 

@@ -1,5 +1,7 @@
 """SQL of the insights service: conversation analyses and per-customer insights."""
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,6 +10,7 @@ import asyncpg
 from services.insights.analysers.base import Analysis
 from services.insights.service import PROFILE_SECTIONS, ProfileFacts, StoredProfile
 from shared.db import Connection
+from shared.identity import delete_rows
 from shared.messages.insights import AverageSentiment, CustomerInsights
 
 Executor = Connection | asyncpg.Pool
@@ -281,22 +284,6 @@ async def analyses_of(conn: Connection, workspace: str, customer_id: str) -> Cus
     )
 
 
-async def move_analyses(conn: Connection, workspace: str, source: str, target: str) -> None:
-    """Give the source customer's analyses to the target and forget the source's insights."""
-    await conn.execute(
-        "UPDATE conversation_analyses SET customer_id = $3 WHERE workspace = $1 AND customer_id = $2",
-        workspace,
-        source,
-        target,
-    )
-    await delete_customers(conn, workspace, [source])
-
-
-async def delete_customers(conn: Connection, workspace: str, customer_ids: list[str]) -> None:
+async def delete_customers(conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID]) -> None:
     """Delete these customers' analyses and insights."""
-    for table in ("conversation_analyses", "customer_insights"):
-        await conn.execute(
-            f"DELETE FROM {table} WHERE workspace = $1 AND customer_id = ANY($2::text[])",
-            workspace,
-            customer_ids,
-        )
+    await delete_rows(conn, workspace, ("conversation_analyses", "customer_insights"), customer_ids)

@@ -1,7 +1,7 @@
 """Use cases of insights: analyse a closed conversation, store it and the AI profile it changes."""
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -15,7 +15,6 @@ from shared import identity
 from shared.db import Connection
 from shared.identity import Resolved
 from shared.logging import get_logger
-from shared.messages import ErasureApplied, MergeApplied
 from shared.messages.insights import (
     CONVERSATION_ANALYSED,
     CUSTOMER_ERASED,
@@ -213,39 +212,21 @@ async def _recompute(conn: Connection, workspace: str, customer_id: str) -> None
     )
 
 
-async def apply_merge(conn: Connection, workspace: str, merged: CustomerMerged) -> None:
-    """The source customer's analyses go to the target, whose AI profile and average sentiment are
-    computed anew over both customers' conversations (CONTRACT.md §7); deleted instead if either
-    was erased meanwhile."""
-    await identity.lock_workspaces(conn, [workspace], exclusive=True)
-    source, target = uuid.UUID(merged.source_id), uuid.UUID(merged.customer_id)
-    final = await identity.retire_merged(conn, workspace, source, target, merged.merged_at)
-    if final is None:
-        await repository.delete_customers(conn, workspace, [str(source)])
-        return
-    await repository.move_analyses(conn, workspace, str(source), str(final))
-    await _recompute(conn, workspace, str(final))
-    await enqueue(
-        conn,
-        CUSTOMER_MERGED,
-        workspace,
-        MergeApplied(customer_id=str(final), source_id=str(source)),
-        event_id=f"{CUSTOMER_MERGED.name}:{source}",
-    )
+async def _move_analyses(conn: Connection, workspace: str, merged: CustomerMerged, target: uuid.UUID) -> None:
+    """The source's analyses go to the target, whose AI profile and average sentiment are computed
+    anew over both customers' conversations (CONTRACT.md §7)."""
+    source = uuid.UUID(merged.source_id)
+    await identity.move_rows(conn, workspace, ("conversation_analyses",), source, target)
+    await repository.delete_customers(conn, workspace, [source])
+    await _recompute(conn, workspace, str(target))
 
 
-async def apply_erasure(conn: Connection, workspace: str, erasure: ErasureRequested) -> None:
-    """Delete the erased customers' analyses (summaries, topics, facts) and AI profiles, and confirm."""
-    await identity.lock_workspaces(conn, [workspace], exclusive=True)
-    await identity.retire_erased(conn, workspace, erasure.customer_ids, erasure.requested_at)
-    await repository.delete_customers(
-        conn, workspace, [str(customer_id) for customer_id in erasure.customer_ids]
-    )
-    await identity.forget_events(conn, workspace, erasure.customer_ids)
-    await enqueue(
-        conn,
-        CUSTOMER_ERASED,
-        workspace,
-        ErasureApplied(customer_id=erasure.customer_id, erasure_id=erasure.erasure_id),
-        event_id=f"{CUSTOMER_ERASED.name}:{erasure.erasure_id}",
-    )
+async def _delete_analyses(
+    conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID], _erasure: ErasureRequested | None
+) -> None:
+    await repository.delete_customers(conn, workspace, customer_ids)
+
+
+# Merges move a customer's analyses and recompute the target's insights; erasures delete them all
+# (summaries, topics, facts, AI profiles).
+CUSTOMER_DATA = identity.CustomerData(CUSTOMER_MERGED, CUSTOMER_ERASED, _move_analyses, _delete_analyses)

@@ -26,24 +26,9 @@ async def record_customer(
     await usecases.record_customer(conn, delivery.workspace, created.customer_id, created.created_at)
 
 
-async def apply_merge(
-    _ctx: Context, conn: Connection, delivery: Delivery[Event[profile.CustomerMerged]]
-) -> None:
-    """Move a merged customer's notes to the target."""
-    await usecases.apply_merge(conn, delivery.workspace, delivery.event.data)
-
-
-async def apply_erasure(
-    _ctx: Context, conn: Connection, delivery: Delivery[Event[profile.ErasureRequested]]
-) -> None:
-    """Delete an erased customer's notes."""
-    await usecases.apply_erasure(conn, delivery.workspace, delivery.event.data)
-
-
 CONSUMERS: list[Subscribing[Context]] = [
     event_consumer(CUSTOMERS_DURABLE, profile.CUSTOMER_CREATED, record_customer),
-    event_consumer("notes-merges", profile.CUSTOMER_MERGED, apply_merge),
-    event_consumer("notes-erasures", profile.ERASURE_REQUESTED, apply_erasure),
+    *usecases.CUSTOMER_DATA.consumers(),
 ]
 
 

@@ -2,12 +2,14 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 from shared.cursors import END_OF_TIME
 from shared.db import Connection
+from shared.identity import delete_rows, move_rows
 from shared.messages.notes import Author, Note
 
 _COLUMNS = "id, customer_id, text, author_id, author_name, created_at"
@@ -149,22 +151,10 @@ async def move_notes(
 ) -> None:
     """Give the source customer's notes, deleted ones too, to the target, and forget the source."""
     await record_customer(conn, workspace, target, target_created_at)
-    await conn.execute(
-        "UPDATE notes SET customer_id = $3 WHERE workspace = $1 AND customer_id = $2",
-        workspace,
-        source,
-        target,
-    )
+    await move_rows(conn, workspace, ("notes",), source, target)
     await delete_customers(conn, workspace, [source])
 
 
-async def delete_customers(conn: Connection, workspace: str, customer_ids: list[uuid.UUID]) -> None:
+async def delete_customers(conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID]) -> None:
     """Delete these customers and every note of theirs, deleted ones too."""
-    await conn.execute(
-        "DELETE FROM notes WHERE workspace = $1 AND customer_id = ANY($2::uuid[])", workspace, customer_ids
-    )
-    await conn.execute(
-        "DELETE FROM customers WHERE workspace = $1 AND customer_id = ANY($2::uuid[])",
-        workspace,
-        customer_ids,
-    )
+    await delete_rows(conn, workspace, ("notes", "customers"), customer_ids)

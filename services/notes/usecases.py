@@ -2,7 +2,7 @@
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from services.notes import repository
 from services.notes.service import (
@@ -18,7 +18,6 @@ from shared.cursors import next_cursor
 from shared.db import Connection
 from shared.errors import Forbidden, NotFound
 from shared.events import utcnow
-from shared.messages import ErasureApplied, MergeApplied
 from shared.messages.notes import (
     CUSTOMER_ERASED,
     CUSTOMER_MERGED,
@@ -143,36 +142,15 @@ async def count_notes(conn: Connection, request: CountNotes) -> NoteCount:
     return NoteCount(count=await repository.count_notes(conn, request.workspace, request.customer_id))
 
 
-async def apply_merge(conn: Connection, workspace: str, merged: CustomerMerged) -> None:
-    """The source customer's notes go to the target (CONTRACT.md §7), or are deleted if either
-    has been erased meanwhile; announced once done."""
-    await identity.lock_workspaces(conn, [workspace], exclusive=True)
-    source, target = uuid.UUID(merged.source_id), uuid.UUID(merged.customer_id)
-    final = await identity.retire_merged(conn, workspace, source, target, merged.merged_at)
-    if final is None:
-        await repository.delete_customers(conn, workspace, [source])
-        return
-    await repository.move_notes(conn, workspace, source, final, merged.created_at)
-    await enqueue(
-        conn,
-        CUSTOMER_MERGED,
-        workspace,
-        MergeApplied(customer_id=str(final), source_id=str(source)),
-        event_id=f"{CUSTOMER_MERGED.name}:{source}",
-    )
+async def _move_notes(conn: Connection, workspace: str, merged: CustomerMerged, target: uuid.UUID) -> None:
+    await repository.move_notes(conn, workspace, uuid.UUID(merged.source_id), target, merged.created_at)
 
 
-async def apply_erasure(conn: Connection, workspace: str, erasure: ErasureRequested) -> None:
-    """Delete every note of the erased customer and the ids merged into it, deleted ones too, and
-    confirm (CONTRACT.md §7)."""
-    await identity.lock_workspaces(conn, [workspace], exclusive=True)
-    await identity.retire_erased(conn, workspace, erasure.customer_ids, erasure.requested_at)
-    await repository.delete_customers(conn, workspace, erasure.customer_ids)
-    await identity.forget_events(conn, workspace, erasure.customer_ids)
-    await enqueue(
-        conn,
-        CUSTOMER_ERASED,
-        workspace,
-        ErasureApplied(customer_id=erasure.customer_id, erasure_id=erasure.erasure_id),
-        event_id=f"{CUSTOMER_ERASED.name}:{erasure.erasure_id}",
-    )
+async def _delete_notes(
+    conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID], _erasure: ErasureRequested | None
+) -> None:
+    await repository.delete_customers(conn, workspace, customer_ids)
+
+
+# Merges move a customer's notes, deleted ones too, to the target; erasures delete them all.
+CUSTOMER_DATA = identity.CustomerData(CUSTOMER_MERGED, CUSTOMER_ERASED, _move_notes, _delete_notes)

@@ -350,20 +350,15 @@ async def erase_customer(conn: Connection, command: EraseCustomer) -> Erasure:
         requested_by=command.actor.id,
         requested_at=requested_at,
     )
-    await enqueue(
-        conn,
-        ERASURE_REQUESTED,
-        workspace,
-        ErasureRequested(
-            erasure_id=str(erasure_id),
-            customer_id=str(customer_id),
-            customer_ids=customer_ids,
-            identities=erased,
-            requested_at=requested_at,
-        ),
-        event_id=f"{ERASURE_REQUESTED.name}:{erasure_id}",
-        occurred_at=requested_at,
+    requested = ErasureRequested(
+        erasure_id=str(erasure_id),
+        customer_id=str(customer_id),
+        customer_ids=customer_ids,
+        identities=erased,
+        requested_at=requested_at,
     )
+    event_id = f"{ERASURE_REQUESTED.name}:{erasure_id}"
+    await enqueue(conn, ERASURE_REQUESTED, workspace, requested, event_id=event_id, occurred_at=requested_at)
     return Erasure(
         erasure_id=erasure_id,
         customer_id=customer_id,

@@ -6,7 +6,7 @@ from services.timeline.service import ConversationEvent
 from shared.consumer import DeadLetterError, Delivery, Subscribing, connector_consumer, event_consumer
 from shared.db import Connection
 from shared.events import ConnectorEvent, Event
-from shared.messages import insights, profile, timeline
+from shared.messages import insights, timeline
 from shared.runtime import Deps, Route, reading
 
 Context = Deps[Settings]
@@ -46,25 +46,10 @@ async def apply_analysis(
     await usecases.apply_analysis(conn, delivery.workspace, delivery.event.data)
 
 
-async def apply_merge(
-    _ctx: Context, conn: Connection, delivery: Delivery[Event[profile.CustomerMerged]]
-) -> None:
-    """Move a merged customer's conversations and escalations to the target."""
-    await usecases.apply_merge(conn, delivery.workspace, delivery.event.data)
-
-
-async def apply_erasure(
-    _ctx: Context, conn: Connection, delivery: Delivery[Event[profile.ErasureRequested]]
-) -> None:
-    """Delete an erased customer's conversations, messages and escalations."""
-    await usecases.apply_erasure(conn, delivery.workspace, delivery.event.data)
-
-
 CONSUMERS: list[Subscribing[Context]] = [
     connector_consumer("timeline-chat", CHAT_TYPES, apply_chat_event, handle_batch=apply_chat_events),
     event_consumer("timeline-insights", insights.CONVERSATION_ANALYSED, apply_analysis),
-    event_consumer("timeline-merges", profile.CUSTOMER_MERGED, apply_merge),
-    event_consumer("timeline-erasures", profile.ERASURE_REQUESTED, apply_erasure),
+    *usecases.CUSTOMER_DATA.consumers(),
 ]
 
 

@@ -27,6 +27,7 @@ from services.timeline.service import (
 )
 from shared.cursors import END_OF_TIME, decode_cursor
 from shared.db import Connection, columns
+from shared.identity import delete_rows
 from shared.messages.insights import ConversationAnalysed
 from shared.messages.timeline import (
     CONVERSATION_CLOSED,
@@ -378,7 +379,7 @@ WITH candidates AS (
     ORDER BY sent_at, message_id
     LIMIT $5
 )
-SELECT m.message_id, m.sender, m.sender_name, m.text, m.sent_at,
+SELECT m.message_id AS id, m.sender, m.sender_name, m.text, m.sent_at,
        (SELECT count(*) FROM candidates) AS candidates
 FROM candidates c
 JOIN messages m ON m.workspace = $1 AND m.conversation_id = $2 AND m.message_id = c.message_id
@@ -398,31 +399,11 @@ async def messages_page(
     """Up to `limit` messages of a conversation after a position, oldest first, stopping once their
     texts reach `chars` characters (the first is always included); and whether more follow."""
     rows = await conn.fetch(_MESSAGES_PAGE, workspace, conversation_id, *after, limit + 1, chars)
-    kept = [
-        MessageItem(
-            id=row["message_id"],
-            sender=row["sender"],
-            sender_name=row["sender_name"],
-            text=row["text"],
-            sent_at=row["sent_at"],
-        )
-        for row in rows[:limit]
-    ]
+    kept = [MessageItem.model_validate(dict(row)) for row in rows[:limit]]
     return kept, bool(rows) and len(kept) < rows[0]["candidates"]
 
 
 # --- merges and erasures -------------------------------------------------------------------------
-
-
-async def move_customer(conn: Connection, workspace: str, source: uuid.UUID, target: uuid.UUID) -> None:
-    """Give the source customer's conversations and escalations to the target."""
-    for table in ("conversations", "escalations"):
-        await conn.execute(
-            f"UPDATE {table} SET customer_id = $3 WHERE workspace = $1 AND customer_id = $2",
-            workspace,
-            source,
-            target,
-        )
 
 
 async def conversations_since(
@@ -457,15 +438,11 @@ async def reassign_conversations(
 
 async def delete_customers(conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID]) -> None:
     """Delete these customers' conversations with their messages and escalations."""
-    ids = list(customer_ids)
     await conn.execute(
         "DELETE FROM messages m USING conversations c "
         "WHERE c.workspace = $1 AND c.customer_id = ANY($2::uuid[]) "
         "AND m.workspace = c.workspace AND m.conversation_id = c.conversation_id",
         workspace,
-        ids,
+        list(customer_ids),
     )
-    for table in ("escalations", "conversations"):
-        await conn.execute(
-            f"DELETE FROM {table} WHERE workspace = $1 AND customer_id = ANY($2::uuid[])", workspace, ids
-        )
+    await delete_rows(conn, workspace, ("escalations", "conversations"), customer_ids)

@@ -11,7 +11,6 @@ from shared.cursors import BEGINNING_OF_TIME, decode_cursor, encode_cursor, page
 from shared.db import Connection
 from shared.errors import NotFound
 from shared.logging import get_logger
-from shared.messages import ErasureApplied, MergeApplied
 from shared.messages.insights import ConversationAnalysed
 from shared.messages.profile import CustomerMerged, ErasureRequested
 from shared.messages.timeline import (
@@ -188,56 +187,41 @@ async def messages(conn: Connection, request: ListMessages) -> MessagePage:
     )
 
 
-async def apply_merge(conn: Connection, workspace: str, merged: CustomerMerged) -> None:
-    """The source customer's conversations and escalations go to the target, and its identities'
-    events from now on (CONTRACT.md §7); deleted instead if either was erased meanwhile."""
-    await identity.lock_workspaces(conn, [workspace], exclusive=True)
-    source, target = uuid.UUID(merged.source_id), uuid.UUID(merged.customer_id)
-    final = await identity.retire_merged(conn, workspace, source, target, merged.merged_at)
-    if final is None:
-        await repository.delete_customers(conn, workspace, [source])
-        return
-    await identity.route_merged(conn, workspace, merged.identities, source, final)
-    await repository.move_customer(conn, workspace, source, final)
-    await enqueue(
-        conn,
-        CUSTOMER_MERGED,
-        workspace,
-        MergeApplied(customer_id=str(final), source_id=str(source)),
-        event_id=f"{CUSTOMER_MERGED.name}:{source}",
+async def _move_timeline(conn: Connection, workspace: str, merged: CustomerMerged, target: uuid.UUID) -> None:
+    await identity.move_rows(
+        conn, workspace, ("conversations", "escalations"), uuid.UUID(merged.source_id), target
     )
 
 
-async def apply_erasure(conn: Connection, workspace: str, erasure: ErasureRequested) -> None:
-    """Delete the erased customers' conversations, messages and escalations, and confirm.
+async def _delete_timeline(
+    conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID], erasure: ErasureRequested | None
+) -> None:
+    """Delete the customers' conversations, messages and escalations.
 
     A conversation made only of events from after the erasure was requested, which reached the
     timeline before the erasure did, is the new customer's its identity starts: it is given to
     that customer (and announced again) instead of deleted.
     """
-    await identity.lock_workspaces(conn, [workspace], exclusive=True)
-    await identity.retire_erased(conn, workspace, erasure.customer_ids, erasure.requested_at)
-    await identity.route_erased(conn, workspace, erasure.identities, erasure.requested_at)
-    late = await repository.conversations_since(conn, workspace, erasure.customer_ids, erasure.requested_at)
-    owners = service.new_owners(workspace, late, erasure.identities)
-    await repository.reassign_conversations(conn, workspace, owners)
-    await repository.delete_customers(conn, workspace, erasure.customer_ids)
-    await identity.forget_events(conn, workspace, erasure.customer_ids)
-    for conversation, customer_id in owners:
-        row = StoredConversation(
-            created=True,
-            customer_id=str(customer_id),
-            platform=conversation.platform,
-            ended_at=conversation.ended_at,
-            close_event_id=None,
-        )
-        await _announce_started(conn, workspace, conversation.conversation_id, row)
-        if row.ended_at is not None:
-            await _announce_closed(conn, workspace, conversation.conversation_id, row)
-    await enqueue(
-        conn,
-        CUSTOMER_ERASED,
-        workspace,
-        ErasureApplied(customer_id=erasure.customer_id, erasure_id=erasure.erasure_id),
-        event_id=f"{CUSTOMER_ERASED.name}:{erasure.erasure_id}",
-    )
+    if erasure is not None:
+        late = await repository.conversations_since(conn, workspace, customer_ids, erasure.requested_at)
+        owners = service.new_owners(workspace, late, erasure.identities)
+        await repository.reassign_conversations(conn, workspace, owners)
+        for conversation, customer_id in owners:
+            row = StoredConversation(
+                created=True,
+                customer_id=str(customer_id),
+                platform=conversation.platform,
+                ended_at=conversation.ended_at,
+                close_event_id=None,
+            )
+            await _announce_started(conn, workspace, conversation.conversation_id, row)
+            if row.ended_at is not None:
+                await _announce_closed(conn, workspace, conversation.conversation_id, row)
+    await repository.delete_customers(conn, workspace, customer_ids)
+
+
+# Merges move a customer's conversations and escalations, and its identities' later events, to the
+# target; erasures delete them (CONTRACT.md §7).
+CUSTOMER_DATA = identity.CustomerData(
+    CUSTOMER_MERGED, CUSTOMER_ERASED, _move_timeline, _delete_timeline, routes=True
+)

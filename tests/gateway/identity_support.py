@@ -1,15 +1,20 @@
-"""What the merge, erasure and export tests share: customers with a history, waiting on the view."""
+"""What the merge, erasure and export tests share: the running system, customers with a history."""
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
+import orjson
 from nats.js import JetStreamContext
 
 from shared.ids import customer_id_for
-from tests.support import auth, connector_event, publish_event, wait_for
+from shared.runtime import ServiceRuntime
+from tests.gateway.test_view import view_when
+from tests.support import auth, connector_event, publish_event
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -111,26 +116,72 @@ def dana(workspace: str) -> Person:
     )
 
 
-async def view_of(client: httpx.AsyncClient, workspace: str, customer_id: str) -> httpx.Response:
-    """GET the profile view."""
-    return await client.get(f"/v1/customers/{customer_id}", headers=auth(workspace))
+@dataclass
+class System:
+    """Every service and a gateway on the test's servers, and the workspace a test works in."""
 
+    runtimes: dict[str, ServiceRuntime]
+    client: httpx.AsyncClient  # to the gateway
+    js: JetStreamContext
+    workspace: str
 
-async def view_when(
-    client: httpx.AsyncClient,
-    workspace: str,
-    customer_id: str,
-    ready: Callable[[dict[str, Any]], bool],
-    what: str,
-) -> dict[str, Any]:
-    """The view once `ready(view)` holds."""
+    def pool(self, service: str) -> asyncpg.Pool:
+        """A service's own database."""
+        pool = self.runtimes[service].pool
+        assert pool is not None
+        return pool
 
-    async def probe() -> dict[str, Any] | None:
-        response = await view_of(client, workspace, customer_id)
-        body: dict[str, Any] = response.json() if response.status_code == 200 else {}
-        return body if body and ready(body) else None
+    async def view(self, customer_id: str) -> httpx.Response:
+        """GET the profile view."""
+        return await self.client.get(f"/v1/customers/{customer_id}", headers=auth(self.workspace))
 
-    return await wait_for(probe, timeout=45, what=what)
+    async def view_when(
+        self, customer_id: str, ready: Callable[[dict[str, Any]], bool], what: str
+    ) -> dict[str, Any]:
+        """The view once `ready(view)` holds."""
+        return await view_when(self.client, self.workspace, customer_id, ready, what)
+
+    async def introduce(self, *people: Person, at: datetime = T0) -> None:
+        """Each person's contact details, once the profile service has made them a customer."""
+        for person in people:
+            await publish_event(
+                self.js, person.workspace, "contact.seen", person.event(at, display_name=person.name)
+            )
+            await view_when(
+                self.client, person.workspace, person.id, lambda v: v["header"] is not None, person.name
+            )
+
+    async def merge(self, target: Person, source: Person) -> dict[str, Any]:
+        """Merge `source` into `target`; the target's view the gateway answers."""
+        response = await self.client.post(
+            f"/v1/customers/{target.id}/merge", json={"source_id": source.id}, headers=auth(self.workspace)
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def listen(self, customer_id: str) -> tuple["asyncio.Task[None]", list[dict[str, Any]]]:
+        """Open the customer's live stream: the task reading it (it ends with the stream) and the
+        events read so far."""
+        events: list[dict[str, Any]] = []
+        opened = asyncio.Event()
+
+        async def read() -> None:
+            url = f"/v1/customers/{customer_id}/events"
+            async with self.client.stream("GET", url, headers=auth(self.workspace), timeout=30) as stream:
+                opened.set()
+                async for line in stream.aiter_lines():
+                    if line.startswith("data: "):
+                        events.append(orjson.loads(line[6:]))
+
+        reader = asyncio.create_task(read())
+        await asyncio.wait_for(opened.wait(), 10)
+        return reader, events
+
+    async def agent_context(self, person: Person) -> httpx.Response:
+        """The AI agent's context for a person's identity, through the gateway."""
+        params = {"platform": person.platform, "platform_user_id": person.user}
+        return await self.client.get("/v1/agent-context", params=params, headers=auth(self.workspace))
 
 
 def settled(person: Person) -> Callable[[dict[str, Any]], bool]:

@@ -1,27 +1,13 @@
 """Exporting everything held about a customer through the gateway (CONTRACT.md §7)."""
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from nats.js import JetStreamContext
 
-from shared.runtime import ServiceRuntime
-from tests.conftest import RunningGateway
-from tests.gateway.identity_support import (
-    T0,
-    Person,
-    dana,
-    problem,
-    publish_person,
-    settled,
-    view_of,
-    view_when,
-)
-from tests.support import auth, new_workspace, publish_event
-
-GatewayStarter = Callable[..., Awaitable[RunningGateway]]
-AllStarter = Callable[..., Awaitable[dict[str, ServiceRuntime]]]
+from tests.gateway import identity_support as people
+from tests.gateway.identity_support import T0, Person, System, problem, publish_person, settled
+from tests.support import auth, publish_event
 
 # More than one page of each list: conversations, escalations and notes (100 a page), and of
 # one conversation's messages (about 100,000 characters a page).
@@ -75,21 +61,16 @@ def _times_as_instants(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**item, "sent_at": datetime.fromisoformat(item["sent_at"])} for item in items]
 
 
-async def test_the_export_holds_every_item_published_and_written_without_paging(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
-) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
-    ws = new_workspace()
-    client, headers, admin = gateway.client, auth(ws), auth(ws, role="admin")
+async def test_the_export_holds_every_item_published_and_written_without_paging(system: System) -> None:
+    ws, client, headers = system.workspace, system.client, auth(system.workspace)
     person = Person(ws, "web", "visitor-export", "Export Me")
-    published = await _publish_history(js, person)
-    merged = dana(ws)
-    await publish_person(js, merged)
-    await view_when(
-        client, ws, person.id, lambda v: v["counts"]["conversations"] == CONVERSATIONS, "every conversation"
+    published = await _publish_history(system.js, person)
+    merged = people.dana(ws)
+    await publish_person(system.js, merged)
+    await system.view_when(
+        person.id, lambda v: v["counts"]["conversations"] == CONVERSATIONS, "every conversation"
     )
-    await view_when(client, ws, merged.id, settled(merged), "the other identity analysed")
+    await system.view_when(merged.id, settled(merged), "the other identity analysed")
     written = []
     for n in range(NOTES):
         note = await client.post(
@@ -97,14 +78,9 @@ async def test_the_export_holds_every_item_published_and_written_without_paging(
         )
         assert note.status_code == 201
         written.append(note.json())
-    merge = await client.post(
-        f"/v1/customers/{person.id}/merge", json={"source_id": merged.id}, headers=headers
-    )
-    assert merge.status_code == 200
+    await system.merge(person, merged)
     total = CONVERSATIONS + len(merged.conversations)
-    await view_when(
-        client,
-        ws,
+    await system.view_when(
         person.id,
         lambda v: (
             v["counts"] == {"notes": NOTES, "conversations": total, "escalations": total}
@@ -113,12 +89,12 @@ async def test_the_export_holds_every_item_published_and_written_without_paging(
         "the merged customer's history too",
     )
 
-    response = await client.get(f"/v1/customers/{person.id}/export", headers=admin)
+    response = await client.get(f"/v1/customers/{person.id}/export", headers=auth(ws, role="admin"))
     assert response.status_code == 200, response.text
     assert response.headers["content-disposition"] == f'attachment; filename="customer-{person.id}.json"'
     export = response.json()
     assert set(export) == {"exported_at", "customer", "notes", "conversations", "escalations"}
-    assert export["customer"] == (await view_of(client, ws, person.id)).json()
+    assert export["customer"] == (await system.view(person.id)).json()
     assert sorted(n["id"] for n in export["notes"]) == sorted(n["id"] for n in written)
     assert {n["text"] for n in export["notes"]} == {f"note {n}" for n in range(NOTES)}
 
@@ -136,15 +112,11 @@ async def test_the_export_holds_every_item_published_and_written_without_paging(
     assert escalations["conv-007-esc"]["reason"] == "reason 7"
 
 
-async def test_an_export_with_a_service_silent_is_refused_not_partial(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
-) -> None:
-    runtimes = await start_all_services()
-    gateway = await start_gateway(view_timeout=0.5, service_timeout=0.5)
-    ws = new_workspace()
-    person = dana(ws)
-    await publish_event(js, ws, "contact.seen", person.event(T0, display_name=person.name))
-    await view_when(gateway.client, ws, person.id, lambda v: v["header"] is not None, "the customer")
-    await runtimes["notes"].stop()
-    response = await gateway.client.get(f"/v1/customers/{person.id}/export", headers=auth(ws, role="admin"))
+async def test_an_export_with_a_service_silent_is_refused_not_partial(system: System) -> None:
+    person = people.dana(system.workspace)
+    await system.introduce(person)
+    await system.runtimes["notes"].stop()
+    response = await system.client.get(
+        f"/v1/customers/{person.id}/export", headers=auth(system.workspace, role="admin")
+    )
     assert "notes" in problem(response, 503)["detail"]

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
-from tests.gateway.test_view import seed_customer
+from tests.gateway.test_view import seed_customer, view_when
 from tests.support import auth, new_workspace, wait_for
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
@@ -50,9 +50,17 @@ class Outcome:
 
 
 def fuzz(
-    base_url: str, headers: dict[str, str], pinned: dict[str, str], query: dict[str, dict[str, str]]
+    base_url: str,
+    headers: dict[str, str],
+    pinned: dict[str, str],
+    query: dict[str, dict[str, str]],
+    pinned_for: dict[str, dict[str, str]],
 ) -> Outcome:
-    """Run every operation of the schema served at base_url; blocking (runs in a worker thread)."""
+    """Run every operation of the schema served at base_url; blocking (runs in a worker thread).
+
+    `pinned_for` pins other ids for some operations (by label), such as a customer of its own
+    for the erasure, which leaves the others' pinned customer alone.
+    """
     schema = schemathesis.openapi.from_url(
         f"{base_url}/openapi.json",
         config=schemathesis.Config(seed=SEED, cache=CacheConfig(enabled=False)),
@@ -72,6 +80,7 @@ def fuzz(
         operation = result.ok()
         outcome.operations.append(operation.label)
         path_parameters = {k: v for k, v in pinned.items() if "{" + k + "}" in operation.path}
+        path_parameters |= pinned_for.get(operation.label, {})
         fixed_query = query.get(operation.path)
         sources: list[dict[str, Any]] = [{}]
         if path_parameters or fixed_query:
@@ -127,13 +136,28 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
     note = await wait_for(note_added, timeout=30, what="a note on the seeded customer")
     tag = await gateway.client.post("/v1/tags", json={"name": "Gold", "color": "#FFD700"}, headers=admin)
     assert tag.status_code == 201, tag.text
+    # Two more customers: one erased before the run (its erasure is pinned), one for the run to erase.
+    erased, doomed = (
+        await seed_customer(js, ws, "+971505550001"),
+        await seed_customer(js, ws, "+971505550002"),
+    )
+    for other in (erased, doomed):
+        await view_when(gateway.client, ws, other, lambda v: v["header"] is not None, "another customer")
+    erasure = await gateway.client.delete(f"/v1/customers/{erased}", headers=admin)
+    assert erasure.status_code == 202, erasure.text
 
     outcome = await asyncio.to_thread(
         fuzz,
         gateway.url,
         admin,
-        {"customer_id": customer_id, "note_id": note["id"], "tag_id": tag.json()["id"]},
+        {
+            "customer_id": customer_id,
+            "note_id": note["id"],
+            "tag_id": tag.json()["id"],
+            "erasure_id": erasure.json()["erasure_id"],
+        },
         {"/v1/agent-context": {"platform": "whatsapp", "platform_user_id": "+971501234567"}},
+        {"DELETE /v1/customers/{customer_id}": {"customer_id": doomed}},
     )
 
     assert not outcome.failures, "\n\n".join(outcome.failures)
@@ -142,6 +166,6 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
         "/v1/customers/{customer_id}/events"
     }
     # The pinned ids reached real data: success answers were checked, not only errors.
-    assert {200, 201, 204, 404, 422} <= set(outcome.statuses), outcome.statuses
+    assert {200, 201, 202, 204, 404, 422} <= set(outcome.statuses), outcome.statuses
     assert sum(outcome.statuses.values()) >= len(outcome.operations) * MAX_EXAMPLES, outcome.statuses
     assert not [status for status in outcome.statuses if status >= 500], outcome.statuses

@@ -338,7 +338,12 @@ async def test_malformed_requests_are_refused_on_every_route(
     notes_cursor = notes_page.json()["next_cursor"]
     assert notes_cursor
 
-    path_values = {"customer_id": customer_id, "note_id": str(uuid.uuid4()), "tag_id": str(uuid.uuid4())}
+    path_values = {
+        "customer_id": customer_id,
+        "note_id": str(uuid.uuid4()),
+        "tag_id": str(uuid.uuid4()),
+        "erasure_id": str(uuid.uuid4()),
+    }
     openapi = (await client.get("/openapi.json")).json()
     operations = [
         (method.upper(), path, operation)
@@ -418,7 +423,7 @@ async def test_malformed_requests_are_refused_on_every_route(
 
     assert not problems, "\n".join(problems)
     # The route table, not a list in this test, decides what is covered.
-    assert counts == {"body": 4, "limit": 5, "cursor": 5, "nul": len(operations)}, counts
+    assert counts == {"body": 5, "limit": 5, "cursor": 5, "nul": len(operations)}, counts
 
 
 async def test_email_local_part_over_64_octets_is_422(
@@ -447,4 +452,4 @@ async def test_chunked_body_over_64_kib_is_413_on_every_body_route(start_gateway
                     method.upper(), target, content=chunks(MAX_BODY + 1), headers=headers
                 )
                 statuses[f"{method.upper()} {path}"] = response.status_code
-    assert len(statuses) == 4 and set(statuses.values()) == {413}, statuses
+    assert len(statuses) == 5 and set(statuses.values()) == {413}, statuses

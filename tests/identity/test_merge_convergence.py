@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
@@ -30,15 +30,19 @@ from shared.runtime import ServiceRuntime
 from tests.conftest import ServiceStarter
 from tests.support import (
     call_json,
-    connector_event,
     declare_streams_bound_by,
     new_workspace,
-    publish_event,
     published,
     wait_for,
 )
 from tests.timeline.helpers import at, consumer_settled
-from tests.timeline.test_convergence import Step, arrivals, conversation_events
+from tests.timeline.test_convergence import (
+    PROPERTY_ON_SERVERS,
+    Step,
+    arrivals,
+    conversation_events,
+    publish_steps,
+)
 
 TARGET = ("whatsapp", "+971500000001")
 SOURCE = ("instagram", "dana.k")
@@ -104,23 +108,6 @@ def histories(draw: st.DrawFn) -> list[Step]:
         if not any((s.platform, s.user) == (platform, user) for s in steps):
             steps.append(Step("contact.seen", platform, user, at(clock + 1), {}))
     return steps
-
-
-async def _publish(js: JetStreamContext, ws: str, steps: list[Step], order: list[tuple[int, bool]]) -> None:
-    for copy, (index, resent) in enumerate(order):
-        step = steps[index]
-        event_id = f"{ws}:{index:03d}" + (
-            ":resent" if resent and step.event_type == "conversation.message" else ""
-        )
-        body = connector_event(
-            step.platform,
-            step.user,
-            event_id=event_id,
-            occurred_at=step.occurred_at.isoformat(),
-            **step.fields,
-        )
-        # A fresh Nats-Msg-Id per copy: JetStream's dedup window must not hide duplicates from the inbox.
-        await publish_event(js, ws, step.event_type, body, msg_id=f"{event_id}#{copy}")
 
 
 async def _settled(js: JetStreamContext) -> bool:
@@ -194,12 +181,7 @@ async def _state(services: Services, ws: str) -> dict[str, list[Any]]:
     return state
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(PROPERTY_ON_SERVERS, max_examples=30)
 @given(data=st.data())
 async def test_a_merge_in_any_interleaving_converges_to_the_state_in_order(
     services: Services, js: JetStreamContext, nc: NATS, data: st.DataObject
@@ -211,12 +193,12 @@ async def test_a_merge_in_any_interleaving_converges_to_the_state_in_order(
     split = data.draw(st.integers(both_seen, len(arrival.order)), label="merge after this many")
     in_order, shuffled = new_workspace(), new_workspace()
 
-    await _publish(js, in_order, steps, [(i, False) for i in range(len(steps))])
+    await publish_steps(js, in_order, steps, [(i, False) for i in range(len(steps))])
     await wait_for(lambda: _settled(js), what="the history applied in order")
     await _merge(nc, services, js, in_order)
-    await _publish(js, shuffled, steps, arrival.order[:split])
+    await publish_steps(js, shuffled, steps, arrival.order[:split])
     await _merge(nc, services, js, shuffled)
-    await _publish(js, shuffled, steps, arrival.order[split:])
+    await publish_steps(js, shuffled, steps, arrival.order[split:])
 
     for ws in (in_order, shuffled):
         await wait_for(

@@ -10,10 +10,11 @@ from nats.js import JetStreamContext
 from services.insights.repository import analyses_of, stored_profile
 from services.insights.service import average_sentiment, rebuild_profile
 from shared.messages import insights, profile
-from shared.messages.profile import CustomerMerged, ErasedIdentity, ErasureRequested, IdentityRef
-from tests.insights.support import closed_event, labelled, publish_closed
+from shared.messages.profile import ErasedIdentity, ErasureRequested
+from shared.runtime import ServiceRuntime
+from tests.insights.support import TimelineStandIn, closed_event, labelled, publish_closed
 from tests.insights.test_insights_service import Starter, insights_of, start_insights
-from tests.support import new_workspace, publish_internal, published, wait_for
+from tests.support import customer_merged, new_workspace, publish_internal, published, wait_for
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -26,25 +27,28 @@ def _counted(nc: NATS, workspace: str, customer_id: str, conversations: int) -> 
     return probe
 
 
+async def _two_analysed(
+    start_service: Starter, js: JetStreamContext, nc: NATS, first: tuple[str, str], second: tuple[str, str]
+) -> tuple[ServiceRuntime, TimelineStandIn, str, str, str]:
+    """Insights, and one closed conversation (id, labelled conversation) of each of two new
+    customers analysed: (runtime, timeline stand-in, workspace, first customer, second customer)."""
+    runtime, timeline = await start_insights(start_service, js, nc)
+    ws, customers = new_workspace(), (str(uuid.uuid4()), str(uuid.uuid4()))
+    for customer, (conversation_id, label) in zip(customers, (first, second), strict=True):
+        timeline.add(ws, conversation_id, customer, labelled(label))
+        await publish_closed(js, closed_event(ws, conversation_id, customer))
+    for customer in customers:
+        await wait_for(_counted(nc, ws, customer, 1), what="each customer's conversation analysed")
+    return runtime, timeline, ws, *customers
+
+
 async def test_a_merge_moves_the_analyses_and_computes_the_targets_insights_over_both(
     start_service: Starter, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline = await start_insights(start_service, js, nc)
-    ws, target, source = new_workspace(), str(uuid.uuid4()), str(uuid.uuid4())
-    timeline.add(ws, "t1", target, labelled("pos-order-tracking"))
-    timeline.add(ws, "s1", source, labelled("neg-late-delivery"))
-    await publish_closed(js, closed_event(ws, "t1", target))
-    await publish_closed(js, closed_event(ws, "s1", source))
-    for customer in (target, source):
-        await wait_for(_counted(nc, ws, customer, 1), what="each customer's conversation analysed")
-    merged = CustomerMerged(
-        customer_id=target,
-        source_id=source,
-        identities=[IdentityRef(identity_key=uuid.UUID(source), epoch=0)],
-        created_at=NOW,
-        merged_at=NOW,
+    runtime, timeline, ws, target, source = await _two_analysed(
+        start_service, js, nc, ("t1", "pos-order-tracking"), ("s1", "neg-late-delivery")
     )
-    await publish_internal(js, profile.CUSTOMER_MERGED, ws, merged)
+    await publish_internal(js, profile.CUSTOMER_MERGED, ws, customer_merged(target, source, NOW))
     await wait_for(lambda: published(js, insights.CUSTOMER_MERGED, ws), what="the merge applied")
 
     assert runtime.pool is not None
@@ -67,14 +71,9 @@ async def test_a_merge_moves_the_analyses_and_computes_the_targets_insights_over
 async def test_an_erasure_deletes_the_analyses_and_later_closes_of_the_customer_are_dropped(
     start_service: Starter, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline = await start_insights(start_service, js, nc)
-    ws, customer, other = new_workspace(), str(uuid.uuid4()), str(uuid.uuid4())
-    timeline.add(ws, "c1", customer, labelled("pos-order-tracking"))
-    timeline.add(ws, "o1", other, labelled("neg-late-delivery"))
-    await publish_closed(js, closed_event(ws, "c1", customer))
-    await publish_closed(js, closed_event(ws, "o1", other))
-    for each in (customer, other):
-        await wait_for(_counted(nc, ws, each, 1), what="analysed")
+    runtime, timeline, ws, customer, other = await _two_analysed(
+        start_service, js, nc, ("c1", "pos-order-tracking"), ("o1", "neg-late-delivery")
+    )
     erasure = ErasureRequested(
         erasure_id=str(uuid.uuid4()),
         customer_id=customer,

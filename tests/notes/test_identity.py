@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.messages import notes, profile
-from shared.messages.profile import CustomerMerged, ErasedIdentity, ErasureRequested, IdentityRef
+from shared.messages.profile import ErasedIdentity, ErasureRequested
 from tests.notes.support import NotesStack, assert_problem, notes_path
-from tests.support import auth, new_workspace, publish_internal, published, wait_for
+from tests.support import auth, customer_merged, new_workspace, publish_internal, published, wait_for
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -17,14 +17,7 @@ async def test_a_merge_moves_every_note_and_the_source_then_names_the_target(sta
     target, source = await stack.add_customer(ws), await stack.add_customer(ws)
     await stack.insert_note(ws, target, NOW, "on the target")
     kept = await stack.insert_note(ws, source, NOW, "on the source")
-    merged = CustomerMerged(
-        customer_id=target,
-        source_id=source,
-        identities=[IdentityRef(identity_key=uuid.UUID(source), epoch=0)],
-        created_at=NOW,
-        merged_at=NOW,
-    )
-    await publish_internal(stack.js, profile.CUSTOMER_MERGED, ws, merged)
+    await publish_internal(stack.js, profile.CUSTOMER_MERGED, ws, customer_merged(target, source, NOW))
 
     async def moved() -> bool:
         return bool(await stack.count(ws, target) == {"count": 2})

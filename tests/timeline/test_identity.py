@@ -8,9 +8,9 @@ from nats.js import JetStreamContext
 
 from shared.ids import customer_id_at
 from shared.messages import profile, timeline
-from shared.messages.profile import CustomerMerged, ErasedIdentity, ErasureRequested, IdentityRef
+from shared.messages.profile import ErasedIdentity, ErasureRequested
 from shared.runtime import ServiceRuntime
-from tests.support import new_workspace, publish_internal, wait_for
+from tests.support import customer_merged, new_workspace, publish_internal, wait_for
 from tests.timeline.helpers import Connector, at, call, consumer_settled, timeline_events
 
 
@@ -27,16 +27,6 @@ async def _applied(js: JetStreamContext, workspace: str, kind: Any, count: int) 
     return len(await timeline_events(js, workspace, kind)) >= count
 
 
-def _merged(target: Connector, source: Connector) -> CustomerMerged:
-    return CustomerMerged(
-        customer_id=target.customer_id,
-        source_id=source.customer_id,
-        identities=[IdentityRef(identity_key=uuid.UUID(source.customer_id), epoch=0)],
-        created_at=at(0),
-        merged_at=at(100),
-    )
-
-
 async def test_a_merge_moves_the_sources_timeline_and_routes_its_later_events(
     timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
 ) -> None:
@@ -46,7 +36,8 @@ async def test_a_merge_moves_the_sources_timeline_and_routes_its_later_events(
     await source.started("s1", at(2))
     await source.escalated("s1", "s1-e", at(3), "wants a human")
     await wait_for(lambda: consumer_settled(js), what="both histories applied")
-    await publish_internal(js, profile.CUSTOMER_MERGED, ws, _merged(target, source))
+    merged = customer_merged(target.customer_id, source.customer_id, at(100))
+    await publish_internal(js, profile.CUSTOMER_MERGED, ws, merged)
     await wait_for(lambda: _applied(js, ws, timeline.CUSTOMER_MERGED, 1), what="the merge applied")
 
     # Late (before the merge), replayed and new events of the source's identity: all the target's.
