@@ -18,6 +18,7 @@ import {
   time,
 } from "./dom.js";
 import { icon } from "./icons.js";
+import { goToMergeTarget, identityActions, renderErased } from "./identity.js";
 
 const INSTRUCTIONS_MAX = 2000;
 const FIELDS = [
@@ -53,6 +54,10 @@ const LIVE_EVENTS = {
   "timeline.escalation.changed": ["view", "escalations", "conversations"],
   "insights.customer.updated": ["view"],
   "insights.conversation.analysed": ["conversations"],
+  // Each service has moved a duplicate's data here (CONTRACT.md §7).
+  "notes.customer.merged": ["view", "notes"],
+  "timeline.customer.merged": ["view", "conversations", "escalations"],
+  "insights.customer.merged": ["view"],
 };
 const RECONNECT_MS = 5000;
 
@@ -100,6 +105,7 @@ export function renderProfile(main, customerId, { announce, viewReady }) {
   );
   const liveStatus = h("span", { class: "live-status", "data-state": "connecting" }, "Connecting…");
   const activity = createActivity(customerId, { announce, me });
+  const actions = identityActions(customerId, { announce, current: () => state.view });
 
   replace(
     main,
@@ -160,6 +166,10 @@ export function renderProfile(main, customerId, { announce, viewReady }) {
       if (first) viewReady(data.header?.name ?? "Customer", nameHeading);
     } catch (e) {
       if (state.disposed || e.status === 401) return;
+      if (e.status === 404 && goToMergeTarget(e, announce)) {
+        dispose();
+        return;
+      }
       if (e.status === 404) {
         const heading = h("h1", { tabindex: "-1" }, "Customer not found");
         replace(
@@ -239,6 +249,7 @@ export function renderProfile(main, customerId, { announce, viewReady }) {
         h("div", {}, h("dt", {}, "Customer since"), h("dd", {}, time(header.created_at, fmtDate(header.created_at)))),
         h("div", {}, h("dt", {}, "Average sentiment"), h("dd", { class: "avg-sentiment" }, averageSentiment(header.sentiment))),
       ),
+      actions.element,
     );
   }
 
@@ -598,6 +609,21 @@ export function renderProfile(main, customerId, { announce, viewReady }) {
       }
     });
     for (const [type, parts] of Object.entries(LIVE_EVENTS)) source.addEventListener(type, () => schedule(parts));
+    // A duplicate merged in (refresh everything), or this customer merged away: go to its target.
+    source.addEventListener("profile.customer.merged", (event) => {
+      const update = JSON.parse(event.data);
+      if (!update.final) {
+        schedule(["view", "history", "notes", "conversations", "escalations"]);
+        return;
+      }
+      dispose();
+      goToMergeTarget({ problem: { merged_into: update.data.customer_id } }, announce);
+    });
+    // Erased: say so, unless this page's own erase dialog is showing the progress.
+    source.addEventListener("profile.erasure.requested", () => {
+      dispose();
+      if (!actions.erasing()) renderErased(main, { viewReady });
+    });
   }
 
   function dispose() {
