@@ -48,7 +48,11 @@ def context(deps: Deps[Settings]) -> Context:
     return Context(deps, build_analyser(deps.settings))
 
 
-async def _transcript(ctx: Context, workspace: str, conversation_id: str) -> timeline.Transcript:
+async def _transcript(
+    ctx: Context, workspace: str, conversation_id: str, customer_id: str
+) -> timeline.Transcript | None:
+    """The conversation's transcript; None if the timeline has none because its customer was
+    erased (the close was announced before); DeadLetterError if it has none for no such reason."""
     settings = ctx.deps.settings
     try:
         return await call(
@@ -60,6 +64,8 @@ async def _transcript(ctx: Context, workspace: str, conversation_id: str) -> tim
             timeout=settings.transcript_timeout_seconds,
         )
     except NotFound as exc:
+        if await usecases.erased(ctx.deps.pool, workspace, customer_id, _profile_fate(ctx)):
+            return None
         raise DeadLetterError(f"timeline has no conversation {conversation_id}") from exc
 
 
@@ -94,7 +100,10 @@ async def _prepare(
     # Stamped before the transcript is read: of two analyses of one conversation, the one
     # that read the later transcript is the newer, whichever finishes first.
     analysed_at = utcnow()
-    transcript = await _transcript(ctx, event.workspace, conversation_id)
+    transcript = await _transcript(ctx, event.workspace, conversation_id, customer_id)
+    if transcript is None:
+        log.info("conversation_of_erased_customer_skipped", conversation_id=conversation_id)
+        return None
     try:
         owner = await usecases.owner(
             ctx.deps.pool, event.workspace, customer_id, transcript, _profile_fate(ctx)

@@ -53,6 +53,15 @@ async def _resolved(conn: Connection, workspace: str, customer_id: str) -> str |
     return None if live is None else str(live)
 
 
+async def erased(pool: asyncpg.Pool, workspace: str, customer_id: str, profile_fate: ProfileFate) -> bool:
+    """Whether a customer was erased: as this service knows, else as the profile service says."""
+    async with pool.acquire() as conn:
+        if await _resolved(conn, workspace, customer_id) is None:
+            return True
+    fate = await profile_fate(workspace, customer_id)
+    return fate is not None and fate.erased
+
+
 async def owner(
     pool: asyncpg.Pool, workspace: str, announced: str, transcript: Transcript, profile_fate: ProfileFate
 ) -> str | None:

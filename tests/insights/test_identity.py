@@ -7,13 +7,15 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from services.insights.handlers import CLOSED_CONSUMER
 from services.insights.repository import analyses_of, stored_profile
 from services.insights.service import average_sentiment, rebuild_profile
+from shared.deadletter import list_dead_letters
 from shared.messages import insights, profile
 from shared.messages.profile import ErasedIdentity, ErasureRequested
 from shared.runtime import ServiceRuntime
 from tests.insights.support import TimelineStandIn, closed_event, labelled, publish_closed
-from tests.insights.test_insights_service import Starter, insights_of, start_insights
+from tests.insights.test_insights_service import Starter, drained, insights_of, start_insights
 from tests.support import customer_merged, new_workspace, publish_internal, published, wait_for
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -98,14 +100,20 @@ async def test_an_erasure_deletes_the_analyses_and_later_closes_of_the_customer_
     ]
     assert naming == [insights.CUSTOMER_ERASED.name]
 
-    # A close of the erased customer that comes late is dropped, not analysed into a new row.
+    # Closes of the erased customer that come late are dropped, not analysed into a new row: one
+    # the timeline still has, and one it has deleted already (no transcript: not a dead letter).
+    timeline.add(ws, "c2", customer, labelled("neu-invoice"))
+    await publish_closed(js, closed_event(ws, "c2", customer))
+    del timeline.transcripts[(ws, "c1")]
     await publish_closed(js, closed_event(ws, "c1", customer))
     timeline.add(ws, "o2", other, labelled("neu-invoice"))
     await publish_closed(js, closed_event(ws, "o2", other))
     await wait_for(_counted(nc, ws, other, 2), what="a later close analysed")
+    await wait_for(lambda: drained(js, "TIMELINE", CLOSED_CONSUMER), what="every close handled")
     assert (
         await runtime.pool.fetchval(
             "SELECT count(*) FROM conversation_analyses WHERE customer_id = $1", customer
         )
         == 0
     )
+    assert await list_dead_letters(js, "insights") == []
