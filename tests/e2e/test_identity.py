@@ -96,8 +96,7 @@ async def test_export_downloads_everything_for_admins_only(new_context: NewConte
 async def test_erase_asks_for_the_name_then_shows_progress_until_done(
     new_context: NewContext, demo: Demo
 ) -> None:
-    s = demo.seeded
-    gone = s.visitor_ids[5]
+    gone = demo.seeded.visitor_ids[5]
     page, errors = await profile(new_context, demo, demo.users.admin, gone)
     watcher, _ = await profile(new_context, demo, demo.users.other, gone)
 
