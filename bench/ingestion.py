@@ -54,7 +54,7 @@ from shared.events import utcnow
 from shared.ids import customer_id_for
 from shared.jsonutil import dumps
 from shared.logging import configure_logging
-from shared.messages import insights, timeline
+from shared.messages import insights, notes, profile, timeline
 from shared.nats import StreamSpec, connect, declare_stream
 from shared.rpc import OperationInfo, reply_data
 from shared.runtime import ServiceRuntime
@@ -473,8 +473,10 @@ async def measure_services(
 ) -> Measurement:
     """The profile and timeline services as deployed, on fresh databases; then checks every commit."""
     nats, postgres = servers["nats-server"], servers["postgres"]
-    # INSIGHTS is declared by the insights service, which is not part of ingestion.
-    await declare_stream(js, StreamSpec(event_stream(insights.SERVICE), [event_subjects(insights.SERVICE)]))
+    # INSIGHTS and NOTES are declared by services that are not part of ingestion; profile and
+    # timeline bind them (erasure confirmations, analyses).
+    for absent in (insights.SERVICE, notes.SERVICE):
+        await declare_stream(js, StreamSpec(event_stream(absent), [event_subjects(absent)]))
     suffix = uuid.uuid4().hex[:8]
     urls = {
         name: database_url_for(postgres.url, f"bench_{name}_{suffix}") for name in ("profile", "timeline")
@@ -545,7 +547,8 @@ async def timeline_runtime(
 ) -> ServiceRuntime:
     """A timeline replica in this process (not started) on a fresh, migrated database."""
     await declare_stream(js, StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]))
-    await declare_stream(js, StreamSpec(event_stream(insights.SERVICE), [event_subjects(insights.SERVICE)]))
+    for absent in (profile.SERVICE, insights.SERVICE):
+        await declare_stream(js, StreamSpec(event_stream(absent), [event_subjects(absent)]))
     database_url = database_url_for(postgres_url, f"bench_timeline_{uuid.uuid4().hex[:8]}")
     await ensure_database(database_url)
     await migrate(timeline_definition.migrations, database_url)

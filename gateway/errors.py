@@ -1,5 +1,6 @@
 """Every error as application/problem+json (CONTRACT.md §3); bad input never becomes a 500."""
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,10 @@ class ProblemDetails(BaseModel):
     status: int
     detail: str = Field(description="What went wrong, for people.")
     errors: list[FieldError] = Field(description="Each field that is not valid, for a 422; else empty.")
+    merged_into: uuid.UUID | None = Field(
+        default=None,
+        description="On a 404 for a customer merged into another: that other one (CONTRACT.md §7).",
+    )
 
 
 class Problem(Exception):
@@ -75,7 +80,8 @@ def problem_response(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     """A problem+json response."""
-    body = {**problem(status, detail, errors), **(extra or {})}
+    # Extension members never replace the standard ones.
+    body = {**(extra or {}), **problem(status, detail, errors)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -119,7 +125,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def on_service_error(_request: Request, exc: ServiceError) -> Response:
-        return problem_response(_STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, exc.errors)
+        return problem_response(
+            _STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, exc.errors, extra=exc.extra
+        )
 
     @app.exception_handler(ServiceUnavailable)
     async def on_silent_service(_request: Request, exc: ServiceUnavailable) -> Response:

@@ -9,9 +9,10 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from gateway.cache import ViewCache
+from gateway.cache import SECTIONS, ViewCache
+from shared.events import EventKind
 from shared.logging import get_logger
 from shared.registry import SERVICE_NAMES, SERVICES, event_type
 from shared.subjects import event_subjects
@@ -83,17 +84,20 @@ class LiveHub:
         if kind.workspace_wide or not isinstance(customer_id, str):
             await self.cache.invalidate(event.workspace, None, service)
             return
-        await self.cache.invalidate(event.workspace, customer_id, service)
-        self.publish(
-            event.workspace,
-            customer_id,
-            {
-                "type": f"{service}.{event.type}",
-                "customer_id": customer_id,
-                "occurred_at": event.occurred_at.isoformat(),
-                "data": event.data.model_dump(mode="json"),
-            },
-        )
+        update = {
+            "type": f"{service}.{event.type}",
+            "customer_id": customer_id,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": event.data.model_dump(mode="json"),
+        }
+        retired = retired_customers(kind, event.data)
+        for gone in retired:
+            # A merged-away or erased customer: nothing cached of it may be shown again.
+            await self.cache.invalidate(event.workspace, gone, *SECTIONS)
+            self.publish(event.workspace, gone, {**update, "customer_id": gone, "final": True})
+        if customer_id not in retired:
+            await self.cache.invalidate(event.workspace, customer_id, service)
+            self.publish(event.workspace, customer_id, update)
 
     def publish(self, workspace: str, customer_id: str, update: dict[str, Any]) -> None:
         """Hand an update to everyone watching this customer; a listener too slow to keep up loses it."""
@@ -114,3 +118,12 @@ class LiveHub:
             listeners.discard(queue)
             if not listeners:
                 del self._listeners[(workspace, customer_id)]
+
+
+def retired_customers(kind: EventKind, data: BaseModel) -> list[str]:
+    """The customers an event says no longer exist (merged away, erased), as strings."""
+    ids: list[str] = []
+    for name in kind.retires:
+        value = getattr(data, name)
+        ids += [str(item) for item in value] if isinstance(value, list) else [str(value)]
+    return ids

@@ -4,7 +4,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
 from pydantic import BaseModel
 
 from gateway.cache import ViewCache
@@ -126,3 +126,17 @@ def view_response(view: dict[str, Any]) -> Response:
     """
     etag = etag_of(view)
     return Response(dumps(view), media_type="application/json", headers={"ETag": etag} if etag else None)
+
+
+async def view_answer(
+    request: Request,
+    services: ServiceClient,
+    cache: ViewCache,
+    workspace: str,
+    customer_id: uuid.UUID,
+    request_id: str,
+) -> Response:
+    """The profile view as a route's answer: parts through the cache, within the view's deadline."""
+    timeout = request.app.state.settings.view_timeout
+    view = await assemble_view(services, workspace, customer_id, request_id, cache=cache, timeout=timeout)
+    return view_response(view)

@@ -1,10 +1,11 @@
 """Failures a service reports to its caller: one kind per outcome, one field list for bad input.
 
 Domain rules raise these; the request/reply runtime sends them as `{"error": code, "detail",
-"errors"}` and the caller gets the same class back, which the gateway answers as problem+json.
+"errors", "extra"}` and the caller gets the same class back, which the gateway answers as
+problem+json with the members of `extra` beside the standard ones (e.g. `merged_into`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -27,10 +28,14 @@ class ServiceError(Exception):
 
     code: ClassVar[str] = "internal"
 
-    def __init__(self, detail: str = "", errors: Sequence[FieldError] = ()) -> None:
+    def __init__(
+        self, detail: str = "", errors: Sequence[FieldError] = (), extra: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{self.code}: {detail}")
         self.detail = detail
         self.errors = list(errors)
+        # What else the caller should know, as JSON members (a merged customer's `merged_into`).
+        self.extra = dict(extra or {})
 
 
 class Rejected(ServiceError):
@@ -82,12 +87,14 @@ _BY_CODE: dict[str, type[ServiceError]] = {
 }
 
 
-def error_from_wire(code: str, detail: str, errors: Sequence[FieldError]) -> ServiceError:
+def error_from_wire(
+    code: str, detail: str, errors: Sequence[FieldError], extra: Mapping[str, str] | None = None
+) -> ServiceError:
     """The failure a reply reports, as the class the service raised."""
     if code == Rejected.code:
         return Rejected(errors, detail)
     kind = _BY_CODE.get(code, ServiceError)
-    return kind(detail, errors)
+    return kind(detail, errors, extra)
 
 
 def problem(status: int, detail: str = "", errors: Sequence[FieldError] = ()) -> dict[str, Any]:

@@ -141,7 +141,14 @@ def decode_request(operation: Operation[Req, Rep], subject: str, data: bytes) ->
 def _failure(exc: ServiceError, envelope: bool) -> bytes:
     if not envelope:
         return dumps({"error": exc.code})
-    return dumps({"error": exc.code, "detail": exc.detail, "errors": [e.model_dump() for e in exc.errors]})
+    body: dict[str, object] = {
+        "error": exc.code,
+        "detail": exc.detail,
+        "errors": [e.model_dump() for e in exc.errors],
+    }
+    if exc.extra:
+        body["extra"] = exc.extra
+    return dumps(body)
 
 
 @functools.cache
@@ -241,7 +248,9 @@ def reply_data(data: bytes, *, envelope: bool = True) -> object:
     body = loads(data)
     if isinstance(body, dict) and "error" in body:
         errors = [FieldError.model_validate(e) for e in body.get("errors") or []]
-        raise error_from_wire(str(body["error"]), str(body.get("detail", "")), errors)
+        extra = body.get("extra")
+        members = {str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else None
+        raise error_from_wire(str(body["error"]), str(body.get("detail", "")), errors, members)
     return body["ok"] if envelope else body
 
 

@@ -199,7 +199,7 @@ async def start_service(
         settings = settings_cls(
             nats_url=nats_url,
             nats_user=definition.name,
-            suite_password=suite_password(definition.name),
+            nats_password=suite_password(definition.name),
             service_database_url=url,
             stream_wait_seconds=15,
             # Its admin port on any free port: runtime.admin.url.
@@ -245,7 +245,7 @@ async def start_gateway(
         values: dict[str, Any] = {
             "nats_url": nats_url,
             "nats_user": GATEWAY,
-            "suite_password": suite_password(GATEWAY),
+            "nats_password": suite_password(GATEWAY),
             "redis_url": redis_url,
             "jwt_secret": JWT_SECRET,
             "gateway_port": port,

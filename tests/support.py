@@ -15,13 +15,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from gateway.auth import Role, issue_token
-from shared.events import EventType
+from shared.events import EventKind, EventType
 from shared.ids import customer_id_for
-from shared.jsonutil import dumps
-from shared.nats import connect
+from shared.jsonutil import dumps, loads
+from shared.messages.profile import CustomerMerged, IdentityRef
+from shared.nats import connect, declare_stream
 from shared.outbox import publish_now
+from shared.registry import definitions
 from shared.rpc import OperationInfo, reply_data
-from shared.subjects import chat_subject
+from shared.runtime import Deployable, own_streams
+from shared.subjects import chat_subject, event_stream
 
 T = TypeVar("T")
 
@@ -187,3 +190,39 @@ def sample(samples: Samples, name: str, **labels: str) -> float:
 def growth(before: Samples, after: Samples, name: str, **labels: str) -> float:
     """How much a sample grew from one scrape to a later one."""
     return sample(after, name, **labels) - sample(before, name, **labels)
+
+
+async def declare_streams_bound_by(js: JetStreamContext, *services: Deployable) -> None:
+    """The streams these services bind to, declared as their owners declare them: for a test that
+    runs services without the ones that own those streams."""
+    owned = [(*own_streams(owner.name), *owner.declares) for owner in definitions()]
+    specs = {spec.name: spec for streams in owned for spec in streams}
+    for stream in sorted({stream for service in services for stream in service.binds}):
+        await declare_stream(js, specs[stream])
+
+
+async def published(js: JetStreamContext, event_type: EventKind, workspace: str) -> list[dict[str, Any]]:
+    """Envelopes of one type in one workspace that its service published (through its outbox), in order."""
+    stream = event_stream(event_type.service)
+    info = await js.stream_info(stream)
+    wanted = event_type.subject(workspace)
+    found: list[dict[str, Any]] = []
+    if info.state.messages == 0:
+        return found
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        stored = await js.get_msg(stream, seq)
+        if stored.subject == wanted:
+            found.append(loads(stored.data or b""))
+    return found
+
+
+def customer_merged(target: str, source: str, at: datetime) -> CustomerMerged:
+    """customer.merged as the profile service announces merging `source` (one identity, its key
+    the source's id) into `target`."""
+    return CustomerMerged(
+        customer_id=target,
+        source_id=source,
+        identities=[IdentityRef(identity_key=uuid.UUID(source), epoch=0)],
+        created_at=at,
+        merged_at=at,
+    )

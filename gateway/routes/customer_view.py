@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, CustomerId, RequestId, Services
-from gateway.view import assemble_view, view_response
+from gateway.view import view_answer
 from shared.messages.insights import AiProfile, AverageSentiment
 from shared.messages.profile import CustomerHeader, CustomerProfile
 
@@ -63,12 +63,4 @@ async def get_customer_view(
     request: Request,
 ) -> Response:
     """The profile view, with ETag: "<version>"."""
-    view = await assemble_view(
-        services,
-        principal.workspace,
-        customer_id,
-        request_id,
-        cache=cache,
-        timeout=request.app.state.settings.view_timeout,
-    )
-    return view_response(view)
+    return await view_answer(request, services, cache, principal.workspace, customer_id, request_id)

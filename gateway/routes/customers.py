@@ -10,7 +10,7 @@ from gateway.deps import Cache, CustomerId, RequestId, Services
 from gateway.pagination import DEFAULT_LIMIT, Cursor, Limit, PageCursors
 from gateway.routes.customer_view import VIEW_RESPONSE
 from gateway.routes.problems import problem_responses
-from gateway.view import assemble_view, view_response
+from gateway.view import view_answer
 from shared.events import Platform
 from shared.messages import profile
 from shared.validation import Text
@@ -124,15 +124,7 @@ async def edit_customer(
     await services.call(profile.UPDATE_CUSTOMER, command, request_id=request_id)
     # Read your own write: the cached profile part must not outlive the edit until its event arrives.
     await cache.invalidate(principal.workspace, str(customer_id), profile.SERVICE)
-    view = await assemble_view(
-        services,
-        principal.workspace,
-        customer_id,
-        request_id,
-        cache=cache,
-        timeout=request.app.state.settings.view_timeout,
-    )
-    return view_response(view)
+    return await view_answer(request, services, cache, principal.workspace, customer_id, request_id)
 
 
 @router.get("/v1/customers/{customer_id:uuid}/history")

@@ -34,8 +34,10 @@ async def customer_events(
     """Changes to this customer as they happen: profile edits, notes, conversations, escalations.
 
     Each event is `event: <service>.<type>` with JSON data {type, customer_id, occurred_at, data}.
-    Browsers' EventSource may pass the token as `?access_token=`. When the token expires the
-    stream sends `event: token.expired` and ends.
+    When the customer is merged into another (`profile.customer.merged`, the target in
+    `data.customer_id`) or erased (`profile.erasure.requested`), that event carries `"final": true`
+    and the stream ends. Browsers' EventSource may pass the token as `?access_token=`. When the
+    token expires the stream sends `event: token.expired` and ends.
     """
     await services.call(
         profile.GET_CUSTOMER,
@@ -61,6 +63,8 @@ async def customer_events(
                     yield b": keepalive\n\n"
                     continue
                 yield b"event: " + update["type"].encode() + b"\ndata: " + orjson.dumps(update) + b"\n\n"
+                if update.get("final"):
+                    return
         finally:
             metrics.sse_streams(-1)
             live.unlisten(principal.workspace, customer, queue)

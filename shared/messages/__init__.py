@@ -19,3 +19,20 @@ class WorkspaceRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     workspace: Workspace
+
+
+# What every service that holds customer data announces once it has applied the profile service's
+# customer.merged or erasure.requested to its own data: the gateway lets go of cached views then,
+# and the profile service counts erasures done.
+class MergeApplied(BaseModel):
+    """This service's data of `source_id` now belongs to `customer_id` (the merge target)."""
+
+    customer_id: str
+    source_id: str
+
+
+class ErasureApplied(BaseModel):
+    """This service deleted what it held of `customer_id` for erasure `erasure_id`."""
+
+    customer_id: str
+    erasure_id: str

@@ -510,6 +510,43 @@ class GetAgentContext(AgentContextQuery, WorkspaceRequest):
     """The agent's question, in a workspace."""
 
 
+class MergeSource(BaseModel):
+    """Body of POST /v1/customers/{id}/merge: the customer to merge into this one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: uuid.UUID
+
+
+class MergeCustomers(GetCustomer):
+    """Merge `source_id` into `customer_id` (the target, which keeps its id)."""
+
+    source_id: uuid.UUID
+    actor: Actor
+
+
+class EraseCustomer(GetCustomer):
+    """Erase a customer everywhere; `actor` is the admin who asked."""
+
+    actor: Actor
+
+
+class GetErasure(WorkspaceRequest):
+    """Where an erasure stands."""
+
+    erasure_id: uuid.UUID
+
+
+class Erasure(BaseModel):
+    """An erasure and its progress (CONTRACT.md §7): done once every service has deleted its part."""
+
+    erasure_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: Literal["pending", "done"]
+    requested_at: datetime
+    completed_at: datetime | None
+
+
 # --- operations ----------------------------------------------------------------------------------
 
 GET_CUSTOMER = Operation(SERVICE, "customer.get", GetCustomer, CustomerPart, "header and profile of the view")
@@ -526,6 +563,11 @@ DELETE_TAG = Operation(SERVICE, "tags.delete", DeleteTag, Empty, "delete a tag e
 GET_AGENT_CONTEXT = Operation(
     SERVICE, "agent.context", GetAgentContext, AgentContext, "agent context through the gateway"
 )
+MERGE_CUSTOMERS = Operation(
+    SERVICE, "customer.merge", MergeCustomers, CustomerPart, "merge another customer into this one"
+)
+ERASE_CUSTOMER = Operation(SERVICE, "customer.erase", EraseCustomer, Erasure, "erase a customer everywhere")
+GET_ERASURE = Operation(SERVICE, "erasure.get", GetErasure, Erasure, "progress of an erasure")
 # The AI chat agent asks on agent.v1.<workspace>.context (CONTRACT.md §6).
 AGENT_CONTEXT = Operation(
     SERVICE,
@@ -565,15 +607,79 @@ class TagDeleted(BaseModel):
     id: uuid.UUID
 
 
+class IdentityRef(BaseModel):
+    """A platform identity by its key (shared/ids.py), never by its platform id, and how many
+    times it has been erased."""
+
+    identity_key: uuid.UUID
+    epoch: Annotated[int, Field(ge=0)]
+
+
+class ErasedIdentity(IdentityRef):
+    """An identity of an erased customer: `epoch` counts this erasure, and its next contact starts
+    the customer `customer_id` (shared.ids.customer_id_at)."""
+
+    customer_id: uuid.UUID
+
+
+class CustomerMerged(BaseModel):
+    """`source_id` was merged into `customer_id`; the identities it had now belong to the target.
+
+    `created_at` is the target's after the merge (the earlier of the two).
+    """
+
+    customer_id: str
+    source_id: str
+    identities: list[IdentityRef]
+    created_at: datetime
+    merged_at: datetime
+
+
+class ErasureRequested(BaseModel):
+    """Delete everything held of a customer: its own id and every id merged into it.
+
+    Connector events of its identities that occurred before `requested_at` are dropped; a later
+    contact starts a new customer. Each service answers with its own customer.erased.
+    """
+
+    erasure_id: str
+    customer_id: str
+    customer_ids: list[uuid.UUID]
+    identities: list[ErasedIdentity]
+    requested_at: datetime
+
+
 CUSTOMER_CREATED = EventType(SERVICE, "customer.created", CustomerCreated, "a new customer")
 CUSTOMER_UPDATED = EventType(SERVICE, "customer.updated", CustomerUpdated, "profile fields changed")
 TAG_CREATED = EventType(SERVICE, "tag.created", Tag, "a tag joined the catalog")
 TAG_UPDATED = EventType(SERVICE, "tag.updated", Tag, "a tag was renamed or recoloured", workspace_wide=True)
 TAG_DELETED = EventType(SERVICE, "tag.deleted", TagDeleted, "a tag was deleted", workspace_wide=True)
+CUSTOMER_MERGED = EventType(
+    SERVICE,
+    "customer.merged",
+    CustomerMerged,
+    "a customer was merged into another (CONTRACT.md §7)",
+    retires=("source_id",),
+)
+ERASURE_REQUESTED = EventType(
+    SERVICE,
+    "erasure.requested",
+    ErasureRequested,
+    "erase a customer in every service (CONTRACT.md §7)",
+    retires=("customer_ids",),
+)
 
 INTERFACE = ServiceInterface(
     SERVICE,
     "Who the customer is: customers, platform identities, editable profile, tags, agent context. "
     "Declares the connector stream CHAT.",
-    emits=(CUSTOMER_CREATED, CUSTOMER_UPDATED, TAG_CREATED, TAG_UPDATED, TAG_DELETED),
+    emits=(
+        CUSTOMER_CREATED,
+        CUSTOMER_UPDATED,
+        TAG_CREATED,
+        TAG_UPDATED,
+        TAG_DELETED,
+        CUSTOMER_MERGED,
+        ERASURE_REQUESTED,
+    ),
 )

@@ -27,16 +27,17 @@ from nats.js.api import PubAck
 
 from deploy.stack import LocalStack
 from shared.db import database_url_for
+from shared.errors import NotFound
 from shared.jsonutil import dumps
 from shared.messages import insights, notes, profile, timeline
 from shared.registry import SERVICE_NAMES
 from shared.rpc import Empty, OperationInfo, call, ping_operation
 from shared.subjects import CHAT_STREAM, chat_subject, event_stream
-from tests.faults.model import Publication, Scenario
+from tests.faults.model import Customer, Publication, Scenario
 from tests.support import call_json, wait_for
 
 # Streams whose durable consumers must have caught up before the final state is read.
-CONSUMED_STREAMS = (CHAT_STREAM, *(event_stream(s) for s in ("timeline", "insights", "profile")))
+CONSUMED_STREAMS = (CHAT_STREAM, *(event_stream(s) for s in SERVICE_NAMES))
 PUBLISH_DEADLINE = 120.0
 # A connector gives up waiting for an ack after this and publishes again under the same id.
 ACK_TIMEOUT = 0.5
@@ -385,6 +386,51 @@ class System:
     async def _inbox_grew(self, service: str, before: int) -> bool:
         rows = await self.query(service, "SELECT count(*) AS n FROM inbox")
         return int(rows[0]["n"]) > before
+
+    # --- staff: merges and erasures ----------------------------------------------------------------
+
+    async def reshape(self, scenario: Scenario) -> None:
+        """Merge the scenario's duplicates and erase its erased customers as staff would, while
+        events flow: each once the profile service has its customers."""
+        actor = {"id": "fault-suite", "name": "Fault Suite"}
+        for target, source in scenario.merges:
+            await self._exist(target, source)
+            merge = {"customer_id": target.customer_id, "source_id": source.customer_id, "actor": actor}
+            await self._staff(profile.MERGE_CUSTOMERS, merge)
+        for customer in scenario.erased:
+            await self._exist(customer)
+            await self._staff(profile.ERASE_CUSTOMER, {"customer_id": customer.customer_id, "actor": actor})
+        self.log.note(f"merged {len(scenario.merges)} pairs, erased {len(scenario.erased)} customers")
+
+    async def _exist(self, *customers: Customer) -> None:
+        ids = [c.customer_id for c in customers]
+
+        async def created() -> bool:
+            rows = await self.query(
+                "profile",
+                "SELECT count(*) AS n FROM customers WHERE workspace = $1 AND id = ANY($2::uuid[])",
+                self.workspace,
+                ids,
+            )
+            return bool(rows[0]["n"] == len(ids))
+
+        await wait_for(created, timeout=RECOVERY_DEADLINE, interval=0.2, what=f"customers {ids} created")
+
+    async def _staff(self, operation: OperationInfo, request: dict[str, Any]) -> None:
+        """Call until answered. A merge asked again answers as the first did; an erasure asked
+        again after its answer was lost answers not found: it happened."""
+
+        async def answered() -> bool:
+            try:
+                await call_json(self.rpc, operation, {"workspace": self.workspace, **request})
+            except NotFound:
+                return True
+            except Exception as exc:
+                self.log.note(f"{operation.name} not answered ({exc!r}), asking again")
+                return False
+            return True
+
+        await wait_for(answered, timeout=RECOVERY_DEADLINE, interval=0.5, what=f"{operation.name} answered")
 
     # --- quiescence -----------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ and Redis, each service and the gateway its own process). A connector-like publi
 scenario of tests/faults/model.py — duplicated, shuffled — while a killer, paced on the
 publisher's progress, SIGKILLs one target at a time (profile, notes, timeline, insights, the
 gateway, nats-server, PostgreSQL, Redis) and waits until it is restarted and everything is healthy; then
-it stages a consumer killed between its database commit and its ack. Once every consumer has
+it stages a consumer killed between its database commit and its ack. Between two faults, staff merge
+duplicate customers and erase others (CONTRACT.md §7) while events keep flowing. Once every consumer has
 caught up and every outbox is drained, the final state of every service's own database must
 equal the model: nothing lost, nothing doubled.
 """
@@ -46,8 +47,12 @@ async def _wipe_external_nats(url: str) -> None:
 
 
 def _schedule(system: System, publisher: Publisher) -> list[Step]:
+    crashes = [lambda t=t: system.crash_and_recover(t) for t in TARGETS]
     return [
-        *(lambda t=t: system.crash_and_recover(t) for t in TARGETS),
+        *crashes[:2],
+        # Staff merge duplicates and erase customers while events flow, between faults.
+        lambda: system.reshape(publisher.scenario),
+        *crashes[2:],
         lambda: system.lose_an_ack(lambda: publisher.retries),
         system.commit_then_crash,
     ]
@@ -76,6 +81,7 @@ async def test_nothing_lost_nothing_doubled_under_faults(tmp_path: Path) -> None
                 ("commits whose ack could not reach NATS", len(log.committed_unacked)),
                 ("  held by JetStream after its restart (ack pending, pending)", log.unacked_after_restart),
                 ("nats-server frozen (SIGSTOP) for a lost ack", log.stalls),
+                ("merges / erasures", f"{len(scenario.merges)} / {len(scenario.erased)}"),
             ],
         ),
         result,

@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+from nats.js import JetStreamContext
 
 from services.insights.app import definition as insights
 from services.insights.config import Settings as InsightsSettings
@@ -18,7 +19,7 @@ from services.timeline.app import definition as timeline
 from services.timeline.config import Settings as TimelineSettings
 from shared.fields import NOTE_FIELDS, PROFILE_FIELDS
 from tests.conftest import RunningGateway
-from tests.support import JWT_SECRET, auth, new_workspace, token, wait_for
+from tests.support import JWT_SECRET, auth, declare_streams_bound_by, new_workspace, token, wait_for
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
 
@@ -181,13 +182,15 @@ async def test_request_id_is_echoed(start_gateway: GatewayStarter) -> None:
 
 
 async def test_readyz_names_what_does_not_answer_then_turns_ready(
-    start_gateway: GatewayStarter, start_service: Callable[..., Awaitable[Any]]
+    start_gateway: GatewayStarter, start_service: Callable[..., Awaitable[Any]], js: JetStreamContext
 ) -> None:
     gateway = await start_gateway()
     assert (await gateway.client.get("/healthz")).status_code == 200
     body = assert_problem(await gateway.client.get("/readyz"), 503)
     assert {e["field"] for e in body["errors"]} == {"profile", "notes", "timeline", "insights"}
 
+    # Profile binds the streams on which the other services confirm erasures.
+    await declare_streams_bound_by(js, profile)
     await start_service(profile, ProfileSettings)
     body = assert_problem(await gateway.client.get("/readyz"), 503)
     assert {e["field"] for e in body["errors"]} == {"notes", "timeline", "insights"}

@@ -91,6 +91,16 @@ async def seed(gateway: RunningGateway, js: JetStreamContext, ws: str) -> dict[s
         assert tag.status_code == 201, tag.text
         tags.append(str(tag.json()["id"]))
 
+    # Customers of their own for the operations that retire one (CONTRACT.md §7): erasing or merging
+    # away the seeded ones would leave the other operations only 404s.
+    doomed, sources = (
+        await contacts(gateway, js, ws, "doomed", 3),
+        await contacts(gateway, js, ws, "source", 3),
+    )
+    erased = (await contacts(gateway, js, ws, "erased", 1))[0]
+    erasure = await gateway.client.delete(f"/v1/customers/{erased}", headers=admin)
+    assert erasure.status_code == 202, erasure.text
+
     async def cursor_of(path: str) -> str | None:
         response = await gateway.client.get(path, params={"limit": 1}, headers=admin)
         return response.json()["next_cursor"] if response.status_code == 200 else None
@@ -110,8 +120,31 @@ async def seed(gateway: RunningGateway, js: JetStreamContext, ws: str) -> dict[s
         "edit_tags": tags[3:5],
         "removed_tags": tags[5:],
         "identities": list(IDENTITIES.values()),
+        "doomed": doomed,
+        "merge_sources": sources,
+        "erasures": [str(erasure.json()["erasure_id"])],
         **{f"{name}_cursors": values for name, values in cursors.items()},
     }
+
+
+async def contacts(
+    gateway: RunningGateway, js: JetStreamContext, ws: str, label: str, count: int
+) -> list[str]:
+    """`count` web customers of their own, once the gateway shows each."""
+    admin = auth(ws, role="admin")
+    found = []
+    for i in range(count):
+        pid = f"{label}-{i}"
+        await publish_event(js, ws, "contact.seen", connector_event("web", pid, display_name=pid))
+        customer = str(customer_id_for(ws, "web", pid))
+
+        async def shown(customer: str = customer) -> bool:
+            response = await gateway.client.get(f"/v1/customers/{customer}", headers=admin)
+            return response.status_code == 200
+
+        await wait_for(shown, timeout=30, what=f"customer {pid}")
+        found.append(customer)
+    return found
 
 
 def config(gateway_url: str, token: str, seed_value: int, data: dict[str, list[str]]) -> str:
@@ -149,6 +182,8 @@ expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5x
 "path.customer_id" = {{ dictionary = "customers", probability = 0.7 }}
 "path.note_id" = {{ dictionary = "notes", probability = 0.7 }}
 "path.tag_id" = {{ dictionary = "path_tags", probability = 0.7 }}
+"path.erasure_id" = {{ dictionary = "erasures", probability = 0.7 }}
+"body.source_id" = {{ dictionary = "merge_sources", probability = 0.7 }}
 "query.platform_user_id" = {{ dictionary = "identities", probability = 0.7 }}
 "body.tag_ids[*]" = {{ dictionary = "edit_tags" }}
 "body.customer_ids[*]" = {{ dictionary = "customers" }}
@@ -162,6 +197,11 @@ expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5x
 [[operations]]
 include-operation-id = "bulk_tags"
 phases.coverage.enabled = false
+
+# Erasing takes customers of its own, so that the others stay for every other operation.
+[[operations]]
+include-operation-id = "erase_customer"
+parameters = {{ "path.customer_id" = {{ dictionary = "doomed", probability = 0.7 }} }}
 
 {dictionaries}{cursors}"""
 

@@ -336,7 +336,12 @@ async def test_malformed_requests_are_refused_on_every_route(
     notes_cursor = notes_page.json()["next_cursor"]
     assert notes_cursor
 
-    path_values = {"customer_id": customer_id, "note_id": str(uuid.uuid4()), "tag_id": str(uuid.uuid4())}
+    path_values = {
+        "customer_id": customer_id,
+        "note_id": str(uuid.uuid4()),
+        "tag_id": str(uuid.uuid4()),
+        "erasure_id": str(uuid.uuid4()),
+    }
     openapi = (await client.get("/openapi.json")).json()
     operations = [
         (method.upper(), path, operation)

@@ -96,7 +96,7 @@ async def test_a_service_declares_every_stream_with_stream_replicas(
     settings = ProfileSettings(
         nats_url=cluster,
         nats_user=profile.name,
-        suite_password=suite_password(profile.name),
+        nats_password=suite_password(profile.name),
         service_database_url=await fresh_database(profile.name),
         stream_replicas=3,
     )
