@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.events import EventType
 from shared.subjects import WORKSPACE_PATTERN
 
 Workspace = Annotated[str, Field(pattern=WORKSPACE_PATTERN.pattern)]
@@ -36,3 +37,18 @@ class ErasureApplied(BaseModel):
 
     customer_id: str
     erasure_id: str
+
+
+def identity_events(service: str) -> tuple[EventType[MergeApplied], EventType[ErasureApplied]]:
+    """customer.merged and customer.erased of a service that holds customers' data (CONTRACT.md §7)."""
+    return (
+        EventType(
+            service, "customer.merged", MergeApplied, "a merged customer's data now belongs to the target"
+        ),
+        EventType(
+            service,
+            "customer.erased",
+            ErasureApplied,
+            "what this service held of an erased customer is deleted",
+        ),
+    )

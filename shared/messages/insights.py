@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared.events import EventType, Id, ServiceInterface
-from shared.messages import ErasureApplied, MergeApplied, WorkspaceRequest
+from shared.messages import WorkspaceRequest, identity_events
 from shared.rpc import Operation
 
 SERVICE = "insights"
@@ -92,12 +92,7 @@ REANALYSIS_REQUESTED = EventType(
     SERVICE, "reanalysis.requested", ReanalysisRequested, "the operator asked to analyse a conversation again"
 )
 
-CUSTOMER_MERGED = EventType(
-    SERVICE, "customer.merged", MergeApplied, "a merged customer's data now belongs to the target"
-)
-CUSTOMER_ERASED = EventType(
-    SERVICE, "customer.erased", ErasureApplied, "what this service held of an erased customer is deleted"
-)
+CUSTOMER_MERGED, CUSTOMER_ERASED = identity_events(SERVICE)
 
 INTERFACE = ServiceInterface(
     SERVICE,

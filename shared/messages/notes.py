@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import EventType, ServiceInterface
 from shared.fields import NOTE_TEXT_MAX
-from shared.messages import ErasureApplied, MergeApplied, WorkspaceRequest
+from shared.messages import WorkspaceRequest, identity_events
 from shared.reference import time_zones
 from shared.rpc import Empty, Operation
 from shared.validation import Checked, Text, adding, trimmed_text
@@ -140,12 +140,7 @@ class NoteChanged(BaseModel):
 NOTE_ADDED = EventType(SERVICE, "note.added", NoteChanged, "a note was added")
 NOTE_DELETED = EventType(SERVICE, "note.deleted", NoteChanged, "a note was deleted")
 
-CUSTOMER_MERGED = EventType(
-    SERVICE, "customer.merged", MergeApplied, "a merged customer's data now belongs to the target"
-)
-CUSTOMER_ERASED = EventType(
-    SERVICE, "customer.erased", ErasureApplied, "what this service held of an erased customer is deleted"
-)
+CUSTOMER_MERGED, CUSTOMER_ERASED = identity_events(SERVICE)
 
 INTERFACE = ServiceInterface(
     SERVICE,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from shared.events import EventType, ServiceInterface
-from shared.messages import ErasureApplied, MergeApplied, WorkspaceRequest
+from shared.messages import WorkspaceRequest, identity_events
 from shared.rpc import Operation
 from shared.validation import Text
 
@@ -246,12 +246,7 @@ ESCALATION_CHANGED = EventType(
     SERVICE, "escalation.changed", EscalationChanged, "an escalation was raised or handled"
 )
 
-CUSTOMER_MERGED = EventType(
-    SERVICE, "customer.merged", MergeApplied, "a merged customer's data now belongs to the target"
-)
-CUSTOMER_ERASED = EventType(
-    SERVICE, "customer.erased", ErasureApplied, "what this service held of an erased customer is deleted"
-)
+CUSTOMER_MERGED, CUSTOMER_ERASED = identity_events(SERVICE)
 
 INTERFACE = ServiceInterface(
     SERVICE,
