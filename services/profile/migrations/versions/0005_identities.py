@@ -4,16 +4,16 @@
 from, until a merge brings the other customer's. `retired_customers` and `identity_routes` are
 shared/identity.py's. `erasures` and `erasure_confirmations` keep ids and timestamps only.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from alembic import op
 
 from shared.migrations import create_identity_tables
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
