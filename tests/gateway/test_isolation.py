@@ -116,7 +116,7 @@ def v1_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path) of every /v1 route the app serves, whether or not the OpenAPI shows it."""
     routes: set[tuple[str, str]] = set()
     for route in iter_route_contexts(app.routes):
-        path = route.path or ""
+        path = route.path_format or ""
         if path == "/v1" or path.startswith("/v1/"):
             routes |= {(method, path) for method in route.methods or () if method != "HEAD"}
     return routes
