@@ -145,6 +145,7 @@ def _observe(scope: Scope, current: Span, method: str, status: int, seconds: flo
 
 
 def _route_template(scope: Scope) -> str:
-    """The path template of the route that answered; `unmatched` when none did."""
+    """The path template of the route that answered (converters aside, as the OpenAPI writes it);
+    `unmatched` when none did."""
     route = scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
+    return str(getattr(route, "path_format", "unmatched"))

@@ -18,6 +18,7 @@ from tests.conftest import RunningGateway
 from tests.support import (
     auth,
     connector_event,
+    declare_streams_bound_by,
     growth,
     new_traceparent,
     new_workspace,
@@ -142,6 +143,8 @@ async def test_requests_refused_by_the_rate_limit_are_counted(start_gateway: Gat
 async def test_open_event_streams_are_counted_while_open(
     start_service: Starter, start_gateway: GatewayStarter, js: JetStreamContext
 ) -> None:
+    # Profile alone: the streams it binds, as their owners declare them.
+    await declare_streams_bound_by(js, profile_definition)
     await start_service(profile_definition, ProfileSettings)
     gateway = await start_gateway(view_timeout=0.2)
     ws = new_workspace()
@@ -163,6 +166,8 @@ async def test_a_traceparent_sent_with_a_patch_reaches_the_event_it_causes(
     start_service: Starter, start_gateway: GatewayStarter, js: JetStreamContext, nc: NATS
 ) -> None:
     """No exporter configured: the caller's context is handed on unchanged, HTTP to RPC to outbox."""
+    # Profile alone: the streams it binds, as their owners declare them.
+    await declare_streams_bound_by(js, profile_definition)
     await start_service(profile_definition, ProfileSettings)
     gateway = await start_gateway(view_timeout=0.2)
     ws = new_workspace()
