@@ -33,6 +33,11 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
+def _bearer(claims: dict[str, Any], algorithm: str = "HS256") -> str:
+    """An Authorization header carrying `claims` signed with the suite's secret."""
+    return "Bearer " + jwt.encode(claims, JWT_SECRET, algorithm=algorithm)
+
+
 @pytest.mark.parametrize(
     "header",
     [
@@ -42,38 +47,12 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
         "Bearer not-a-jwt",
         "Bearer " + token("acme", secret="another-secret-entirely-0123456789"),
         "Bearer " + token("acme", ttl_seconds=-10),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "acme", "role": "root", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode({"sub": "u", "role": "agent", "exp": 9999999999}, JWT_SECRET, algorithm="HS256"),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "a.b", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS384",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "name": "bad\ud800", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u\x00", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
+        _bearer({"sub": "u", "workspace": "acme", "role": "root", "exp": 9999999999}),
+        _bearer({"sub": "u", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u", "workspace": "a.b", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u", "workspace": "acme", "role": "agent", "exp": 9999999999}, algorithm="HS384"),
+        _bearer({"sub": "u", "name": "bad\ud800", "workspace": "acme", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u\x00", "workspace": "acme", "role": "agent", "exp": 9999999999}),
     ],
     ids=[
         "missing",
