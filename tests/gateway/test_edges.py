@@ -20,15 +20,13 @@ from services.timeline.config import Settings as TimelineSettings
 from shared.fields import NOTE_FIELDS, PROFILE_FIELDS
 from tests.conftest import RunningGateway
 from tests.support import JWT_SECRET, auth, declare_streams_bound_by, new_workspace, token, wait_for
+from tests.support import assert_problem as problem_body
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
+    body = problem_body(response, status)
     assert set(body) >= {"type", "title", "status", "detail", "errors"}
     return body
 
