@@ -4,7 +4,7 @@ import base64
 import hashlib
 import hmac
 import re
-from typing import Annotated
+from typing import Annotated, Any, Protocol, Self, TypeVar
 
 from fastapi import Depends, Query, Request
 
@@ -83,3 +83,41 @@ async def page_cursors(request: Request) -> Cursors:
 
 
 PageCursors = Annotated[Cursors, Depends(page_cursors)]
+
+
+class Page(Protocol):
+    """A service's page: whatever it holds, and the raw cursor of the next one."""
+
+    next_cursor: str | None
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self: ...
+
+
+P = TypeVar("P", bound=Page)
+
+
+class Paging:
+    """A list route's `limit` and `cursor` query parameters, with the gateway's cursor sealer."""
+
+    def __init__(self, cursors: Cursors, limit: int, cursor: str | None) -> None:
+        self.limit = limit
+        self._cursors = cursors
+        self._cursor = cursor
+
+    def cursor(self) -> str | None:
+        """The service's raw cursor; 422 for a cursor this server did not issue."""
+        return self._cursors.open(self._cursor)
+
+    def sealed(self, page: P) -> P:
+        """The page as the client gets it: its next cursor sealed."""
+        return page.model_copy(update={"next_cursor": self._cursors.seal(page.next_cursor)})
+
+
+async def paging(request: Request, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Paging:
+    """FastAPI dependency: `limit` and `cursor` of a list route that takes no other query parameters."""
+    return Paging(Cursors(request), limit, cursor)
+
+
+# A route with query parameters of its own keeps `limit` and `cursor` in its signature instead:
+# FastAPI validates a dependency's parameters first, which would reorder the fields of its 422.
+PageQuery = Annotated[Paging, Depends(paging)]

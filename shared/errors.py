@@ -5,7 +5,8 @@ Domain rules raise these; the request/reply runtime sends them as `{"error": cod
 problem+json with the members of `extra` beside the standard ones (e.g. `merged_into`).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -50,6 +51,15 @@ class Rejected(ServiceError):
     def field(cls, name: str, message: str) -> "Rejected":
         """A rejection naming one field."""
         return cls([FieldError(field=name, message=message)])
+
+
+@contextmanager
+def rejecting(field: str) -> Iterator[None]:
+    """A ValueError a value rule raises inside becomes Rejected naming `field`, with the rule's message."""
+    try:
+        yield
+    except ValueError as exc:
+        raise Rejected.field(field, str(exc)) from None
 
 
 class NotFound(ServiceError):

@@ -69,6 +69,15 @@ def customer_id(workspace: str, platform: str, platform_user_id: str) -> str:
     return str(customer_id_for(workspace, platform, platform_user_id))
 
 
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem+json body of a response that must have `status`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
+
+
 def new_workspace() -> str:
     """A workspace id no other test uses."""
     return f"ws-{uuid.uuid4().hex[:10]}"

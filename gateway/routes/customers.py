@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import Cache, CustomerId, RequestId, Services
-from gateway.pagination import DEFAULT_LIMIT, Cursor, Limit, PageCursors
+from gateway.pagination import DEFAULT_LIMIT, Cursor, Limit, PageCursors, PageQuery
 from gateway.routes.customer_view import VIEW_RESPONSE
 from gateway.routes.problems import problem_responses
 from gateway.view import view_answer
@@ -133,19 +133,17 @@ async def customer_history(
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
-    cursors: PageCursors,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    paging: PageQuery,
 ) -> profile.HistoryPage:
     """Who changed which profile fields, old and new values, newest first."""
     query = profile.ListHistory(
         workspace=principal.workspace,
         customer_id=customer_id,
-        limit=limit,
-        cursor=cursors.open(cursor),
+        limit=paging.limit,
+        cursor=paging.cursor(),
     )
     page = await services.call(profile.LIST_HISTORY, query, request_id=request_id)
-    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+    return paging.sealed(page)
 
 
 @router.get("/v1/agent-context", responses=problem_responses(404))

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from gateway.auth import CurrentPrincipal
 from gateway.deps import CustomerId, RequestId, Services
-from gateway.pagination import DEFAULT_LIMIT, Cursor, Cursors, Limit, PageCursors
+from gateway.pagination import PageQuery, Paging
 from gateway.view import ensure_customer
 from shared.messages import timeline
 from shared.rpc import Operation
@@ -25,19 +25,17 @@ async def _page(
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
-    cursors: Cursors,
-    limit: int,
-    cursor: str | None,
+    paging: Paging,
 ) -> Page:
     """One page of a timeline list, 404 unless the customer exists, with its next cursor sealed."""
     request = operation.request(
-        workspace=principal.workspace, customer_id=customer, limit=limit, cursor=cursors.open(cursor)
+        workspace=principal.workspace, customer_id=customer, limit=paging.limit, cursor=paging.cursor()
     )
     _, page = await asyncio.gather(
         ensure_customer(services, principal.workspace, customer, request_id),
         services.call(operation, request, request_id=request_id),
     )
-    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+    return paging.sealed(page)
 
 
 @router.get("/{customer_id:uuid}/conversations")
@@ -46,14 +44,10 @@ async def list_conversations(
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
-    cursors: PageCursors,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    paging: PageQuery,
 ) -> timeline.ConversationPage:
     """The customer's conversations across platforms, newest first."""
-    return await _page(
-        timeline.LIST_CONVERSATIONS, customer_id, principal, services, request_id, cursors, limit, cursor
-    )
+    return await _page(timeline.LIST_CONVERSATIONS, customer_id, principal, services, request_id, paging)
 
 
 @router.get("/{customer_id:uuid}/escalations")
@@ -62,11 +56,7 @@ async def list_escalations(
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
-    cursors: PageCursors,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    paging: PageQuery,
 ) -> timeline.EscalationPage:
     """The customer's escalations to humans, newest first."""
-    return await _page(
-        timeline.LIST_ESCALATIONS, customer_id, principal, services, request_id, cursors, limit, cursor
-    )
+    return await _page(timeline.LIST_ESCALATIONS, customer_id, principal, services, request_id, paging)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from shared.cursors import decode_cursor
-from shared.errors import Rejected
+from shared.errors import Rejected, rejecting
 from shared.fields import NOTE_TEXT_MAX
 from shared.messages.notes import Note, NoteDay, time_zone_name
 from shared.validation import trimmed
@@ -14,18 +14,14 @@ from shared.validation import trimmed
 
 def note_text(raw: str) -> str:
     """The text to store: trimmed, 1 to 2,000 characters (code points, not bytes)."""
-    try:
+    with rejecting("text"):
         return trimmed(raw, NOTE_TEXT_MAX)
-    except ValueError as exc:
-        raise Rejected.field("text", str(exc)) from None
 
 
 def time_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`; Rejected for anything that is not one."""
-    try:
+    with rejecting("tz"):
         return ZoneInfo(time_zone_name(name))
-    except ValueError as exc:
-        raise Rejected.field("tz", str(exc)) from None
 
 
 def group_by_day(notes: Sequence[Note], zone: ZoneInfo) -> list[NoteDay]:

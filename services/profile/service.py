@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shared.cursors import decode_cursor, decode_ordered_cursor, encode_ordered_cursor, parse_time
-from shared.errors import FieldError, Rejected
+from shared.errors import FieldError, Rejected, rejecting
 from shared.events import ConnectorEvent, ContactSeen
 from shared.fields import (
     AGENT_INSTRUCTIONS_MAX,
@@ -464,10 +464,8 @@ def erased_identity(identity: IdentityRef) -> ErasedIdentity:
 
 def tag_name(value: str) -> str:
     """A tag name: trimmed, 1–50 characters."""
-    try:
+    with rejecting("name"):
         return trimmed(value, TAG_NAME_MAX)
-    except ValueError as exc:
-        raise Rejected.field("name", str(exc)) from None
 
 
 def tag_name_key(name: str) -> str:
@@ -477,10 +475,8 @@ def tag_name_key(name: str) -> str:
 
 def tag_color(value: str) -> str:
     """A colour as #RRGGBB in upper case."""
-    try:
+    with rejecting("color"):
         return hex_color(value)
-    except ValueError as exc:
-        raise Rejected.field("color", str(exc)) from None
 
 
 def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str | None]:

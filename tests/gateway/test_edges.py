@@ -20,17 +20,20 @@ from services.timeline.config import Settings as TimelineSettings
 from shared.fields import NOTE_FIELDS, PROFILE_FIELDS
 from tests.conftest import RunningGateway
 from tests.support import JWT_SECRET, auth, declare_streams_bound_by, new_workspace, token, wait_for
+from tests.support import assert_problem as problem_body
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
+    body = problem_body(response, status)
     assert set(body) >= {"type", "title", "status", "detail", "errors"}
     return body
+
+
+def _bearer(claims: dict[str, Any], algorithm: str = "HS256") -> str:
+    """An Authorization header carrying `claims` signed with the suite's secret."""
+    return "Bearer " + jwt.encode(claims, JWT_SECRET, algorithm=algorithm)
 
 
 @pytest.mark.parametrize(
@@ -42,38 +45,12 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
         "Bearer not-a-jwt",
         "Bearer " + token("acme", secret="another-secret-entirely-0123456789"),
         "Bearer " + token("acme", ttl_seconds=-10),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "acme", "role": "root", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode({"sub": "u", "role": "agent", "exp": 9999999999}, JWT_SECRET, algorithm="HS256"),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "a.b", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS384",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "name": "bad\ud800", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u\x00", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
+        _bearer({"sub": "u", "workspace": "acme", "role": "root", "exp": 9999999999}),
+        _bearer({"sub": "u", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u", "workspace": "a.b", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u", "workspace": "acme", "role": "agent", "exp": 9999999999}, algorithm="HS384"),
+        _bearer({"sub": "u", "name": "bad\ud800", "workspace": "acme", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u\x00", "workspace": "acme", "role": "agent", "exp": 9999999999}),
     ],
     ids=[
         "missing",

@@ -111,14 +111,19 @@ async def seed(gateway: RunningGateway, js: JetStreamContext) -> tuple[str, str]
     return ws, customer_id
 
 
+async def seed_editable(
+    gateway: RunningGateway, js: JetStreamContext
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A seeded customer's URL, with an agent's and an admin's headers of its workspace."""
+    ws, customer_id = await seed(gateway, js)
+    return f"/v1/customers/{customer_id}", auth(ws), auth(ws, role="admin")
+
+
 async def test_unicode_text_round_trips_through_every_text_field(
     system: RunningGateway, js: JetStreamContext
 ) -> None:
-    gateway = system
-    client = gateway.client
-    ws, customer_id = await seed(gateway, js)
-    agent, admin = auth(ws), auth(ws, role="admin")
-    url = f"/v1/customers/{customer_id}"
+    client = system.client
+    url, agent, admin = await seed_editable(system, js)
     problems: list[str] = []
 
     def same(what: str, got: Any, sent: str) -> None:
@@ -184,11 +189,8 @@ async def test_unicode_text_round_trips_through_every_text_field(
 async def test_nul_surrogates_and_overlong_text_are_422_naming_the_field(
     system: RunningGateway, js: JetStreamContext
 ) -> None:
-    gateway = system
-    client = gateway.client
-    ws, customer_id = await seed(gateway, js)
-    agent, admin = auth(ws), auth(ws, role="admin")
-    url = f"/v1/customers/{customer_id}"
+    client = system.client
+    url, agent, admin = await seed_editable(system, js)
     version = (await client.get(url, headers=agent)).json()["profile"]["version"]
     problems: list[str] = []
 

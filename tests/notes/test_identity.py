@@ -6,8 +6,16 @@ from typing import Any
 
 from shared.messages import notes, profile
 from shared.messages.profile import ErasedIdentity, ErasureRequested
-from tests.notes.support import NotesStack, assert_problem, notes_path
-from tests.support import auth, customer_merged, new_workspace, publish_internal, published, wait_for
+from tests.notes.support import NotesStack, notes_path
+from tests.support import (
+    assert_problem,
+    auth,
+    customer_merged,
+    new_workspace,
+    publish_internal,
+    published,
+    wait_for,
+)
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
