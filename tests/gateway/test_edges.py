@@ -137,6 +137,10 @@ async def test_live_events_reference_names_each_event_with_its_section(start_gat
     items = (await gateway.client.get("/v1/reference/live-events", headers=auth("acme"))).json()["items"]
     assert {"type": "notes.note.added", "section": "notes"} in items
     assert {"type": "profile.customer.updated", "section": "profile"} in items
+    # The dashboard follows a merge and an erasure by these names (CONTRACT.md §7).
+    assert {"type": "profile.customer.merged", "section": "profile"} in items
+    assert {"type": "profile.erasure.requested", "section": "profile"} in items
+    assert {"type": "notes.customer.merged", "section": "notes"} in items
     assert all(item["type"].startswith(f"{item['section']}.") for item in items)
     # Workspace-wide events reach no customer's stream.
     assert not [item for item in items if item["type"].startswith("profile.tag.")]
