@@ -54,6 +54,20 @@ async def known(gateway: RunningGateway, ws: str, customer_id: str) -> None:
     await wait_for(header, timeout=30, what="the customer known to the profile service")
 
 
+async def profile_with_a_customer(
+    start_service: Starter, start_gateway: GatewayStarter, js: JetStreamContext, user: str
+) -> tuple[RunningGateway, str, str]:
+    """The profile service alone and a gateway, with one web customer it knows: (gateway, workspace, id)."""
+    # Profile alone: the streams it binds, as their owners declare them.
+    await declare_streams_bound_by(js, profile_definition)
+    await start_service(profile_definition, ProfileSettings)
+    gateway = await start_gateway(view_timeout=0.2)
+    ws = new_workspace()
+    customer_id = await seed_contact(js, ws, user)
+    await known(gateway, ws, customer_id)
+    return gateway, ws, customer_id
+
+
 async def test_admin_healthz_answers_while_the_gateway_runs(start_gateway: GatewayStarter) -> None:
     gateway = await start_gateway()
     async with httpx.AsyncClient(base_url=admin_url(gateway)) as client:
@@ -143,13 +157,9 @@ async def test_requests_refused_by_the_rate_limit_are_counted(start_gateway: Gat
 async def test_open_event_streams_are_counted_while_open(
     start_service: Starter, start_gateway: GatewayStarter, js: JetStreamContext
 ) -> None:
-    # Profile alone: the streams it binds, as their owners declare them.
-    await declare_streams_bound_by(js, profile_definition)
-    await start_service(profile_definition, ProfileSettings)
-    gateway = await start_gateway(view_timeout=0.2)
-    ws = new_workspace()
-    customer_id = await seed_contact(js, ws, "watched-visitor")
-    await known(gateway, ws, customer_id)
+    gateway, ws, customer_id = await profile_with_a_customer(
+        start_service, start_gateway, js, "watched-visitor"
+    )
     before = sample(await scrape(admin_url(gateway)), "sse_streams_open")
 
     async def streams_open(count: float) -> bool:
@@ -166,13 +176,9 @@ async def test_a_traceparent_sent_with_a_patch_reaches_the_event_it_causes(
     start_service: Starter, start_gateway: GatewayStarter, js: JetStreamContext, nc: NATS
 ) -> None:
     """No exporter configured: the caller's context is handed on unchanged, HTTP to RPC to outbox."""
-    # Profile alone: the streams it binds, as their owners declare them.
-    await declare_streams_bound_by(js, profile_definition)
-    await start_service(profile_definition, ProfileSettings)
-    gateway = await start_gateway(view_timeout=0.2)
-    ws = new_workspace()
-    customer_id = await seed_contact(js, ws, "edited-visitor")
-    await known(gateway, ws, customer_id)
+    gateway, ws, customer_id = await profile_with_a_customer(
+        start_service, start_gateway, js, "edited-visitor"
+    )
     published: asyncio.Queue[Msg] = asyncio.Queue()
 
     async def keep(msg: Msg) -> None:
