@@ -22,6 +22,7 @@ from tests.conftest import NatsAccounts
 from tests.support import (
     connect_suite,
     connector_event,
+    declare_streams_bound_by,
     new_workspace,
     publish_event,
     suite_password,
@@ -100,6 +101,8 @@ async def test_a_service_declares_every_stream_with_stream_replicas(
         service_database_url=await fresh_database(profile.name),
         stream_replicas=3,
     )
+    # The notes', timeline's and insights' streams profile binds, as their owners declare them.
+    await declare_streams_bound_by(cluster_js, profile)
     runtime = ServiceRuntime(profile, settings)
     await runtime.start()
     try:
