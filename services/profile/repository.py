@@ -360,7 +360,7 @@ async def write_merge(conn: Connection, workspace: str, target: uuid.UUID, plan:
     await conn.execute(
         "UPDATE customers SET name = $3, name_edited = $4, avatar_url = $5, instagram = $6, seen = $7, "
         "phone = $8, email = $9, language = $10, country = $11, location = $12, agent_instructions = $13, "
-        "created_at = $14, last_contact_at = $15, version = $16, search = $17 "
+        "created_at = $14, last_contact_at = $15, version = $16, search = $17, name_key = $18 "
         "WHERE workspace = $1 AND id = $2",
         workspace,
         target,
@@ -379,6 +379,7 @@ async def write_merge(conn: Connection, workspace: str, target: uuid.UUID, plan:
         plan.last_contact_at,
         plan.version,
         plan.search,
+        name_key(contact.name),
     )
     await conn.execute(
         "INSERT INTO customer_tags (customer_id, tag_id) SELECT $1, unnest($2::uuid[]) "

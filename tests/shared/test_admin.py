@@ -10,10 +10,10 @@ from nats.js import JetStreamContext
 
 from deploy.embedded import EmbeddedNats, EmbeddedPostgres
 from shared.config import ServiceSettings
-from shared.db import database_url_for
+from shared.db import provision
 from shared.runtime import ServiceRuntime
 from tests.shared import probe
-from tests.support import wait_for
+from tests.support import suite_password, wait_for
 
 Starter = Callable[..., Awaitable[ServiceRuntime]]
 
@@ -74,7 +74,7 @@ async def test_metrics_answer_in_the_format_the_scraper_asks_for(
 @pytest.fixture
 def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     """A PostgreSQL server of this test alone: it stops it."""
-    server = EmbeddedPostgres(tmp_path / "postgres")
+    server = EmbeddedPostgres(tmp_path / "postgres", password="own-postgres-password")
     server.start()
     yield server
     server.stop()
@@ -84,7 +84,8 @@ def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
 async def test_readyz_names_the_database_while_postgresql_is_stopped_and_recovers(
     own_postgres: EmbeddedPostgres, start_service: Starter
 ) -> None:
-    runtime = await start_probe(start_service, database_url=database_url_for(own_postgres.url, "probe"))
+    url = await provision(own_postgres.url, "probe", suite_password("probe"))
+    runtime = await start_probe(start_service, database_url=url)
     own_postgres.stop()
     missing = await wait_for(lambda: _not_ready_naming(runtime, "database"), what="database named missing")
     assert missing == ["database"]
