@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -350,9 +351,9 @@ def main() -> None:
     try:
         urls = {}
         embedded: list[tuple[str, EmbeddedServer]] = [
-            ("DATABASE_URL", EmbeddedPostgres(workdir / "postgres")),
+            ("DATABASE_URL", EmbeddedPostgres(workdir / "postgres", password=secrets.token_urlsafe(16))),
             ("NATS_URL", EmbeddedNats(workdir / "nats")),
-            ("REDIS_URL", EmbeddedRedis(workdir / "redis")),
+            ("REDIS_URL", EmbeddedRedis(workdir / "redis", password=secrets.token_urlsafe(16))),
         ]
         for name, server in embedded:
             if os.environ.get(name):
@@ -370,6 +371,8 @@ def main() -> None:
             "GATEWAY_PORT": str(port),
             "RATE_LIMIT_PER_SECOND": "1000000",
             "LOG_LEVEL": "WARNING",
+            # Any free port: another stack on this machine may hold the default.
+            "ADMIN_PORT": "0",
         }
         processes = start_processes(env, workdir)
         asyncio.run(measure(urls, profile_url, port, tag_ids, args.requests))
