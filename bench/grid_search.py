@@ -36,6 +36,7 @@ from gateway.auth import issue_token
 from gateway.pagination import seal_cursor
 from services.profile import repository
 from services.profile.service import (
+    ERASING_SERVICES,
     grid_cursor,
     grid_order,
     name_key,
@@ -45,8 +46,9 @@ from services.profile.service import (
 )
 from shared.db import create_pool, database_url_for, ensure_database, migrate
 from shared.ids import customer_id_for
-from shared.nats import connect
+from shared.nats import StreamSpec, connect, declare_stream
 from shared.rpc import Empty, ServiceUnavailable, call, ping_operation
+from shared.subjects import event_stream, event_subjects
 
 WORKSPACE = "bench"
 NOISE_WORKSPACE = "bench-noise"
@@ -253,6 +255,16 @@ async def prepare(database_url: str, customers: int) -> tuple[str, dict[str, str
     return profile_url, tag_ids
 
 
+async def declare_bound_streams(nats_url: str) -> None:
+    """The streams profile binds but does not declare (the erasing services' own), as they would."""
+    nc = await connect(nats_url, "bench")
+    try:
+        for service in ERASING_SERVICES:
+            await declare_stream(nc.jetstream(), StreamSpec(event_stream(service), [event_subjects(service)]))
+    finally:
+        await nc.close()
+
+
 def start_processes(env: dict[str, str], workdir: Path) -> list[subprocess.Popen[bytes]]:
     """The profile service and the gateway, each its own process as in production."""
     processes = []
@@ -362,6 +374,7 @@ def main() -> None:
                 servers.append(server.start())
                 urls[name] = server.url
         profile_url, tag_ids = asyncio.run(prepare(urls["DATABASE_URL"], args.customers))
+        asyncio.run(declare_bound_streams(urls["NATS_URL"]))
         port = free_port()
         env = {
             **os.environ,
