@@ -283,7 +283,8 @@ def grid_query(
     if tag is not None:
         # customers.tag_ids mirrors customer_tags (migration 0006): the GIN index, or a check on
         # the row while an order's index is walked, instead of a probe per customer.
-        where.append(f"c.tag_ids @> ARRAY[{arg(tag)}::uuid]")
+        # (The first condition says the partial index applies: it leaves out untagged customers.)
+        where.append(f"c.tag_ids <> '{{}}' AND c.tag_ids @> ARRAY[{arg(tag)}::uuid]")
     # The column comes from GridOrder's fixed set, never from the request.
     direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
     if after is not None:
