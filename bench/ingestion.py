@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -481,11 +482,16 @@ async def measure_services(
     urls = {
         name: database_url_for(postgres.url, f"bench_{name}_{suffix}") for name in ("profile", "timeline")
     }
+    # A service given its own database URL expects it to exist (a deployment provisions it).
+    for url in urls.values():
+        await ensure_database(url)
     common = {
         "NATS_URL": nats.url,
         "DATABASE_URL": postgres.url,
         "CONSUMER_BATCH": str(batch),
         "LOG_LEVEL": "WARNING",
+        # Any free port: another stack on this machine may hold the default.
+        "ADMIN_PORT": "0",
     }
     processes = [
         Process.start(
@@ -728,7 +734,7 @@ async def run(
     root = Path(tempfile.mkdtemp(prefix="bench-ingestion-"))
     servers: dict[str, EmbeddedServer] = {
         "nats-server": EmbeddedNats(root / "nats"),
-        "postgres": EmbeddedPostgres(root / "postgres"),
+        "postgres": EmbeddedPostgres(root / "postgres", password=secrets.token_urlsafe(16)),
     }
     for server in servers.values():
         server.start()
