@@ -8,16 +8,20 @@ import asyncio
 import importlib
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
 
+from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
 from tests.gateway.support import seed_customer
 from tests.support import auth, new_workspace, wait_for
+
+GatewayStarter = Callable[..., Awaitable[RunningGateway]]
+AllStarter = Callable[..., Awaitable[dict[str, ServiceRuntime]]]
 
 PACKAGE = "customer_profile_client"
 CONFIG = f"""\
@@ -67,11 +71,13 @@ def operation(name: str) -> Any:
 
 
 async def test_a_generated_client_drives_a_customer(
-    system: RunningGateway,
+    start_all_services: AllStarter,
+    start_gateway: GatewayStarter,
     js: JetStreamContext,
     on_path: Path,
 ) -> None:
-    gateway = system
+    await start_all_services()
+    gateway = await start_gateway()
     ws = new_workspace()
     customer = uuid.UUID(await seed_customer(js, ws))
     await generate((await gateway.client.get("/openapi.json")).content, on_path)
