@@ -35,6 +35,8 @@ def _schedule(system: System, publisher: Publisher) -> list[suite.Step]:
     assert isinstance(system, ClusterSystem)
     return [
         lambda: system.kill_nats_node(lambda: publisher.published),
+        # Staff merge duplicates and erase customers while events flow, as in the one-node suite.
+        lambda: system.reshape(publisher.scenario),
         *(lambda t=t: system.crash_and_recover(t) for t in (*PROCESSES, "postgres")),
     ]
 
