@@ -15,7 +15,7 @@ NODE_STAMP    := $(NODE_TOOLS)/.installed-stamp
 NODE_PACKAGES := @asyncapi/parser@3.6.3 typescript@7.0.2 eslint@10.15.0 @eslint/js@10.0.1 globals@17.14.0 \
                  axe-core@4.14.1
 
-.PHONY: install run test test-faults lint deploy-check format bench docs clean
+.PHONY: install run test test-faults test-faults-cluster lint deploy-check format bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +41,19 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" -eq 0 ]; then apt-get update && apt-get install -y chromium; \
 	else echo "chromium is missing: sudo apt-get update && sudo apt-get install -y chromium" >&2; exit 1; fi
 
-## Lint, types, deployment files, then the whole suite on real servers.
+## Lint, types, deployment files, then the whole suite on real servers (deploy-check ran the
+## compose-as-processes tests already).
 test: lint deploy-check $(CHROMIUM)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not faults"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not faults and not compose"
 
 ## Fault suite: ~10,000 connector events while every process and server is SIGKILLed in turn (~5 min).
 test-faults: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -s -m faults tests/faults
+
+## Cluster fault suite: 3 NATS nodes (streams at R3), 2 replicas of every process; ~10,000 events
+## while a NATS node, a replica of each service and PostgreSQL are SIGKILLed in turn.
+test-faults-cluster: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -s -m faults_cluster tests/faults
 
 lint: install $(NODE_STAMP)
 	$(BIN)/ruff check .
@@ -56,12 +62,14 @@ lint: install $(NODE_STAMP)
 	$(NODE_BIN)/tsc -p tsconfig.json
 	$(NODE_BIN)/eslint --max-warnings 0 gateway/static
 
-## Deployment files, offline: compose file against the compose specification, Dockerfile,
-## Kubernetes manifests (kustomize builds, built-in kinds and custom resources), NATS config.
+## Deployment files: compose file against the compose specification, Dockerfile, Kubernetes
+## manifests (kustomize builds, built-in kinds and custom resources), NATS config, all offline;
+## then docker-compose.yml's services started as local processes on embedded servers (~1 min).
 deploy-check: install
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(BIN)/hadolint --failure-threshold warning deploy/Dockerfile
 	$(BIN)/python -m deploy.check
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m compose tests/deploy/test_compose.py
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -35,6 +36,7 @@ from gateway.auth import issue_token
 from gateway.pagination import seal_cursor
 from services.profile import repository
 from services.profile.service import (
+    ERASING_SERVICES,
     grid_cursor,
     grid_order,
     name_key,
@@ -44,8 +46,9 @@ from services.profile.service import (
 )
 from shared.db import create_pool, database_url_for, ensure_database, migrate
 from shared.ids import customer_id_for
-from shared.nats import connect
+from shared.nats import StreamSpec, connect, declare_stream
 from shared.rpc import Empty, ServiceUnavailable, call, ping_operation
+from shared.subjects import event_stream, event_subjects
 
 WORKSPACE = "bench"
 NOISE_WORKSPACE = "bench-noise"
@@ -252,6 +255,16 @@ async def prepare(database_url: str, customers: int) -> tuple[str, dict[str, str
     return profile_url, tag_ids
 
 
+async def declare_bound_streams(nats_url: str) -> None:
+    """The streams profile binds but does not declare (the erasing services' own), as they would."""
+    nc = await connect(nats_url, "bench")
+    try:
+        for service in ERASING_SERVICES:
+            await declare_stream(nc.jetstream(), StreamSpec(event_stream(service), [event_subjects(service)]))
+    finally:
+        await nc.close()
+
+
 def start_processes(env: dict[str, str], workdir: Path) -> list[subprocess.Popen[bytes]]:
     """The profile service and the gateway, each its own process as in production."""
     processes = []
@@ -350,9 +363,9 @@ def main() -> None:
     try:
         urls = {}
         embedded: list[tuple[str, EmbeddedServer]] = [
-            ("DATABASE_URL", EmbeddedPostgres(workdir / "postgres")),
+            ("DATABASE_URL", EmbeddedPostgres(workdir / "postgres", password=secrets.token_urlsafe(16))),
             ("NATS_URL", EmbeddedNats(workdir / "nats")),
-            ("REDIS_URL", EmbeddedRedis(workdir / "redis")),
+            ("REDIS_URL", EmbeddedRedis(workdir / "redis", password=secrets.token_urlsafe(16))),
         ]
         for name, server in embedded:
             if os.environ.get(name):
@@ -361,6 +374,7 @@ def main() -> None:
                 servers.append(server.start())
                 urls[name] = server.url
         profile_url, tag_ids = asyncio.run(prepare(urls["DATABASE_URL"], args.customers))
+        asyncio.run(declare_bound_streams(urls["NATS_URL"]))
         port = free_port()
         env = {
             **os.environ,
@@ -370,6 +384,8 @@ def main() -> None:
             "GATEWAY_PORT": str(port),
             "RATE_LIMIT_PER_SECOND": "1000000",
             "LOG_LEVEL": "WARNING",
+            # Any free port: another stack on this machine may hold the default.
+            "ADMIN_PORT": "0",
         }
         processes = start_processes(env, workdir)
         asyncio.run(measure(urls, profile_url, port, tag_ids, args.requests))

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -54,7 +55,7 @@ from shared.events import utcnow
 from shared.ids import customer_id_for
 from shared.jsonutil import dumps
 from shared.logging import configure_logging
-from shared.messages import insights, timeline
+from shared.messages import insights, notes, profile, timeline
 from shared.nats import StreamSpec, connect, declare_stream
 from shared.rpc import OperationInfo, reply_data
 from shared.runtime import ServiceRuntime
@@ -473,17 +474,24 @@ async def measure_services(
 ) -> Measurement:
     """The profile and timeline services as deployed, on fresh databases; then checks every commit."""
     nats, postgres = servers["nats-server"], servers["postgres"]
-    # INSIGHTS is declared by the insights service, which is not part of ingestion.
-    await declare_stream(js, StreamSpec(event_stream(insights.SERVICE), [event_subjects(insights.SERVICE)]))
+    # INSIGHTS and NOTES are declared by services that are not part of ingestion; profile and
+    # timeline bind them (erasure confirmations, analyses).
+    for absent in (insights.SERVICE, notes.SERVICE):
+        await declare_stream(js, StreamSpec(event_stream(absent), [event_subjects(absent)]))
     suffix = uuid.uuid4().hex[:8]
     urls = {
         name: database_url_for(postgres.url, f"bench_{name}_{suffix}") for name in ("profile", "timeline")
     }
+    # A service given its own database URL expects it to exist (a deployment provisions it).
+    for url in urls.values():
+        await ensure_database(url)
     common = {
         "NATS_URL": nats.url,
         "DATABASE_URL": postgres.url,
         "CONSUMER_BATCH": str(batch),
         "LOG_LEVEL": "WARNING",
+        # Any free port: another stack on this machine may hold the default.
+        "ADMIN_PORT": "0",
     }
     processes = [
         Process.start(
@@ -545,12 +553,17 @@ async def timeline_runtime(
 ) -> ServiceRuntime:
     """A timeline replica in this process (not started) on a fresh, migrated database."""
     await declare_stream(js, StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]))
-    await declare_stream(js, StreamSpec(event_stream(insights.SERVICE), [event_subjects(insights.SERVICE)]))
+    for absent in (profile.SERVICE, insights.SERVICE):
+        await declare_stream(js, StreamSpec(event_stream(absent), [event_subjects(absent)]))
     database_url = database_url_for(postgres_url, f"bench_timeline_{uuid.uuid4().hex[:8]}")
     await ensure_database(database_url)
     await migrate(timeline_definition.migrations, database_url)
     settings = TimelineSettings(
-        nats_url=nats_url, database_url=postgres_url, service_database_url=database_url, consumer_batch=batch
+        nats_url=nats_url,
+        database_url=postgres_url,
+        service_database_url=database_url,
+        consumer_batch=batch,
+        admin_port=0,
     )
     return ServiceRuntime(timeline_definition, settings)
 
@@ -721,7 +734,7 @@ async def run(
     root = Path(tempfile.mkdtemp(prefix="bench-ingestion-"))
     servers: dict[str, EmbeddedServer] = {
         "nats-server": EmbeddedNats(root / "nats"),
-        "postgres": EmbeddedPostgres(root / "postgres"),
+        "postgres": EmbeddedPostgres(root / "postgres", password=secrets.token_urlsafe(16)),
     }
     for server in servers.values():
         server.start()

@@ -43,12 +43,13 @@ from shared.db import database_url_for
 from shared.errors import NotFound
 from shared.jsonutil import loads
 from shared.logging import configure_logging
-from shared.messages import timeline
+from shared.messages import profile, timeline
 from shared.messages.insights import CONVERSATION_ANALYSED
 from shared.nats import StreamSpec, connect, declare_stream
 from shared.outbox import publish_now
 from shared.rpc import serve
 from shared.runtime import ServiceRuntime
+from shared.subjects import event_stream, event_subjects
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "insights" / "data" / "conversations.json"
 CUSTOMERS = 20
@@ -196,11 +197,16 @@ async def run(
             openai_api_key=None,
             openai_base_url=None,
             log_level="WARNING",
+            admin_port=0,
         )
         nc = await connect(nats_url, "bench-insights")
         runtime = ServiceRuntime(definition, settings)
         try:
-            await declare_stream(nc.jetstream(), StreamSpec("TIMELINE", ["timeline.v1.>"]))
+            # Declared by the timeline and profile services, which do not run here.
+            for absent in (timeline.SERVICE, profile.SERVICE):
+                await declare_stream(
+                    nc.jetstream(), StreamSpec(event_stream(absent), [event_subjects(absent)])
+                )
             workspace = f"bench-{uuid.uuid4().hex[:8]}"
             bench = Bench(nc, workspace)
             await serve(nc, timeline.GET_TRANSCRIPT, bench.transcript)

@@ -1,6 +1,7 @@
-"""Profile view through the gateway, cache warm and cold, beside the floor of reading its rows.
+"""Profile view through the gateway, cache warm and cold, beside the floor of reading its rows;
+with metrics and tracing off and on.
 
-python -m bench.view [--customers 2000] [--seconds 8]
+python -m bench.view [--customers 2000] [--seconds 8] [--rounds 2]
 
 Runs the whole system as `make run` does (embedded servers, every service and the gateway as
 their own processes) in a scratch directory, seeds one workspace through connector events, then
@@ -14,12 +15,19 @@ cache generation is bumped before each pass and each customer is read once per p
 is the same rows read straight from each service's PostgreSQL database, in this one process,
 through the services' own repository functions: what lies above it is NATS, HTTP, JSON, auth,
 rate limiting and the gateway.
+
+Telemetry: the gateway and the services are measured with metrics, traces and the access log off
+(TELEMETRY=false) and on (every span recorded and exported over OTLP/HTTP to a local endpoint that
+drops them, bench/otlp_sink.py), in turn, `--rounds` times each, on the same data: the processes
+are restarted between the two, the servers and the caches are not.
 """
 
 import argparse
 import asyncio
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -45,6 +53,17 @@ from shared.nats import connect
 from shared.subjects import chat_subject
 
 WORKSPACE = "bench"
+# How the processes run, by name: the environment each is restarted with ({otlp} is the endpoint).
+TELEMETRY: dict[str, dict[str, str]] = {
+    "off": {"TELEMETRY": "false"},
+    "on": {"TELEMETRY": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}"},
+    "on, 1 trace in 10": {
+        "TELEMETRY": "true",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.1",
+    },
+}
 
 
 def _event(user: str, **fields: object) -> dict[str, object]:
@@ -57,9 +76,9 @@ def _event(user: str, **fields: object) -> dict[str, object]:
     }
 
 
-async def seed(nats_url: str, customers: int) -> list[str]:
+async def seed(env: dict[str, str], customers: int) -> list[str]:
     """Each customer: a contact, one closed conversation of three messages; returns their ids."""
-    nc = await connect(nats_url, "bench-seed")
+    nc = await connect(env["NATS_URL"], "bench-seed", env["NATS_USER"], env["NATS_PASSWORD"])
     js = nc.jetstream()
     ids = []
     for n in range(customers):
@@ -200,16 +219,69 @@ async def open_loop(
     return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
 
 
-async def run(customers: int, seconds: float) -> None:
+def with_telemetry(stack: LocalStack, mode: str, otlp_endpoint: str) -> None:
+    """Restart every process with the environment of a TELEMETRY mode."""
+    for process in stack.processes.values():
+        process.stop()
+    for key in [key for key in stack.environ if key == "TELEMETRY" or key.startswith("OTEL_")]:
+        del stack.environ[key]
+    stack.environ.update({key: value.format(otlp=otlp_endpoint) for key, value in TELEMETRY[mode].items()})
+    stack.start_processes()
+    stack.wait_ready(90)
+
+
+def cpu_seconds(stack: LocalStack) -> float:
+    """CPU time used so far by every process of the stack, the gateway's workers included."""
+    groups = {process.proc.pid for process in stack.processes.values() if process.proc is not None}
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # After "(comm)": state ppid pgrp ... utime (12th) stime (13th).
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in groups:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def table_row(widths: tuple[int, ...], *cells: str) -> str:
+    """One Markdown table row: the first cell left-aligned, the others right-aligned."""
+    first, *rest = cells
+    return (
+        "| "
+        + " | ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))])
+        + " |"
+    )
+
+
+Measure = tuple[float, float, float, float]  # views/s, p50 ms, p99 ms, CPU µs per view
+
+
+def mean_row(measured: list[Measure]) -> Measure:
+    """Each figure's mean over the rounds."""
+    return (
+        statistics.fmean(m[0] for m in measured),
+        statistics.fmean(m[1] for m in measured),
+        statistics.fmean(m[2] for m in measured),
+        statistics.fmean(m[3] for m in measured),
+    )
+
+
+async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -> None:
     """Start, seed, measure, print the table."""
     run_dir = Path(tempfile.mkdtemp(prefix="bench-view-"))
     port = free_port()
-    environ = {k: v for k, v in os.environ.items() if k not in {"GATEWAY_PORT", "JWT_SECRET"}}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"GATEWAY_PORT", "JWT_SECRET"} and not k.startswith("OTEL_")
+    }
     environ.update(GATEWAY_PORT=str(port), RATE_LIMIT_PER_SECOND="1000000", LOG_LEVEL="WARNING")
     stack = LocalStack(run_dir / ".run", environ=environ)
     env = stack.start()
     try:
-        ids = await seed(env["NATS_URL"], customers)
+        ids = await seed(env, customers)
         pools = {
             name: await create_pool(database_url_for(env["DATABASE_URL"], name), max_size=20)
             for name in SECTIONS
@@ -260,34 +332,56 @@ async def run(customers: int, seconds: float) -> None:
                 await redis.hincrby(f"gen:{WORKSPACE}", section, 1)
 
         call = gateway_call()
-        for customer in ids:  # warm every view
-            await call(customer)
+        floor_row = (await closed_loop(floor, ids, seconds, 16), *await open_loop(floor, ids, 200, seconds))
+
+        async def measure(
+            before_pass: Callable[[], Awaitable[None]] | None, rate: float, count: int
+        ) -> Measure:
+            used = cpu_seconds(stack)
+            views = await closed_loop(call, ids, seconds, 32, before_pass)
+            cpu_per_view = (cpu_seconds(stack) - used) / (views * seconds) * 1e6
+            return (views, *await open_loop(call, ids[:count], rate, seconds, before_pass), cpu_per_view)
+
+        measured: dict[tuple[str, str], list[Measure]] = {}
+        for _ in range(rounds):
+            for mode in TELEMETRY:
+                with_telemetry(stack, mode, otlp_endpoint)
+                for customer in ids:  # warm every view (and every new connection)
+                    await call(customer)
+                measured.setdefault((mode, "warm"), []).append(await measure(None, 200, len(ids)))
+                measured.setdefault((mode, "cold"), []).append(await measure(chill, 100, int(100 * seconds)))
         rows = [
-            (
-                "floor: rows from PostgreSQL",
-                await closed_loop(floor, ids, seconds, 16),
-                *await open_loop(floor, ids, 200, seconds),
-            ),
-            (
-                "gateway, cache warm",
-                await closed_loop(call, ids, seconds, 32),
-                *await open_loop(call, ids, 200, seconds),
-            ),
-            (
-                "gateway, cache cold",
-                await closed_loop(call, ids, seconds, 32, chill),
-                *await open_loop(call, ids[: int(100 * seconds)], 100, seconds, chill),
-            ),
+            (f"gateway, cache {kind}, telemetry {mode}", mean_row(measured[(mode, kind)]))
+            for kind in ("warm", "cold")
+            for mode in TELEMETRY
         ]
-        floor_rate = rows[0][1]
+        floor_rate = floor_row[0]
         print(
             f"customers: {customers}; {seconds:.0f} s per figure; offered rate 200/s (warm, floor), "
-            f"100/s (cold)"
+            f"100/s (cold); telemetry modes in turn, {rounds} rounds, means shown; CPU: all our "
+            "processes (gateway workers and services) per view, in the closed loop"
         )
-        print(f"| {'what':<30} | {'views/s':>8} | {'× floor':>7} | {'p50 ms':>7} | {'p99 ms':>7} |")
-        print(f"|{'-' * 32}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
-        for name, rate, p50, p99 in rows:
-            print(f"| {name:<30} | {rate:>8.0f} | {rate / floor_rate:>7.2f} | {p50:>7.1f} | {p99:>7.1f} |")
+        widths = (46, 8, 7, 7, 7, 11)
+        print(table_row(widths, "what", "views/s", "× floor", "p50 ms", "p99 ms", "CPU µs/view"))
+        print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+        floor_cells = (f"{floor_rate:.0f}", "1.00", f"{floor_row[1]:.1f}", f"{floor_row[2]:.1f}", "")
+        print(table_row(widths, "floor: rows from PostgreSQL", *floor_cells))
+        for name, (rate, p50, p99, cpu) in rows:
+            cells = (f"{rate:.0f}", f"{rate / floor_rate:.2f}", f"{p50:.1f}", f"{p99:.1f}", f"{cpu:.0f}")
+            print(table_row(widths, name, *cells))
+        for kind in ("warm", "cold"):
+            off = mean_row(measured[("off", kind)])
+            for mode in list(TELEMETRY)[1:]:
+                on = mean_row(measured[(mode, kind)])
+                print(
+                    f"telemetry {mode} vs off, cache {kind}: CPU per view {on[3] / off[3]:.3f}× "
+                    f"({(on[3] / off[3] - 1) * 100:+.1f}%), views/s {on[0] / off[0]:.3f}×, "
+                    f"p99 {on[2] - off[2]:+.2f} ms; views/s per round: "
+                    + ", ".join(
+                        f"{b[0] / a[0]:.3f}×"
+                        for a, b in zip(measured[("off", kind)], measured[(mode, kind)], strict=True)
+                    )
+                )
         for client in clients:
             if client.writer is not None:
                 client.writer.close()
@@ -305,9 +399,18 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    # uvloop: the load generator must cost far less than the gateway it drives.
-    uvloop.run(run(args.customers, args.seconds))
+    sink_port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "bench.otlp_sink", str(sink_port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        # uvloop: the load generator must cost far less than the gateway it drives.
+        uvloop.run(run(args.customers, args.seconds, args.rounds, f"http://127.0.0.1:{sink_port}"))
+    finally:
+        sink.terminate()
+        print(f"spans exported while telemetry was on: {sink.communicate(timeout=10)[0].strip()}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from deploy.stack import LocalStack
+from deploy.stack import ADMIN_URL_KEYS, LocalStack
 
 RUN_DIR = Path(".run")
 
@@ -28,6 +28,9 @@ def main() -> None:
         print(f"API docs:   {env['GATEWAY_URL']}/docs", flush=True)
         print(f"Settings:   {RUN_DIR / 'env'} (DEV_TOKEN signs you in)", flush=True)
         print(f"Logs:       {RUN_DIR / 'logs'}/", flush=True)
+        print("Admin:      /healthz, /readyz and /metrics of each process", flush=True)
+        for key in ADMIN_URL_KEYS:
+            print(f"            {key}={env[key]}", flush=True)
         print(f"Demo data:  {stack.start_demo(env)}", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
         while not stopping:

@@ -10,6 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -164,20 +167,42 @@ class EmbeddedServer:
             kill_process_group(self.proc)
 
 
+@dataclass(frozen=True)
+class NatsCluster:
+    """A node's place in a NATS cluster on loopback routes: its own route port and every node's."""
+
+    name: str
+    route_port: int
+    route_ports: tuple[int, ...]
+
+
 @dataclass
 class EmbeddedNats(EmbeddedServer):
     """nats-server with JetStream on a file store; with `accounts`, only its users may connect.
 
     `accounts` is the accounts block of the configuration (deploy.nats_auth.accounts_conf); it can
     be replaced while the server runs with `reload`, which changes no open connection's rights
-    beyond what the new block says.
+    beyond what the new block says. With `cluster`, the server is one node of a JetStream cluster
+    (see `nats_cluster`), named after its data directory and serving monitoring on `http_port`.
+    With `config_file`, the server runs that file instead (a deployment's, e.g. the one of
+    docker-compose.yml) with `environ` as its environment; only its address and ports are this
+    machine's.
     """
 
     accounts: str | None = None
+    cluster: NatsCluster | None = None
+    http_port: int = 0
+    config_file: Path | None = None
+    environ: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def name(self) -> str:
+        """The server's name (unique within a cluster)."""
+        return self.data_dir.name
 
     @property
     def config_path(self) -> Path:
@@ -191,7 +216,10 @@ class EmbeddedNats(EmbeddedServer):
 
     def prepare(self) -> None:
         super().prepare()
-        self.write_config()
+        if self.cluster is not None and not self.http_port:
+            self.http_port = free_port()
+        if self.config_file is None:
+            self.write_config()
 
     def write_config(self) -> None:
         """Write the configuration file for the current port and accounts."""
@@ -200,6 +228,14 @@ class EmbeddedNats(EmbeddedServer):
             f"pid_file: {json.dumps(str(self.pid_path))}",
             f"jetstream {{ store_dir: {json.dumps(str(self.data_dir))} }}",
         ]
+        if self.cluster is not None:
+            routes = ", ".join(f'"nats-route://127.0.0.1:{port}"' for port in self.cluster.route_ports)
+            lines += [
+                f"server_name: {json.dumps(self.name)}",
+                f"http: 127.0.0.1:{self.http_port}",
+                f"cluster {{ name: {json.dumps(self.cluster.name)}, "
+                f"listen: 127.0.0.1:{self.cluster.route_port}, routes: [{routes}] }}",
+            ]
         if self.accounts is not None:
             lines.append(self.accounts)
         write_private(self.config_path, "\n".join(lines) + "\n")
@@ -208,12 +244,62 @@ class EmbeddedNats(EmbeddedServer):
         """Apply new accounts to the running server, without a restart."""
         self.accounts = accounts
         self.write_config()
-        binary = shutil.which("nats-server", path=str(_VENV_BIN)) or "nats-server"
-        subprocess.run([binary, "--signal", f"reload={self.pid_path}"], check=True, capture_output=True)
+        subprocess.run(
+            [_nats_server(), "--signal", f"reload={self.pid_path}"], check=True, capture_output=True
+        )
 
     def command(self) -> list[str]:
-        binary = shutil.which("nats-server", path=str(_VENV_BIN)) or "nats-server"
-        return [binary, "-c", str(self.config_path)]
+        if self.config_file is None:
+            return [_nats_server(), "-c", str(self.config_path)]
+        ports = ["-a", "127.0.0.1", "-p", str(self.port), "-P", str(self.pid_path)]
+        if self.http_port:
+            ports += ["-m", str(self.http_port)]
+        return [_nats_server(), "-c", str(self.config_file), *ports]
+
+    def popen_kwargs(self) -> dict[str, object]:
+        if self.environ is None:
+            return {}
+        return {"env": {"PATH": os.environ.get("PATH", ""), **self.environ}}
+
+    def wait_ready(self) -> None:
+        """A cluster node: until its /healthz says JetStream is current (it found a meta leader
+        and caught up with its streams), so that a restarted node is back, not merely listening."""
+        if self.cluster is None:
+            return
+        deadline = time.monotonic() + 60
+        health = f"http://127.0.0.1:{self.http_port}/healthz"
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=2) as response:
+                if response.status == 200:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"NATS node {self.name} was not healthy within 60s ({health})")
+
+
+def _nats_server() -> str:
+    return shutil.which("nats-server", path=str(_VENV_BIN)) or "nats-server"
+
+
+def nats_cluster(root: Path, accounts: str | None, nodes: int = 3, name: str = "local") -> list[EmbeddedNats]:
+    """The nodes of a JetStream cluster under `root` (`nats-1`, ...), routed to each other on loopback.
+
+    Start them together (`start_together`): a node is ready only once a quorum of them runs.
+    """
+    route_ports = tuple(free_port() for _ in range(nodes))
+    return [
+        EmbeddedNats(
+            root / f"nats-{index}", accounts=accounts, cluster=NatsCluster(name, route_port, route_ports)
+        )
+        for index, route_port in enumerate(route_ports, start=1)
+    ]
+
+
+def start_together(servers: Iterable[EmbeddedServer]) -> None:
+    """Start servers at the same time, each in a thread; returns once every one is ready."""
+    pending = list(servers)
+    with ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
+        for started in [pool.submit(server.start) for server in pending]:
+            started.result()
 
 
 @dataclass
@@ -223,10 +309,11 @@ class EmbeddedRedis(EmbeddedServer):
     It holds only view caches and rate-limit counters. Coming back empty after a crash is safe;
     coming back from a file that missed the last second of writes could bring back a cache
     generation from before an edit, and with it the pre-edit view. With `password`, clients must
-    give it (the URL carries it).
+    give it (the URL carries it). `options` are further redis-server options (a deployment's).
     """
 
     password: str | None = None
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -249,6 +336,7 @@ class EmbeddedRedis(EmbeddedServer):
             "--daemonize",
             "no",
             *(["--requirepass", self.password] if self.password else []),
+            *self.options,
         ]
 
 
@@ -341,25 +429,7 @@ class EmbeddedPostgres(EmbeddedServer):
 
     def _require_passwords(self) -> None:
         """A data folder from before passwords (trust): set the superuser's, then require them."""
-        subprocess.run(
-            [
-                str(_PG_BIN / "psql"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                f"ALTER ROLE postgres PASSWORD '{self.password}'",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        self.psql("-c", f"ALTER ROLE postgres PASSWORD '{self.password}'").check_returncode()
         hba = self.data_dir / "pg_hba.conf"
         hba.write_text(_PG_HBA)
         self._hand_to_postgres(hba)
@@ -370,6 +440,24 @@ class EmbeddedPostgres(EmbeddedServer):
             **self.popen_kwargs(),  # type: ignore[call-overload]
         )
         self._trusted_before = False
+
+    def psql(self, *args: str, environ: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """psql as the superuser on database `postgres`, stopping at the first error; its output.
+
+        With `--file`, this is how the postgres image runs /docker-entrypoint-initdb.d on its
+        first start; `environ` is then the server's environment, which the script may read.
+        """
+        command = [str(_PG_BIN / "psql"), "--no-psqlrc", "-v", "ON_ERROR_STOP=1"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--username", "postgres"]
+        env = {"PATH": os.environ.get("PATH", ""), **(environ or {}), "PGPASSWORD": self.password}
+        ran: subprocess.CompletedProcess[str] = subprocess.run(
+            [*command, "--dbname", "postgres", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            **self.popen_kwargs(),  # type: ignore[call-overload]
+        )
+        return ran
 
     def popen_kwargs(self) -> dict[str, object]:
         if self._as_root():

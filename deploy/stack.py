@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from deploy.embedded import (
     EmbeddedServer,
     free_port,
     kill_process_group,
+    nats_cluster,
     open_private_log,
+    start_together,
     write_private,
 )
 from deploy.nats_auth import CONNECTOR, OPERATOR
@@ -30,6 +33,14 @@ from shared.registry import SERVICE_NAMES
 DEV_TOKEN_TTL = 30 * 24 * 3600
 DEMO_WORKSPACE = "demo"
 DEMO_CUSTOMERS = 50
+
+
+def admin_url_key(process: str) -> str:
+    """The .run/env key of a process's admin URL (CONTRACT.md §9)."""
+    return f"{process.upper()}_ADMIN_URL"
+
+
+ADMIN_URL_KEYS = tuple(admin_url_key(name) for name in (*SERVICE_NAMES, "gateway"))
 
 
 def _port_is_free(port: int) -> bool:
@@ -54,6 +65,11 @@ class Process:
     log_path: Path
     args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
+    # What it runs (a service's name, `gateway`), shared by its replicas; by default its name.
+    service: str = ""
+
+    def __post_init__(self) -> None:
+        self.service = self.service or self.name
 
     def start(self) -> None:
         """Start the process, appending its output to its log file (private: it holds customer text)."""
@@ -66,6 +82,12 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+
+    def tail(self, lines: int = 10) -> str:
+        """The last lines of its log (why it exited, usually)."""
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def alive(self) -> bool:
         """Whether the process is running."""
@@ -94,15 +116,53 @@ class Process:
             kill_process_group(self.proc)
 
 
+def replica_names(name: str, replicas: int) -> list[str]:
+    """Process names of a service's replicas: its name alone, or `<name>-1`, `<name>-2`, ..."""
+    return [name] if replicas == 1 else [f"{name}-{index}" for index in range(1, replicas + 1)]
+
+
+def wait_ready(processes: Iterable[Process], gateway_urls: Sequence[str], timeout: float) -> None:
+    """Wait until every gateway's /readyz answers 200; fail at once if a process exits."""
+    deadline = time.monotonic() + timeout
+    waiting = list(gateway_urls)
+    last = ""
+    while time.monotonic() < deadline:
+        for process in processes:
+            if not process.alive():
+                raise RuntimeError(f"{process.name} exited; see {process.log_path}:\n{process.tail()}")
+        try:
+            while waiting:
+                response = httpx.get(waiting[0] + "/readyz", timeout=2)
+                if response.status_code != 200:
+                    last = response.text
+                    break
+                waiting.pop(0)
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        if not waiting:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the stack was not ready within {timeout}s: {last}")
+
+
 @dataclass
 class LocalStack:
-    """Starts and supervises the system under `run_dir`."""
+    """Starts and supervises the system under `run_dir`.
+
+    `make run` runs one process of each service and one gateway on one NATS server. With
+    `replicas`, each service and the gateway run that many processes (services share their work
+    through NATS; each gateway has a port of its own); with `nats_nodes`, the embedded NATS is a
+    JetStream cluster of that many nodes on loopback routes (the cluster fault suite).
+    """
 
     run_dir: Path
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    replicas: int = 1
+    nats_nodes: int = 1
     servers: dict[str, EmbeddedServer] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    gateway_urls: list[str] = field(default_factory=list)
     # The reference connector seeding the demo workspace: runs once, never restarted.
     demo: Process | None = None
     _demo_reported: bool = False
@@ -113,25 +173,33 @@ class LocalStack:
         return LocalSecrets(self.run_dir / "secrets")
 
     def start_servers(self) -> None:
-        """Use NATS_URL/DATABASE_URL/REDIS_URL if given, else start embedded servers.
+        """Use NATS_URL/DATABASE_URL/REDIS_URL if given, else start embedded servers (together).
 
         Embedded servers require passwords: NATS admits only the users of deploy.nats_auth,
         PostgreSQL and Redis only with the passwords kept in `.run/secrets/`.
         """
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        embedded: dict[str, EmbeddedServer] = {
-            "nats": EmbeddedNats(self.run_dir / "nats", accounts=self.local_secrets.nats_accounts()),
-            "postgres": EmbeddedPostgres(
-                self.run_dir / "postgres", password=self.local_secrets.password("postgres")
-            ),
-            "redis": EmbeddedRedis(self.run_dir / "redis", password=self.local_secrets.password("redis")),
-        }
-        for key, name in (("NATS_URL", "nats"), ("DATABASE_URL", "postgres"), ("REDIS_URL", "redis")):
-            if self.environ.get(key):
-                self.urls[key] = self.environ[key]
-                continue
-            self.servers[name] = embedded[name].start()
-            self.urls[key] = self.servers[name].url
+        embedded: dict[str, list[EmbeddedServer]] = {}
+        if not self.environ.get("NATS_URL"):
+            accounts = self.local_secrets.nats_accounts()
+            nodes = (
+                [EmbeddedNats(self.run_dir / "nats", accounts=accounts)]
+                if self.nats_nodes == 1
+                else nats_cluster(self.run_dir, accounts, self.nats_nodes)
+            )
+            embedded["NATS_URL"] = list(nodes)
+        if not self.environ.get("DATABASE_URL"):
+            password = self.local_secrets.password("postgres")
+            embedded["DATABASE_URL"] = [EmbeddedPostgres(self.run_dir / "postgres", password=password)]
+        if not self.environ.get("REDIS_URL"):
+            password = self.local_secrets.password("redis")
+            embedded["REDIS_URL"] = [EmbeddedRedis(self.run_dir / "redis", password=password)]
+        for servers in embedded.values():
+            self.servers.update({server.data_dir.name: server for server in servers})
+        start_together(self.servers.values())
+        for key in ("NATS_URL", "DATABASE_URL", "REDIS_URL"):
+            given = self.environ.get(key)
+            self.urls[key] = given or ",".join(server.url for server in embedded[key])
         # Nobody else lists or reads the run folder; as root, PostgreSQL's own user must still pass
         # through it to its data folder.
         self.run_dir.chmod(0o711 if os.geteuid() == 0 else 0o700)
@@ -183,14 +251,43 @@ class LocalStack:
         logs.mkdir(exist_ok=True)
         logs.chmod(0o700)
         for name in (*SERVICE_NAMES, "gateway"):
-            own = {"NATS_USER": name, "NATS_PASSWORD": self.nats_password(name)}
+            own = {"NATS_USER": name, "NATS_PASSWORD": self.nats_password(name), **self.admin_env(name)}
             if name in SERVICE_NAMES:
                 key = f"{name.upper()}_DATABASE_URL"
                 own[key] = self.environ.get(key) or databases[key]
+            else:
+                # The gateway's workers share their metrics through files here (emptied at its start).
+                own["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "gateway-metrics")
             module = "gateway" if name == "gateway" else f"services.{name}"
-            self.processes[name] = Process(name, module, {**env, **own}, logs / f"{name}.log")
+            for index, replica in enumerate(replica_names(name, self.replicas)):
+                mine = own
+                if index:
+                    # .run/env names the first replica's ports; the others need ports of their own.
+                    mine = {**own, "ADMIN_PORT": str(free_port())}
+                    if name == "gateway":
+                        mine["GATEWAY_PORT"] = str(free_port())
+                        mine["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / f"{replica}-metrics")
+                log = logs / f"{replica}.log"
+                self.processes[replica] = Process(replica, module, {**env, **mine}, log, service=name)
+        self.gateway_urls = [
+            f"http://127.0.0.1:{process.env['GATEWAY_PORT']}" for process in self.replicas_of("gateway")
+        ]
         for process in self.processes.values():
             process.start()
+
+    def replicas_of(self, service: str) -> list[Process]:
+        """The processes running `service` (or `gateway`)."""
+        return [process for process in self.processes.values() if process.service == service]
+
+    def assign_admin_ports(self) -> None:
+        """A free admin port for each process, kept across its restarts: <NAME>_ADMIN_URL."""
+        for name in (*SERVICE_NAMES, "gateway"):
+            self.urls[admin_url_key(name)] = f"http://127.0.0.1:{free_port()}"
+
+    def admin_env(self, name: str) -> dict[str, str]:
+        """ADMIN_HOST and ADMIN_PORT of one process, from its admin URL."""
+        host, _, port = self.urls[admin_url_key(name)].removeprefix("http://").partition(":")
+        return {"ADMIN_HOST": host, "ADMIN_PORT": port}
 
     def start(self, ready_timeout: float = 90.0) -> dict[str, str]:
         """Bring everything up and wait for /readyz; returns the values written to .run/env."""
@@ -199,14 +296,16 @@ class LocalStack:
         port = self.gateway_port()
         self.urls["GATEWAY_PORT"] = str(port)
         self.urls["GATEWAY_URL"] = f"http://127.0.0.1:{port}"
+        self.assign_admin_ports()
         self.start_processes()
         self.wait_ready(ready_timeout)
         env = {
             "GATEWAY_URL": self.urls["GATEWAY_URL"],
             "NATS_URL": self.urls["NATS_URL"],
             # A platform connector's credentials (CONTRACT.md §8); more: python -m deploy.credentials.
-            "NATS_CONNECTOR_URL": with_credentials(
-                self.urls["NATS_URL"].split(",")[0], CONNECTOR, self.nats_password(CONNECTOR)
+            "NATS_CONNECTOR_URL": ",".join(
+                with_credentials(url, CONNECTOR, self.nats_password(CONNECTOR))
+                for url in self.urls["NATS_URL"].split(",")
             ),
             # The operator tools' NATS user (shared.deadletter, services.insights.reanalyse).
             "NATS_USER": OPERATOR,
@@ -222,27 +321,14 @@ class LocalStack:
                 role="admin",
                 ttl_seconds=DEV_TOKEN_TTL,
             ),
+            **{key: self.urls[key] for key in ADMIN_URL_KEYS},
         }
         write_private(self.run_dir / "env", "".join(f"{k}={v}\n" for k, v in env.items()))
         return env
 
     def wait_ready(self, timeout: float) -> None:
-        """Wait until the gateway's /readyz answers 200."""
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            for process in self.processes.values():
-                if not process.alive():
-                    raise RuntimeError(f"{process.name} exited; see {process.log_path}")
-            try:
-                response = httpx.get(self.urls["GATEWAY_URL"] + "/readyz", timeout=2)
-                if response.status_code == 200:
-                    return
-                last = response.text
-            except httpx.HTTPError as exc:
-                last = repr(exc)
-            time.sleep(0.2)
-        raise TimeoutError(f"the stack was not ready within {timeout}s: {last}")
+        """Wait until every gateway's /readyz answers 200."""
+        wait_ready(self.processes.values(), self.gateway_urls, timeout)
 
     def demo_workspace_is_empty(self, env: dict[str, str]) -> bool:
         """Whether the gateway lists no customer in the demo workspace (asked as DEV_TOKEN's admin)."""
@@ -307,10 +393,8 @@ class LocalStack:
         """Stop the demo seeding, the gateway, then the services, then the servers we started."""
         if self.demo is not None:
             self.demo.stop()
-        if "gateway" in self.processes:
-            self.processes["gateway"].stop()
-        for name in SERVICE_NAMES:
-            if name in self.processes:
-                self.processes[name].stop()
+        for name in ("gateway", *SERVICE_NAMES):
+            for process in self.replicas_of(name):
+                process.stop()
         for server in reversed(list(self.servers.values())):
             server.stop()

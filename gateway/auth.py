@@ -6,9 +6,11 @@ from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.errors import Problem
 from gateway.ratelimit import RateLimiter
+from shared import metrics
 from shared.subjects import WORKSPACE_PATTERN
 from shared.validation import no_nul
 
@@ -152,25 +154,30 @@ class TokenCache:
         return principal
 
 
-def _bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
+# Declares the bearer scheme in the OpenAPI of every route that depends on it; the token is checked here.
+_BEARER = HTTPBearer(auto_error=False, description="A JWT (CONTRACT.md §2), HS256")
+
+
+def _bearer_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is not None:
+        return credentials.credentials
     # EventSource cannot send headers: the live-updates stream may carry the token in the query.
     if request.url.path.endswith("/events") and request.query_params.get("access_token"):
         return request.query_params["access_token"]
     raise _unauthorized("missing bearer token")
 
 
-async def current_principal(request: Request) -> Principal:
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> Principal:
     """FastAPI dependency: the authenticated principal of this request, within its rate limit."""
     tokens: TokenCache = request.app.state.tokens
-    principal = tokens.principal(_bearer_token(request))
+    principal = tokens.principal(_bearer_token(request, credentials))
     request.state.principal = principal
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = await limiter.seconds_until_allowed(principal.workspace)
     if wait:
+        metrics.rate_limited()
         raise Problem(429, "rate limit exceeded for this workspace", headers={"Retry-After": str(wait)})
     return principal
 

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from shared import metrics
 from shared.logging import get_logger
 from shared.registry import SERVICE_NAMES
 
@@ -60,6 +61,7 @@ class ViewCache:
             )
         except Exception as exc:
             log.warning("cache_unavailable", error=repr(exc))
+            metrics.view_cache_looked_up(dict.fromkeys(SECTIONS, "error"))
             return {}, {}
         keys = {section: key.decode() for section, key in zip(SECTIONS, reply[::2], strict=True)}
         parts = {
@@ -67,6 +69,7 @@ class ViewCache:
             for section, value in zip(SECTIONS, reply[1::2], strict=True)
             if value is not None
         }
+        metrics.view_cache_looked_up({section: "hit" if section in parts else "miss" for section in SECTIONS})
         return parts, keys
 
     async def store(self, keys: dict[str, str], parts: dict[str, Any]) -> None:

@@ -22,7 +22,6 @@ class GatewaySettings(CommonSettings):
     gateway_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=1)
     # Seconds a service has to answer one request before its part counts as unavailable.
     service_timeout: float = 2.0
-    readiness_timeout: float = 1.0
     # Seconds each service has to answer its part of the profile view before it is `unavailable`.
     view_timeout: float = 1.0
     max_body_bytes: int = 64 * 1024

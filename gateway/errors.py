@@ -1,21 +1,23 @@
 """Every error as application/problem+json (CONTRACT.md §3); bad input never becomes a 500."""
 
+import uuid
 from collections.abc import Sequence
-from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
-from shared.errors import FieldError, ServiceError
+from shared.errors import PROBLEM_JSON, FieldError, ServiceError, problem
 from shared.logging import get_logger
 from shared.rpc import ServiceUnavailable
 
 log = get_logger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 # What a service's reported failure means over HTTP.
 _STATUS_OF_CODE = {
@@ -26,6 +28,23 @@ _STATUS_OF_CODE = {
     "precondition_failed": 412,
     "unavailable": 503,
 }
+
+
+class ProblemDetails(BaseModel):
+    """An error answer (RFC 9457 problem details); `errors` names each field that is not valid."""
+
+    # Some problems say more, e.g. where a merged customer went.
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="Always `about:blank`: the status says what kind of problem it is.")
+    title: str = Field(description="The status's reason phrase.")
+    status: int
+    detail: str = Field(description="What went wrong, for people.")
+    errors: list[FieldError] = Field(description="Each field that is not valid, for a 422; else empty.")
+    merged_into: uuid.UUID | None = Field(
+        default=None,
+        description="On a 404 for a customer merged into another: that other one (CONTRACT.md §7).",
+    )
 
 
 class Problem(Exception):
@@ -61,15 +80,8 @@ def problem_response(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     """A problem+json response."""
-    title = HTTPStatus(status).phrase
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail or title,
-        "errors": [error.model_dump() for error in errors],
-        **(extra or {}),
-    }
+    # Extension members never replace the standard ones.
+    body = {**(extra or {}), **problem(status, detail, errors)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -78,6 +90,16 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:]
     return ".".join(parts) or "body"
+
+
+def allowed_methods(scope: Scope) -> str:
+    """The `Allow` of the resource a request names: the methods of every route of its path, and OPTIONS."""
+    methods = {"OPTIONS"}
+    for route in iter_route_contexts(scope["app"].routes):
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def validation_errors(errors: Any) -> list[FieldError]:
@@ -103,7 +125,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def on_service_error(_request: Request, exc: ServiceError) -> Response:
-        return problem_response(_STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, exc.errors)
+        return problem_response(
+            _STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, exc.errors, extra=exc.extra
+        )
 
     @app.exception_handler(ServiceUnavailable)
     async def on_silent_service(_request: Request, exc: ServiceUnavailable) -> Response:
@@ -111,13 +135,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
+        # A path id that cannot be one names nothing that exists (CONTRACT.md §2: 404).
+        for error in exc.errors():
+            if error["loc"][0] == "path":
+                return problem_response(404, f"{str(error['loc'][-1]).removesuffix('_id')} not found")
         return problem_response(422, "the request is not valid", validation_errors(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:
             # FastAPI's only 400: a body it could not decode (e.g. not UTF-8). Bad input is a 422 here.
             return problem_response(422, "the request is not valid", field_error("body", "malformed JSON"))
+        if exc.status_code == 405:
+            # The route that raised knows only its own methods; the resource may have more (RFC 9110).
+            allow = {"Allow": allowed_methods(request.scope)}
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=allow)
+            return problem_response(405, f"{request.method} is not allowed here", headers=allow)
         return problem_response(exc.status_code, str(exc.detail or ""), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

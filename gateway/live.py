@@ -9,12 +9,14 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from gateway.cache import ViewCache
+from gateway.cache import SECTIONS, ViewCache
+from shared.events import EventKind
 from shared.logging import get_logger
 from shared.registry import SERVICE_NAMES, SERVICES, event_type
 from shared.subjects import event_subjects
+from shared.tracing import SpanKind, span
 
 log = get_logger(__name__)
 
@@ -58,6 +60,16 @@ class LiveHub:
                 await sub.unsubscribe()
 
     async def _on_event(self, msg: Msg) -> None:
+        with span(
+            "process live-hub",
+            SpanKind.CONSUMER,
+            parent=msg.headers or {},
+            attributes={"messaging.system": "nats", "messaging.destination.name": msg.subject},
+        ):
+            await self._apply(msg)
+
+    async def _apply(self, msg: Msg) -> None:
+        """Invalidate the cached section the event changes; hand it to whoever watches its customer."""
         service, _, workspace_and_type = msg.subject.partition(".v1.")
         kind = event_type(service, workspace_and_type.partition(".")[2])
         if kind is None:
@@ -72,17 +84,20 @@ class LiveHub:
         if kind.workspace_wide or not isinstance(customer_id, str):
             await self.cache.invalidate(event.workspace, None, service)
             return
-        await self.cache.invalidate(event.workspace, customer_id, service)
-        self.publish(
-            event.workspace,
-            customer_id,
-            {
-                "type": f"{service}.{event.type}",
-                "customer_id": customer_id,
-                "occurred_at": event.occurred_at.isoformat(),
-                "data": event.data.model_dump(mode="json"),
-            },
-        )
+        update = {
+            "type": f"{service}.{event.type}",
+            "customer_id": customer_id,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": event.data.model_dump(mode="json"),
+        }
+        retired = retired_customers(kind, event.data)
+        for gone in retired:
+            # A merged-away or erased customer: nothing cached of it may be shown again.
+            await self.cache.invalidate(event.workspace, gone, *SECTIONS)
+            self.publish(event.workspace, gone, {**update, "customer_id": gone, "final": True})
+        if customer_id not in retired:
+            await self.cache.invalidate(event.workspace, customer_id, service)
+            self.publish(event.workspace, customer_id, update)
 
     def publish(self, workspace: str, customer_id: str, update: dict[str, Any]) -> None:
         """Hand an update to everyone watching this customer; a listener too slow to keep up loses it."""
@@ -103,3 +118,12 @@ class LiveHub:
             listeners.discard(queue)
             if not listeners:
                 del self._listeners[(workspace, customer_id)]
+
+
+def retired_customers(kind: EventKind, data: BaseModel) -> list[str]:
+    """The customers an event says no longer exist (merged away, erased), as strings."""
+    ids: list[str] = []
+    for name in kind.retires:
+        value = getattr(data, name)
+        ids += [str(item) for item in value] if isinstance(value, list) else [str(value)]
+    return ids

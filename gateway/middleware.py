@@ -1,6 +1,8 @@
-"""ASGI middleware: request ids in logs, body size limit, NUL bytes in query strings."""
+"""ASGI middleware: request ids in logs, body size limit, NUL bytes in query strings; metrics, a
+span and an access-log line per request."""
 
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -9,7 +11,11 @@ from urllib.parse import unquote_to_bytes
 from starlette.exceptions import HTTPException
 
 from gateway.errors import field_error, problem_response
-from shared.logging import log_context
+from shared import metrics
+from shared.logging import get_logger, log_context
+from shared.tracing import Span, SpanKind, failed, span
+
+log = get_logger("gateway.access")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -77,3 +83,69 @@ class GuardMiddleware:
                 return message
 
             await self.app(scope, limited_receive, send_with_id)
+
+
+# Methods counted under their own name; anything else a client sends is "OTHER" (bounded labels).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
+
+
+class TelemetryMiddleware:
+    """Per request: metrics and a server span named by its route template, one access-log line.
+
+    The route is the template the request matched (`/v1/customers/{customer_id}`), never the raw
+    path, so labels stay few and no id, token or query string reaches metrics, spans or the log.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        status = 500  # what the server answers if the app raises before responding
+        parent = {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _TRACE_HEADERS}
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with span(method, SpanKind.SERVER, parent=parent) as current:
+            try:
+                await self.app(scope, receive, send_and_note)
+            finally:
+                _observe(scope, current, method, status, time.perf_counter() - started)
+
+
+def _observe(scope: Scope, current: Span, method: str, status: int, seconds: float) -> None:
+    """Record one answered request: its span's name and outcome, its metrics, its access-log line."""
+    route = _route_template(scope)
+    current.update_name(f"{method} {route}")
+    current.set_attributes(
+        {"http.request.method": method, "http.route": route, "http.response.status_code": status}
+    )
+    if status >= 500:
+        failed(current, f"answered {status}")
+    metrics.http_answered(method, route, status, seconds)
+    state = scope.get("state", {})
+    log.info(
+        "http_request",
+        method=method,
+        route=route,
+        status=status,
+        duration_ms=round(seconds * 1000, 2),
+        request_id=state.get("request_id"),
+        workspace=getattr(state.get("principal"), "workspace", None),
+    )
+
+
+def _route_template(scope: Scope) -> str:
+    """The path template of the route that answered (converters aside, as the OpenAPI writes it);
+    `unmatched` when none did."""
+    route = scope.get("route")
+    return str(getattr(route, "path_format", "unmatched"))

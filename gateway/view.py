@@ -4,12 +4,11 @@ import asyncio
 import uuid
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
 from pydantic import BaseModel
 
 from gateway.cache import ViewCache
 from gateway.clients import ServiceClient
-from gateway.errors import Problem
 from shared.errors import NotFound
 from shared.jsonutil import dumps
 from shared.messages import insights, notes, profile, timeline
@@ -22,19 +21,6 @@ PARTS: dict[str, Operation[Any, Any]] = {
     timeline.SERVICE: timeline.COUNT_TIMELINE,
     insights.SERVICE: insights.GET_INSIGHTS,
 }
-
-
-def parse_id(value: str, what: str) -> uuid.UUID:
-    """An id from the path; 404 for anything that cannot be one (it exists nowhere)."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Problem(404, f"{what} not found") from None
-
-
-def parse_customer_id(value: str) -> uuid.UUID:
-    """The customer id of a path; 404 for anything that cannot be one."""
-    return parse_id(value, "customer")
 
 
 async def _part(
@@ -140,3 +126,17 @@ def view_response(view: dict[str, Any]) -> Response:
     """
     etag = etag_of(view)
     return Response(dumps(view), media_type="application/json", headers={"ETag": etag} if etag else None)
+
+
+async def view_answer(
+    request: Request,
+    services: ServiceClient,
+    cache: ViewCache,
+    workspace: str,
+    customer_id: uuid.UUID,
+    request_id: str,
+) -> Response:
+    """The profile view as a route's answer: parts through the cache, within the view's deadline."""
+    timeout = request.app.state.settings.view_timeout
+    view = await assemble_view(services, workspace, customer_id, request_id, cache=cache, timeout=timeout)
+    return view_response(view)

@@ -15,12 +15,14 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import BaseModel
 
-from shared.db import Connection
+from shared import metrics
+from shared.db import Connection, transaction
 from shared.events import EVENT_MODELS, ConnectorEvent, Event, EventType, InvalidEvent, parse_connector_event
 from shared.jsonutil import loads
 from shared.logging import get_logger, log_context
 from shared.rpc import ServiceUnavailable
 from shared.subjects import CHAT_STREAM, chat_subject, dead_letter_subject, event_stream
+from shared.tracing import SpanKind, links_to, span
 
 log = get_logger(__name__)
 
@@ -82,6 +84,18 @@ class ConsumerEnv:
 
 class Runnable(Protocol):
     """A consumer ready to run until stopped."""
+
+    @property
+    def durable(self) -> str:
+        """The durable consumer's name."""
+
+    @property
+    def stream(self) -> str:
+        """The stream it reads."""
+
+    @property
+    def bound(self) -> bool:
+        """Whether it is bound to its durable consumer and its last fetch reached JetStream."""
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         """Fetch and apply until `stop` is set; `ready` once bound."""
@@ -240,6 +254,7 @@ class Consumer(Generic[C, E]):
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _held: list[Msg] = field(default_factory=list, init=False)  # the batch being processed
     _tuning: Tuning = field(default_factory=Tuning, init=False)
+    _bound: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         if self.spec.tuning is not None:
@@ -249,6 +264,21 @@ class Consumer(Generic[C, E]):
     def service(self) -> str:
         """The service this consumer belongs to."""
         return self.env.service
+
+    @property
+    def durable(self) -> str:
+        """The durable consumer's name."""
+        return self.spec.durable
+
+    @property
+    def stream(self) -> str:
+        """The stream it reads."""
+        return self.spec.stream
+
+    @property
+    def bound(self) -> bool:
+        """Whether it is bound to its durable consumer and its last fetch reached JetStream."""
+        return self._bound
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -287,6 +317,8 @@ class Consumer(Generic[C, E]):
             queue=f"{self.service}-{self.spec.durable}-dlq",
             cb=self._on_max_deliveries,
         )
+        self._bound = True
+        metrics.consumer_started(self.spec.durable)
         if ready is not None:
             ready.set()
         batch = self._tuning.batch or self.env.batch
@@ -295,13 +327,17 @@ class Consumer(Generic[C, E]):
                 try:
                     msgs = await sub.fetch(batch, timeout=1.0)
                 except (NatsTimeoutError, TimeoutError):
+                    self._bound = True
                     continue
                 except Exception as exc:
+                    self._bound = False
                     log.warning("fetch_failed", durable=self.spec.durable, error=repr(exc))
                     await asyncio.sleep(0.5)
                     continue
+                self._bound = True
                 await self.process(msgs)
         finally:
+            self._bound = False
             with contextlib.suppress(Exception):
                 if self._advisories is not None:
                     await self._advisories.unsubscribe()
@@ -332,12 +368,20 @@ class Consumer(Generic[C, E]):
             await self._process_one(deliveries[0])
             return
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                if self.spec.handle_batch is not None:
-                    await self._apply_batch(conn, deliveries)
-                else:
-                    for delivery in deliveries:
-                        await self._apply(conn, delivery)
+            # One span for the batch, linked to the trace of each of its events.
+            with span(
+                f"process {self.spec.durable}",
+                SpanKind.CONSUMER,
+                links=links_to(delivery.msg.headers for delivery in deliveries),
+                attributes={**self._span_attributes, "messaging.batch.message_count": len(deliveries)},
+            ):
+                async with self.pool.acquire() as conn, transaction(conn):
+                    if self.spec.handle_batch is not None:
+                        applied = await self._apply_batch(conn, deliveries)
+                    else:
+                        applied = 0
+                        for delivery in deliveries:
+                            applied += await self._apply(conn, delivery)
         except Exception as exc:
             # Someone in the batch failed: retry individually so it cannot hold back the rest.
             log.info("batch_failed", durable=self.spec.durable, events=len(deliveries), error=repr(exc))
@@ -347,8 +391,15 @@ class Consumer(Generic[C, E]):
         # In turn, not gathered: an ack only queues a few bytes for the flusher, a task costs more.
         for delivery in deliveries:
             await delivery.msg.ack()
+        metrics.events_processed(self.spec.durable, "applied", applied)
+        metrics.events_processed(self.spec.durable, "duplicate", len(deliveries) - applied)
 
-    async def _apply(self, conn: Connection, delivery: Delivery[E]) -> None:
+    @property
+    def _span_attributes(self) -> dict[str, str]:
+        return {"messaging.system": "nats", "messaging.consumer.group.name": self.spec.durable}
+
+    async def _apply(self, conn: Connection, delivery: Delivery[E]) -> bool:
+        """Apply an event unless the inbox says it was; whether it was applied now."""
         with log_context(workspace=delivery.workspace, event_id=delivery.event_id):
             first_time = await conn.fetchval(
                 "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) "
@@ -358,8 +409,10 @@ class Consumer(Generic[C, E]):
             )
             if first_time:
                 await self.spec.handle(self.ctx, conn, delivery)
+            return bool(first_time)
 
-    async def _apply_batch(self, conn: Connection, deliveries: list[Delivery[E]]) -> None:
+    async def _apply_batch(self, conn: Connection, deliveries: list[Delivery[E]]) -> int:
+        """Apply the events of a batch not applied before; how many that was."""
         assert self.spec.handle_batch is not None
         # Sorted: replicas recording overlapping ids then wait on each other instead of deadlocking.
         ids = sorted({delivery.event_id for delivery in deliveries})
@@ -377,6 +430,7 @@ class Consumer(Generic[C, E]):
                 first_copies.append(delivery)
         if first_copies:
             await self.spec.handle_batch(self.ctx, conn, first_copies)
+        return len(first_copies)
 
     async def _already_applied(self, delivery: Delivery[E]) -> bool:
         async with self.pool.acquire() as conn:
@@ -401,11 +455,26 @@ class Consumer(Generic[C, E]):
                 await delivery.msg.in_progress()
 
     async def _process_one(self, delivery: Delivery[E]) -> None:
+        """Apply one event in a span that continues the trace it was published in."""
+        with span(
+            f"process {self.spec.durable}",
+            SpanKind.CONSUMER,
+            parent=delivery.msg.headers or {},
+            attributes={
+                **self._span_attributes,
+                "messaging.destination.name": delivery.msg.subject,
+                "messaging.message.id": delivery.event_id,
+            },
+        ):
+            await self._settle(delivery)
+
+    async def _settle(self, delivery: Delivery[E]) -> None:
+        """Apply, retry or set aside one event, and acknowledge it when done with it."""
         msg = delivery.msg
         outage_rounds = 0
         while True:
             try:
-                await self._attempt(delivery)
+                applied = await self._attempt(delivery)
             except DeadLetterError as exc:
                 await self._dead_letter(msg, str(exc))
                 await msg.ack()
@@ -420,18 +489,20 @@ class Consumer(Generic[C, E]):
                 # Not the event's fault: keep it and wait here, so that an outage of any
                 # length cannot use up its deliveries and send a good event to dead letters.
                 outage_rounds += 1
+                metrics.events_processed(self.spec.durable, "retried")
                 await self._wait_out_outage(delivery, exc, outage_rounds)
                 continue
             await msg.ack()
+            metrics.events_processed(self.spec.durable, "applied" if applied else "duplicate")
             return
 
-    async def _attempt(self, delivery: Delivery[E]) -> None:
+    async def _attempt(self, delivery: Delivery[E]) -> bool:
         if self.spec.prepare is not None:
             if await self._already_applied(delivery):
-                return
+                return False
             await self._prepare(delivery)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await self._apply(conn, delivery)
+        async with self.pool.acquire() as conn, transaction(conn):
+            return await self._apply(conn, delivery)
 
     async def _wait_out_outage(self, delivery: Delivery[E], exc: Exception, rounds: int) -> None:
         if rounds == 1:
@@ -457,6 +528,7 @@ class Consumer(Generic[C, E]):
         else:
             backoff = self.env.backoff
             await msg.nak(delay=backoff[min(attempt, len(backoff)) - 1])
+            metrics.events_processed(self.spec.durable, "retried")
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         meta = msg.metadata
@@ -478,7 +550,7 @@ class Consumer(Generic[C, E]):
             stream_seq=stream_seq,
             reason=reason[:500],
         )
-        await self.js.publish(
+        ack = await self.js.publish(
             dead_letter_subject(self.service, self.spec.durable),
             data,
             headers={
@@ -492,6 +564,8 @@ class Consumer(Generic[C, E]):
                 "Dlq-Reason": reason[:2000].replace("\r", " ").replace("\n", " "),
             },
         )
+        if not ack.duplicate:
+            metrics.events_processed(self.spec.durable, "dead_lettered")
 
     async def _on_max_deliveries(self, advisory: Msg) -> None:
         # The process died or timed out on every delivery: JetStream gave up, we keep the event.

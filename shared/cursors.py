@@ -42,6 +42,8 @@ I = TypeVar("I")  # noqa: E741
 
 # Later than every row's time: a newest-first list's first page starts below it.
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+# Earlier than every row's time: an oldest-first list's first page starts above it.
+BEGINNING_OF_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 def next_cursor(rows: Sequence[R], limit: int, position: Callable[[R], tuple[datetime, str]]) -> str | None:

@@ -4,7 +4,8 @@ import asyncio
 import contextlib
 import operator
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -15,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 
 from shared.logging import get_logger
+from shared.tracing import SpanKind, span
 
 log = get_logger(__name__)
 
@@ -25,6 +27,14 @@ if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 else:
     Connection = asyncpg.Connection
+
+
+@asynccontextmanager
+async def transaction(conn: "Connection") -> AsyncIterator[None]:
+    """A transaction on `conn`, traced as one span from BEGIN to COMMIT."""
+    with span("transaction", SpanKind.CLIENT, attributes={"db.system.name": "postgresql"}):
+        async with conn.transaction():
+            yield
 
 
 def columns(rows: Sequence[object], *paths: str) -> list[list[object]]:

@@ -15,6 +15,7 @@ from nats.js.errors import NotFoundError
 
 from shared.config import CommonSettings
 from shared.jsonutil import dumps
+from shared.logging import configure_logging
 from shared.nats import connect
 from shared.registry import SERVICE_NAMES
 from shared.subjects import dead_letter_stream
@@ -83,6 +84,8 @@ async def replay(js: JetStreamContext, service: str, seq: int) -> DeadLetter:
 
 async def _main(args: argparse.Namespace) -> int:
     settings = CommonSettings()
+    # Logs to stderr: stdout is the dead letters, one JSON line each, for other tools to read.
+    configure_logging("deadletter-cli", settings.log_level)
     nc = await connect(settings.nats_url, "deadletter-cli", settings.nats_user, settings.nats_password)
     js = nc.jetstream()
     try:

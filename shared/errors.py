@@ -1,13 +1,18 @@
 """Failures a service reports to its caller: one kind per outcome, one field list for bad input.
 
 Domain rules raise these; the request/reply runtime sends them as `{"error": code, "detail",
-"errors"}` and the caller gets the same class back, which the gateway answers as problem+json.
+"errors", "extra"}` and the caller gets the same class back, which the gateway answers as
+problem+json with the members of `extra` beside the standard ones (e.g. `merged_into`).
 """
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from http import HTTPStatus
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+PROBLEM_JSON = "application/problem+json"
 
 
 class FieldError(BaseModel):
@@ -24,10 +29,14 @@ class ServiceError(Exception):
 
     code: ClassVar[str] = "internal"
 
-    def __init__(self, detail: str = "", errors: Sequence[FieldError] = ()) -> None:
+    def __init__(
+        self, detail: str = "", errors: Sequence[FieldError] = (), extra: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{self.code}: {detail}")
         self.detail = detail
         self.errors = list(errors)
+        # What else the caller should know, as JSON members (a merged customer's `merged_into`).
+        self.extra = dict(extra or {})
 
 
 class Rejected(ServiceError):
@@ -42,6 +51,15 @@ class Rejected(ServiceError):
     def field(cls, name: str, message: str) -> "Rejected":
         """A rejection naming one field."""
         return cls([FieldError(field=name, message=message)])
+
+
+@contextmanager
+def rejecting(field: str) -> Iterator[None]:
+    """A ValueError a value rule raises inside becomes Rejected naming `field`, with the rule's message."""
+    try:
+        yield
+    except ValueError as exc:
+        raise Rejected.field(field, str(exc)) from None
 
 
 class NotFound(ServiceError):
@@ -79,9 +97,23 @@ _BY_CODE: dict[str, type[ServiceError]] = {
 }
 
 
-def error_from_wire(code: str, detail: str, errors: Sequence[FieldError]) -> ServiceError:
+def error_from_wire(
+    code: str, detail: str, errors: Sequence[FieldError], extra: Mapping[str, str] | None = None
+) -> ServiceError:
     """The failure a reply reports, as the class the service raised."""
     if code == Rejected.code:
         return Rejected(errors, detail)
     kind = _BY_CODE.get(code, ServiceError)
-    return kind(detail, errors)
+    return kind(detail, errors, extra)
+
+
+def problem(status: int, detail: str = "", errors: Sequence[FieldError] = ()) -> dict[str, Any]:
+    """The application/problem+json body of an HTTP error (CONTRACT.md §3)."""
+    title = HTTPStatus(status).phrase
+    return {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "errors": [error.model_dump() for error in errors],
+    }

@@ -186,6 +186,8 @@ class EventType(Generic[D]):
     summary: str
     # The event changes every customer of the workspace (a tag shown on many profiles).
     workspace_wide: bool = False
+    # Fields of its data naming customers (an id, or a list of ids) that no longer exist after it.
+    retires: tuple[str, ...] = ()
 
     def subject(self, workspace: str) -> str:
         """Subject of this event in one workspace."""
@@ -231,6 +233,9 @@ class EventKind(Protocol):
 
     @property
     def workspace_wide(self) -> bool: ...
+
+    @property
+    def retires(self) -> tuple[str, ...]: ...
 
     def subject(self, workspace: str) -> str:
         """Subject of this event in one workspace."""

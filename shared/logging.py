@@ -1,4 +1,4 @@
-"""Structured JSON logging with the workspace, event id and request id in context."""
+"""Structured JSON logging with the workspace, event id, request id, trace and span in context."""
 
 import logging
 import sys
@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import structlog
+from opentelemetry import trace
+from structlog.typing import EventDict, WrappedLogger
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -15,6 +17,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_context,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -26,6 +29,15 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def add_trace_context(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """The trace and span a line was logged in (W3C hex ids), when there is one."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = trace.format_trace_id(context.trace_id)
+        event_dict["span_id"] = trace.format_span_id(context.span_id)
+    return event_dict
 
 
 def get_logger(name: str) -> Any:

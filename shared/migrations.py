@@ -77,3 +77,41 @@ def create_messaging_tables(op: Any) -> None:
         "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
         "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
     )
+
+
+def create_identity_tables(op: Any, *, routes: bool) -> None:
+    """Retired customers, and with `routes` the routes of identities (shared/identity.py).
+
+    Ids and timestamps only: what a merge or an erasure leaves behind must not be personal data.
+    """
+    op.execute(
+        """
+        CREATE TABLE retired_customers (
+            workspace   text        NOT NULL,
+            customer_id uuid        NOT NULL,
+            merged_into uuid,
+            merged_at   timestamptz,
+            erased_at   timestamptz,
+            PRIMARY KEY (workspace, customer_id)
+        )
+        """
+    )
+    op.execute(
+        "CREATE INDEX retired_customers_by_target ON retired_customers (workspace, merged_into) "
+        "WHERE merged_into IS NOT NULL"
+    )
+    if not routes:
+        return
+    op.execute(
+        """
+        CREATE TABLE identity_routes (
+            workspace     text        NOT NULL,
+            identity_key  uuid        NOT NULL,
+            epoch         integer     NOT NULL,
+            customer_id   uuid        NOT NULL,
+            erased_before timestamptz,
+            PRIMARY KEY (workspace, identity_key)
+        )
+        """
+    )
+    op.execute("CREATE INDEX identity_routes_by_customer ON identity_routes (workspace, customer_id)")

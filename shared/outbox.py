@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -11,10 +12,12 @@ import asyncpg
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
-from shared.db import Connection
+from shared import metrics
+from shared.db import Connection, transaction
 from shared.events import EventType, utcnow
 from shared.jsonutil import dumps
 from shared.logging import get_logger
+from shared.tracing import SpanKind, inject, span
 
 log = get_logger(__name__)
 
@@ -56,7 +59,10 @@ async def enqueue(
     occurred_at: datetime | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> str:
-    """Record an event in the caller's transaction; it is published only if that transaction commits."""
+    """Record an event in the caller's transaction; it is published only if that transaction commits.
+
+    The row keeps the trace context of the work that wrote it: its consumers continue that trace.
+    """
     event_id = event_id or str(uuid.uuid4())
     payload = envelope(event_type, workspace, data, event_id=event_id, occurred_at=occurred_at)
     await conn.execute(
@@ -65,7 +71,7 @@ async def enqueue(
         event_id,
         event_type.subject(workspace),
         payload,
-        dict(headers or {}),
+        inject(dict(headers or {})),
     )
     return event_id
 
@@ -91,30 +97,37 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending events; returns how many were published."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._pool.acquire() as conn, transaction(conn):
             # SKIP LOCKED lets several relay replicas share the backlog without double work.
             rows = await conn.fetch(
-                "SELECT id, event_id, subject, payload, headers FROM outbox "
+                "SELECT id, event_id, subject, payload, headers, "
+                "extract(epoch FROM clock_timestamp() - created_at) AS waited FROM outbox "
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch,
             )
             if not rows:
                 return 0
-            await asyncio.gather(
-                *(
-                    self._js.publish(
-                        row["subject"],
-                        dumps(row["payload"]),
-                        headers={**row["headers"], "Nats-Msg-Id": row["event_id"]},
-                    )
-                    for row in rows
-                )
-            )
+            started = time.monotonic()
+            await asyncio.gather(*(self._publish(row) for row in rows))
             await conn.execute(
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                 [row["id"] for row in rows],
             )
-            return len(rows)
+        publishing = time.monotonic() - started
+        metrics.outbox_published(float(row["waited"]) + publishing for row in rows)
+        return len(rows)
+
+    async def _publish(self, row: asyncpg.Record) -> None:
+        """One event, in a span that continues the trace of the transaction that wrote it."""
+        stored: dict[str, str] = row["headers"]
+        with span(
+            "outbox publish",
+            SpanKind.PRODUCER,
+            parent=stored,
+            attributes={"messaging.system": "nats", "messaging.destination.name": row["subject"]},
+        ):
+            headers = inject({**stored, "Nats-Msg-Id": row["event_id"]})
+            await self._js.publish(row["subject"], dumps(row["payload"]), headers=headers)
 
     async def _forget_published(self) -> None:
         async with self._pool.acquire() as conn:

@@ -6,6 +6,8 @@ reply as that model, or the ServiceError the service raised.
 """
 
 import asyncio
+import functools
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -17,10 +19,12 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel, ValidationError
 
+from shared import metrics
 from shared.errors import FieldError, Rejected, ServiceError, error_from_wire
 from shared.jsonutil import dumps, loads
 from shared.logging import get_logger, log_context
 from shared.subjects import rpc_subject
+from shared.tracing import Attributes, SpanKind, failed, inject, span
 
 log = get_logger(__name__)
 
@@ -137,27 +141,49 @@ def decode_request(operation: Operation[Req, Rep], subject: str, data: bytes) ->
 def _failure(exc: ServiceError, envelope: bool) -> bytes:
     if not envelope:
         return dumps({"error": exc.code})
-    return dumps({"error": exc.code, "detail": exc.detail, "errors": [e.model_dump() for e in exc.errors]})
+    body: dict[str, object] = {
+        "error": exc.code,
+        "detail": exc.detail,
+        "errors": [e.model_dump() for e in exc.errors],
+    }
+    if exc.extra:
+        body["extra"] = exc.extra
+    return dumps(body)
+
+
+@functools.cache
+def _telemetry(service: str, name: str) -> tuple[str, Attributes]:
+    """An operation's name in metrics and spans, and its span attributes."""
+    return f"{service}.{name}", {"rpc.system": "nats", "rpc.service": service, "rpc.method": name}
 
 
 async def _answer(operation: Operation[Req, Rep], handler: Callable[[Req], Awaitable[Rep]], msg: Msg) -> None:
-    request_id = (msg.headers or {}).get(REQUEST_ID_HEADER)
-    with log_context(request_id=request_id, subject=msg.subject):
+    started = time.perf_counter()
+    headers = msg.headers or {}
+    label, attributes = _telemetry(operation.service, operation.name)
+    with (
+        log_context(request_id=headers.get(REQUEST_ID_HEADER), subject=msg.subject),
+        span(label, SpanKind.SERVER, parent=headers, attributes=attributes) as current,
+    ):
         envelope = not operation.public
         try:
             reply = await handler(decode_request(operation, msg.subject, msg.data))
             body = reply.model_dump_json().encode()
             data = b'{"ok":' + body + b"}" if envelope else body
+            outcome = "ok"
         except ServiceError as exc:
-            data = _failure(exc, envelope)
+            data, outcome = _failure(exc, envelope), exc.code
         except ValueError as exc:
             # Parsing the caller's values (ids, times) failed below the request model.
-            data = _failure(Rejected([], str(exc)), envelope)
+            data, outcome = _failure(Rejected([], str(exc)), envelope), Rejected.code
         except Exception as exc:
             log.exception("rpc_failed", error=repr(exc))
-            data = _failure(ServiceError("internal error"), envelope)
+            data, outcome = _failure(ServiceError("internal error"), envelope), ServiceError.code
+        if outcome == ServiceError.code:
+            failed(current, "internal error")
         if msg.reply:
             await msg.respond(data)
+    metrics.rpc_answered(label, outcome, time.perf_counter() - started)
 
 
 async def serve(
@@ -181,6 +207,7 @@ async def serve(
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
+    metrics.operation_served(_telemetry(operation.service, operation.name)[0])
     return await nc.subscribe(operation.subject, queue=operation.queue, cb=on_request)
 
 
@@ -192,14 +219,28 @@ async def call(
     timeout: float,
     headers: Mapping[str, str] | None = None,
 ) -> Rep:
-    """Call an operation: its reply, the ServiceError it reports, ServiceUnavailable if none answers."""
+    """Call an operation: its reply, the ServiceError it reports, ServiceUnavailable if none answers.
+
+    The current trace context goes with the request, so the service's work continues the trace.
+    """
     # Only what the caller set: a field left out and one set to null mean different things.
     data = request.model_dump_json(exclude_unset=True).encode()
+    label, attributes = _telemetry(operation.service, operation.name)
+    with span(label, SpanKind.CLIENT, attributes=attributes) as current:
+        outgoing = inject(dict(headers or {}))
+        try:
+            msg = await nc.request(operation.subject, data, timeout=timeout, headers=outgoing or None)
+        except (NatsTimeoutError, TimeoutError, NoRespondersError) as exc:
+            failed(current, "no answer")
+            metrics.rpc_called(label, "unavailable")
+            raise ServiceUnavailable(operation.service) from exc
     try:
-        msg = await nc.request(operation.subject, data, timeout=timeout, headers=dict(headers or {}) or None)
-    except (NatsTimeoutError, TimeoutError, NoRespondersError) as exc:
-        raise ServiceUnavailable(operation.service) from exc
-    return operation.reply.model_validate(reply_data(msg.data, envelope=not operation.public))
+        reply = operation.reply.model_validate(reply_data(msg.data, envelope=not operation.public))
+    except ServiceError as exc:
+        metrics.rpc_called(label, exc.code)
+        raise
+    metrics.rpc_called(label, "ok")
+    return reply
 
 
 def reply_data(data: bytes, *, envelope: bool = True) -> object:
@@ -207,7 +248,9 @@ def reply_data(data: bytes, *, envelope: bool = True) -> object:
     body = loads(data)
     if isinstance(body, dict) and "error" in body:
         errors = [FieldError.model_validate(e) for e in body.get("errors") or []]
-        raise error_from_wire(str(body["error"]), str(body.get("detail", "")), errors)
+        extra = body.get("extra")
+        members = {str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else None
+        raise error_from_wire(str(body["error"]), str(body.get("detail", "")), errors, members)
     return body["ok"] if envelope else body
 
 

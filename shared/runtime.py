@@ -16,15 +16,19 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
+from shared import metrics
+from shared.admin import AdminServer
 from shared.config import ServiceSettings
 from shared.consumer import ConsumerEnv, Runnable, Subscribing, SubscriptionInfo
-from shared.db import Connection, create_pool, database_url_for, ensure_database, migrate
+from shared.db import Connection, create_pool, database_url_for, ensure_database, migrate, transaction
+from shared.errors import FieldError
 from shared.events import ServiceInterface
 from shared.logging import configure_logging, get_logger
 from shared.nats import StreamSpec, connect, declare_stream, wait_for_stream
 from shared.outbox import OutboxRelay
 from shared.rpc import Empty, Operation, OperationInfo, Ping, ping_operation, serve
 from shared.subjects import dead_letter_stream, dead_letter_subjects, event_stream, event_subjects
+from shared.tracing import configure_tracing
 
 log = get_logger(__name__)
 
@@ -97,7 +101,7 @@ def writing(operation: Operation[Req, Rep], use_case: UseCase[Req, Rep]) -> Rout
     """Answer `operation` with a use case run in one transaction: its changes and events together."""
 
     async def handler(ctx: WithPool, request: Req) -> Rep:
-        async with ctx.pool.acquire() as conn, conn.transaction():
+        async with ctx.pool.acquire() as conn, transaction(conn):
             return await use_case(conn, request)
 
     return route(operation, handler)
@@ -230,6 +234,10 @@ class ServiceRuntime:
         self.nc: NATS | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._subscriptions: list[Subscription] = []
+        self._consumers: list[Runnable] = []
+        self.admin = AdminServer(
+            definition.name, self.not_ready, sample=self.sample, interval=settings.metrics_interval_seconds
+        )
 
     @property
     def database_url(self) -> str:
@@ -239,8 +247,9 @@ class ServiceRuntime:
         )
 
     async def start(self) -> None:
-        """Bring the replica up; returns once it consumes and answers."""
+        """Bring the replica up; returns once it consumes and answers (its admin port answers first)."""
         name = self.definition.name
+        await self.admin.start(self.settings.admin_host, self.settings.admin_port)
         if not self.settings.service_database_url:
             # A database of its own on a server it administers (a deployment provisions roles).
             await ensure_database(self.database_url)
@@ -251,7 +260,9 @@ class ServiceRuntime:
         )
         js = self.nc.jetstream()
         for stream_spec in [*own_streams(name), *self.definition.declares]:
-            await declare_stream(js, stream_spec)
+            await declare_stream(
+                js, stream_spec, self.settings.stream_replicas, self.settings.stream_wait_seconds
+            )
         for stream in self.definition.binds:
             await wait_for_stream(js, stream, self.settings.stream_wait_seconds)
         wiring = self.definition.wire(self.pool, self.nc, js, self.settings)
@@ -270,7 +281,9 @@ class ServiceRuntime:
         for build in wiring.consumers:
             event = asyncio.Event()
             ready.append(event)
-            self._tasks.append(asyncio.create_task(build(env).run(self.stop_event, event)))
+            consumer = build(env)
+            self._consumers.append(consumer)
+            self._tasks.append(asyncio.create_task(consumer.run(self.stop_event, event)))
         relay = OutboxRelay(self.pool, js)
         self._tasks.append(asyncio.create_task(relay.run(self.stop_event)))
         for event in ready:
@@ -290,9 +303,66 @@ class ServiceRuntime:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.drain()
+        # Before the pool closes: its readiness checks borrow connections from it.
+        await self.admin.stop()
         if self.pool is not None:
             await self.pool.close()
         log.info("service_stopped")
+
+    async def not_ready(self) -> list[FieldError]:
+        """What keeps this replica from being ready: its database, NATS, each consumer not bound."""
+        missing = []
+        if not await self._database_answers():
+            missing.append(FieldError(field="database", message="did not answer"))
+        if self.nc is None or not self.nc.is_connected:
+            missing.append(FieldError(field="nats", message="not connected"))
+        bound = {consumer.durable for consumer in self._consumers if consumer.bound}
+        missing += [
+            FieldError(field=f"consumer {spec.durable}", message="not bound")
+            for spec in self.definition.consumers
+            if spec.durable not in bound
+        ]
+        return missing
+
+    async def _database_answers(self) -> bool:
+        if self.pool is None:
+            return False
+        try:
+            async with asyncio.timeout(self.settings.readiness_timeout), self.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    async def sample(self) -> None:
+        """What is measured by asking: each consumer's backlog, the dead letters, the outbox backlog."""
+        if self.nc is None or self.pool is None:
+            return
+        js = self.nc.jetstream()
+        name = self.definition.name
+        pool = self.pool
+
+        async def backlog(consumer: Runnable) -> None:
+            info = await js.consumer_info(consumer.stream, consumer.durable)
+            metrics.consumer_pending(consumer.durable, (info.num_pending or 0) + (info.num_ack_pending or 0))
+
+        async def dead_letters() -> None:
+            metrics.dead_letters(name, (await js.stream_info(dead_letter_stream(name))).state.messages)
+
+        async def outbox() -> None:
+            pending = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            metrics.outbox_pending(name, int(pending))
+
+        # Each on its own: one that cannot be asked (NATS away) leaves the others current.
+        results = await asyncio.gather(
+            *(backlog(consumer) for consumer in self._consumers),
+            dead_letters(),
+            outbox(),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
 
     async def run_until_signalled(self) -> None:
         """Run until SIGINT or SIGTERM."""
@@ -309,5 +379,7 @@ def run_service(definition: Deployable) -> None:
     """Entry point body of `python -m services.<name>`: settings from the environment."""
     settings = definition.settings()
     configure_logging(definition.name, settings.log_level)
+    metrics.record(settings.telemetry)
+    configure_tracing(definition.name, settings)
     # uvloop: the event loop and its sockets in C, a third less CPU per event than asyncio's.
     uvloop.run(ServiceRuntime(definition, settings).run_until_signalled())

@@ -202,7 +202,8 @@ async def start_service(
             nats_password=suite_password(definition.name),
             service_database_url=url,
             stream_wait_seconds=15,
-            **overrides,
+            # Its admin port on any free port: runtime.admin.url.
+            **{"admin_port": 0, **overrides},
         )
         runtime = ServiceRuntime(definition, settings)
         runtimes.append(runtime)
@@ -248,6 +249,8 @@ async def start_gateway(
             "redis_url": redis_url,
             "jwt_secret": JWT_SECRET,
             "gateway_port": port,
+            # Its admin port on any free port: gateway.app.state.admin.url.
+            "admin_port": 0,
             **overrides,
         }
         settings = GatewaySettings(**values)

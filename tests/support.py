@@ -1,24 +1,30 @@
 """Helpers tests share: waiting on conditions, publishing connector events, tokens."""
 
 import asyncio
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from gateway.auth import Role, issue_token
-from shared.events import EventType
+from shared.events import EventKind, EventType
 from shared.ids import customer_id_for
-from shared.jsonutil import dumps
-from shared.nats import connect
+from shared.jsonutil import dumps, loads
+from shared.messages.profile import CustomerMerged, IdentityRef
+from shared.nats import connect, declare_stream
 from shared.outbox import publish_now
+from shared.registry import definitions
 from shared.rpc import OperationInfo, reply_data
-from shared.subjects import chat_subject
+from shared.runtime import Deployable, own_streams
+from shared.subjects import chat_subject, event_stream
 
 T = TypeVar("T")
 
@@ -63,6 +69,15 @@ def customer_id(workspace: str, platform: str, platform_user_id: str) -> str:
     return str(customer_id_for(workspace, platform, platform_user_id))
 
 
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem+json body of a response that must have `status`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
+
+
 def new_workspace() -> str:
     """A workspace id no other test uses."""
     return f"ws-{uuid.uuid4().hex[:10]}"
@@ -86,11 +101,14 @@ async def publish_event(
     body: dict[str, Any] | bytes,
     *,
     msg_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Publish as a connector would: chat.v1.<workspace>.<type> with Nats-Msg-Id = event id."""
     data = body if isinstance(body, bytes) else dumps(body)
     event_id = msg_id or (body.get("event_id") if isinstance(body, dict) else None) or uuid.uuid4().hex
-    await js.publish(chat_subject(workspace, event_type), data, headers={"Nats-Msg-Id": str(event_id)})
+    await js.publish(
+        chat_subject(workspace, event_type), data, headers={**(headers or {}), "Nats-Msg-Id": str(event_id)}
+    )
 
 
 def token(
@@ -149,3 +167,71 @@ async def try_both_workspaces(
 
     await wait_for(arrived, what="the customer of its own workspace")
     assert await count(theirs) == 0
+
+
+# Prometheus samples by name and labels, as one scrape of a /metrics endpoint found them.
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def new_traceparent() -> tuple[str, str]:
+    """(trace id, W3C traceparent) of a new sampled trace, as a caller would send it."""
+    trace_id = secrets.token_hex(16)
+    return trace_id, f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+async def scrape(admin_url: str) -> Samples:
+    """Every sample a process's admin port serves on /metrics."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(admin_url + "/metrics")
+    response.raise_for_status()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value; 0 if the process has not recorded it."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def growth(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How much a sample grew from one scrape to a later one."""
+    return sample(after, name, **labels) - sample(before, name, **labels)
+
+
+async def declare_streams_bound_by(js: JetStreamContext, *services: Deployable) -> None:
+    """The streams these services bind to, declared as their owners declare them: for a test that
+    runs services without the ones that own those streams."""
+    owned = [(*own_streams(owner.name), *owner.declares) for owner in definitions()]
+    specs = {spec.name: spec for streams in owned for spec in streams}
+    for stream in sorted({stream for service in services for stream in service.binds}):
+        await declare_stream(js, specs[stream])
+
+
+async def published(js: JetStreamContext, event_type: EventKind, workspace: str) -> list[dict[str, Any]]:
+    """Envelopes of one type in one workspace that its service published (through its outbox), in order."""
+    stream = event_stream(event_type.service)
+    info = await js.stream_info(stream)
+    wanted = event_type.subject(workspace)
+    found: list[dict[str, Any]] = []
+    if info.state.messages == 0:
+        return found
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        stored = await js.get_msg(stream, seq)
+        if stored.subject == wanted:
+            found.append(loads(stored.data or b""))
+    return found
+
+
+def customer_merged(target: str, source: str, at: datetime) -> CustomerMerged:
+    """customer.merged as the profile service announces merging `source` (one identity, its key
+    the source's id) into `target`."""
+    return CustomerMerged(
+        customer_id=target,
+        source_id=source,
+        identities=[IdentityRef(identity_key=uuid.UUID(source), epoch=0)],
+        created_at=at,
+        merged_at=at,
+    )

@@ -9,7 +9,7 @@ import httpx
 
 from connectors.simulator.people import PLATFORMS
 from deploy.embedded import free_port
-from deploy.stack import LocalStack
+from deploy.stack import ADMIN_URL_KEYS, LocalStack
 from gateway.auth import TokenCache, TokenRules
 from shared.db import database_url_for
 from shared.nats import connect
@@ -39,6 +39,7 @@ async def test_stack_comes_up_ready_and_keeps_its_data_across_restarts(tmp_path:
             "REDIS_URL",
             "JWT_SECRET",
             "DEV_TOKEN",
+            *ADMIN_URL_KEYS,
         }
         principal = TokenCache(TokenRules(env["JWT_SECRET"])).principal(env["DEV_TOKEN"])
         assert (principal.workspace, principal.role) == ("demo", "admin")

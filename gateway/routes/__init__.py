@@ -2,7 +2,19 @@
 
 from fastapi import APIRouter
 
-from gateway.routes import customer_view, customers, dashboard, health, live, notes, reference, tags, timeline
+from gateway.routes import (
+    customer_view,
+    customers,
+    dashboard,
+    export,
+    health,
+    identity,
+    live,
+    notes,
+    reference,
+    tags,
+    timeline,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -13,5 +25,7 @@ ROUTERS: list[APIRouter] = [
     notes.router,
     live.router,
     timeline.router,
+    identity.router,
+    export.router,
     dashboard.router,
 ]

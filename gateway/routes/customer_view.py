@@ -7,9 +7,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from gateway.auth import CurrentPrincipal
-from gateway.deps import Cache, RequestId, Services
-from gateway.routes.problems import problem_responses
-from gateway.view import assemble_view, parse_customer_id, view_response
+from gateway.deps import Cache, CustomerId, RequestId, Services
+from gateway.view import view_answer
 from shared.messages.insights import AiProfile, AverageSentiment
 from shared.messages.profile import CustomerHeader, CustomerProfile
 
@@ -44,13 +43,19 @@ class ProfileView(BaseModel):
 
 
 VIEW_RESPONSE: dict[int | str, dict[str, object]] = {
-    200: {"model": ProfileView, "description": 'The profile view, with ETag: "<version>"'}
+    200: {
+        "model": ProfileView,
+        "description": 'The profile view, with ETag: "<version>"',
+        "headers": {
+            "ETag": {"description": 'The profile\'s version, `"<version>"`', "schema": {"type": "string"}}
+        },
+    }
 }
 
 
-@router.get("/{customer_id}", response_model=None, responses={**VIEW_RESPONSE, **problem_responses(404, 503)})
+@router.get("/{customer_id:uuid}", response_model=None, responses=VIEW_RESPONSE)
 async def get_customer_view(
-    customer_id: str,
+    customer_id: CustomerId,
     principal: CurrentPrincipal,
     services: Services,
     cache: Cache,
@@ -58,12 +63,4 @@ async def get_customer_view(
     request: Request,
 ) -> Response:
     """The profile view, with ETag: "<version>"."""
-    view = await assemble_view(
-        services,
-        principal.workspace,
-        parse_customer_id(customer_id),
-        request_id,
-        cache=cache,
-        timeout=request.app.state.settings.view_timeout,
-    )
-    return view_response(view)
+    return await view_answer(request, services, cache, principal.workspace, customer_id, request_id)

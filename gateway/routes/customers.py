@@ -6,11 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from gateway.auth import CurrentPrincipal
-from gateway.deps import Cache, RequestId, Services
-from gateway.pagination import DEFAULT_LIMIT, Limit, PageCursors
+from gateway.deps import Cache, CustomerId, RequestId, Services
+from gateway.pagination import DEFAULT_LIMIT, Cursor, Limit, PageCursors, PageQuery
 from gateway.routes.customer_view import VIEW_RESPONSE
 from gateway.routes.problems import problem_responses
-from gateway.view import assemble_view, parse_customer_id, view_response
+from gateway.view import view_answer
 from shared.events import Platform
 from shared.messages import profile
 from shared.validation import Text
@@ -40,7 +40,7 @@ def parse_if_match(header: str | None) -> list[int] | None:
     return versions
 
 
-@router.get("/v1/customers", responses=problem_responses(503))
+@router.get("/v1/customers")
 async def list_customers(
     principal: CurrentPrincipal,
     services: Services,
@@ -51,7 +51,7 @@ async def list_customers(
     platform: Annotated[Platform | None, Query()] = None,
     sort: Annotated[profile.GridSort, Query(description=SORT_DESCRIPTION)] = profile.DEFAULT_GRID_SORT,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Annotated[Text | None, Query()] = None,
+    cursor: Cursor = None,
 ) -> profile.CustomersPage:
     """The customer grid: `q` matches name, phone, email and platform ids; filters by tag and platform;
     `sort` orders it, with keyset cursors per order."""
@@ -68,7 +68,7 @@ async def list_customers(
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
-@router.post("/v1/customers/bulk-tags", responses=problem_responses(413, 503))
+@router.post("/v1/customers/bulk-tags")
 async def bulk_tags(
     body: profile.BulkTagEdit,
     principal: CurrentPrincipal,
@@ -97,65 +97,56 @@ async def bulk_tags(
 
 
 @router.patch(
-    "/v1/customers/{customer_id}",
+    "/v1/customers/{customer_id:uuid}",
     response_model=None,
-    responses={**VIEW_RESPONSE, **problem_responses(404, 412, 413, 503)},
+    responses={**VIEW_RESPONSE, **problem_responses(412)},
 )
 async def edit_customer(
-    customer_id: str,
+    customer_id: CustomerId,
     body: profile.ProfileEdit,
     principal: CurrentPrincipal,
     services: Services,
     cache: Cache,
     request_id: RequestId,
     request: Request,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: Annotated[
+        str | None, Header(description='The version the edit is for: `"3"`, `W/"3"`, `3` or a list; `*` any')
+    ] = None,
 ) -> Response:
     """Edit profile fields; with If-Match, only at that version (else 412). Returns the profile view."""
-    customer = parse_customer_id(customer_id)
     command = profile.UpdateCustomer(
         workspace=principal.workspace,
-        customer_id=customer,
+        customer_id=customer_id,
         edit=body,
         if_match=parse_if_match(if_match),
         actor=profile.Actor(id=principal.user_id, name=principal.name),
     )
     await services.call(profile.UPDATE_CUSTOMER, command, request_id=request_id)
     # Read your own write: the cached profile part must not outlive the edit until its event arrives.
-    await cache.invalidate(principal.workspace, str(customer), profile.SERVICE)
-    view = await assemble_view(
-        services,
-        principal.workspace,
-        customer,
-        request_id,
-        cache=cache,
-        timeout=request.app.state.settings.view_timeout,
-    )
-    return view_response(view)
+    await cache.invalidate(principal.workspace, str(customer_id), profile.SERVICE)
+    return await view_answer(request, services, cache, principal.workspace, customer_id, request_id)
 
 
-@router.get("/v1/customers/{customer_id}/history", responses=problem_responses(404, 503))
+@router.get("/v1/customers/{customer_id:uuid}/history")
 async def customer_history(
-    customer_id: str,
+    customer_id: CustomerId,
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
-    cursors: PageCursors,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Annotated[Text | None, Query()] = None,
+    paging: PageQuery,
 ) -> profile.HistoryPage:
     """Who changed which profile fields, old and new values, newest first."""
     query = profile.ListHistory(
         workspace=principal.workspace,
-        customer_id=parse_customer_id(customer_id),
-        limit=limit,
-        cursor=cursors.open(cursor),
+        customer_id=customer_id,
+        limit=paging.limit,
+        cursor=paging.cursor(),
     )
     page = await services.call(profile.LIST_HISTORY, query, request_id=request_id)
-    return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
+    return paging.sealed(page)
 
 
-@router.get("/v1/agent-context", responses=problem_responses(404, 503))
+@router.get("/v1/agent-context", responses=problem_responses(404))
 async def agent_context(
     principal: CurrentPrincipal,
     services: Services,

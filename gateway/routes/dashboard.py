@@ -4,8 +4,9 @@ from html import escape
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
 
 from gateway.errors import Problem
 
@@ -40,9 +41,12 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     # The event stream carries the token in its query string: never leak URLs as referrers.
     "Referrer-Policy": "no-referrer",
-    # Small files, no build step: always revalidate so a new version shows at once.
+    # Small files, no build step: always revalidate (a 304 while unchanged), so a new version shows at once.
     "Cache-Control": "no-cache",
 }
+
+# Starlette's rules for conditional requests (If-None-Match, If-Modified-Since) on the files it serves.
+_CONDITIONS = StaticFiles(directory=STATIC_DIR)
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
@@ -64,20 +68,26 @@ def static_file(relative: str) -> Path:
     return path
 
 
-def _file_response(path: Path) -> FileResponse:
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=PAGE_HEADERS)
+def _file_response(path: Path, request: Request) -> Response:
+    """The file with its validators (ETag, Last-Modified); 304 when the browser's copy is current."""
+    response = FileResponse(
+        path, media_type=MEDIA_TYPES[path.suffix], headers=PAGE_HEADERS, stat_result=path.stat()
+    )
+    if _CONDITIONS.is_not_modified(response.headers, request.headers):
+        return NotModifiedResponse(response.headers)
+    return response
 
 
-@router.get("/")
-async def index() -> FileResponse:
+@router.api_route("/", methods=["GET", "HEAD"])
+async def index(request: Request) -> Response:
     """The dashboard page; its hash router shows #/customers and #/customers/<id>."""
-    return _file_response(static_file("index.html"))
+    return _file_response(static_file("index.html"), request)
 
 
-@router.get("/static/{relative:path}")
-async def static_asset(relative: str) -> FileResponse:
+@router.api_route("/static/{relative:path}", methods=["GET", "HEAD"])
+async def static_asset(relative: str, request: Request) -> Response:
     """A script, stylesheet or image of the dashboard; 404 problem for anything else."""
-    return _file_response(static_file(relative))
+    return _file_response(static_file(relative), request)
 
 
 @router.get("/chats/{platform}/{platform_user_id:path}")

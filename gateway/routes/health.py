@@ -1,12 +1,12 @@
-"""Liveness and readiness."""
+"""Liveness and readiness, on the public port (CONTRACT.md §4) as on the admin port (§9)."""
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from gateway.errors import problem_response
 from gateway.routes.problems import problem_responses
+from shared.admin import readiness_response
 from shared.errors import FieldError, ServiceError
 from shared.registry import SERVICE_NAMES
 from shared.rpc import Empty, ServiceUnavailable, call, ping_operation
@@ -20,46 +20,36 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _service_answers(request_: Request, service: str) -> bool:
+async def _service_answers(app: FastAPI, service: str) -> bool:
     try:
         await call(
-            request_.app.state.nc,
-            ping_operation(service),
-            Empty(),
-            timeout=request_.app.state.settings.readiness_timeout,
+            app.state.nc, ping_operation(service), Empty(), timeout=app.state.settings.readiness_timeout
         )
     except (ServiceUnavailable, ServiceError):
         return False
     return True
 
 
-async def _redis_answers(request_: Request) -> bool:
+async def _redis_answers(app: FastAPI) -> bool:
     try:
-        return bool(
-            await asyncio.wait_for(
-                request_.app.state.redis.ping(), request_.app.state.settings.readiness_timeout
-            )
-        )
+        return bool(await asyncio.wait_for(app.state.redis.ping(), app.state.settings.readiness_timeout))
     except Exception:
         return False
 
 
-@router.get("/readyz", response_model=None, responses=problem_responses(503, v1=False))
-async def readyz(request: Request) -> dict[str, str] | Response:
-    """200 when NATS, Redis and every service answer; else 503 naming those that do not."""
+async def not_ready(app: FastAPI) -> list[FieldError]:
+    """What keeps the gateway from being ready: NATS, Redis, each service that does not answer."""
     down: list[str] = []
-    if not request.app.state.nc.is_connected:
+    if not app.state.nc.is_connected:
         down.append("nats")
-    checks = await asyncio.gather(
-        _redis_answers(request), *(_service_answers(request, s) for s in SERVICE_NAMES)
-    )
+    checks = await asyncio.gather(_redis_answers(app), *(_service_answers(app, s) for s in SERVICE_NAMES))
     if not checks[0]:
         down.append("redis")
     down += [s for s, ok in zip(SERVICE_NAMES, checks[1:], strict=True) if not ok]
-    if down:
-        return problem_response(
-            503,
-            "not ready: " + ", ".join(down),
-            [FieldError(field=name, message="did not answer") for name in down],
-        )
-    return {"status": "ready"}
+    return [FieldError(field=name, message="did not answer") for name in down]
+
+
+@router.get("/readyz", response_model=None, responses=problem_responses(503))
+async def readyz(request: Request) -> Response:
+    """200 when NATS, Redis and every service answer; else 503 naming those that do not."""
+    return readiness_response(await not_ready(request.app))

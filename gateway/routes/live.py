@@ -9,9 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from gateway.auth import CurrentPrincipal
-from gateway.deps import Live, RequestId, Services
-from gateway.routes.problems import problem_responses
-from gateway.view import parse_customer_id
+from gateway.deps import CustomerId, Live, RequestId, Services
+from shared import metrics
 from shared.messages import profile
 
 router = APIRouter(prefix="/v1/customers", tags=["live"])
@@ -20,15 +19,12 @@ KEEPALIVE_SECONDS = 15.0
 
 
 @router.get(
-    "/{customer_id}/events",
+    "/{customer_id:uuid}/events",
     response_class=StreamingResponse,
-    responses={
-        200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}},
-        **problem_responses(404, 503),
-    },
+    responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
 )
 async def customer_events(
-    customer_id: str,
+    customer_id: CustomerId,
     principal: CurrentPrincipal,
     services: Services,
     live: Live,
@@ -38,18 +34,21 @@ async def customer_events(
     """Changes to this customer as they happen: profile edits, notes, conversations, escalations.
 
     Each event is `event: <service>.<type>` with JSON data {type, customer_id, occurred_at, data}.
-    Browsers' EventSource may pass the token as `?access_token=`. When the token expires the
-    stream sends `event: token.expired` and ends.
+    When the customer is merged into another (`profile.customer.merged`, the target in
+    `data.customer_id`) or erased (`profile.erasure.requested`), that event carries `"final": true`
+    and the stream ends. Browsers' EventSource may pass the token as `?access_token=`. When the
+    token expires the stream sends `event: token.expired` and ends.
     """
-    customer = parse_customer_id(customer_id)
     await services.call(
         profile.GET_CUSTOMER,
-        profile.GetCustomer(workspace=principal.workspace, customer_id=customer),
+        profile.GetCustomer(workspace=principal.workspace, customer_id=customer_id),
         request_id=request_id,
     )
-    queue = live.listen(principal.workspace, str(customer))
+    customer = str(customer_id)
+    queue = live.listen(principal.workspace, customer)
 
     async def stream() -> AsyncIterator[bytes]:
+        metrics.sse_streams(+1)
         try:
             yield b": connected\nretry: 2000\n\n"
             while not await request.is_disconnected():
@@ -64,8 +63,11 @@ async def customer_events(
                     yield b": keepalive\n\n"
                     continue
                 yield b"event: " + update["type"].encode() + b"\ndata: " + orjson.dumps(update) + b"\n\n"
+                if update.get("final"):
+                    return
         finally:
-            live.unlisten(principal.workspace, str(customer), queue)
+            metrics.sse_streams(-1)
+            live.unlisten(principal.workspace, customer, queue)
 
     return StreamingResponse(
         stream(),

@@ -5,31 +5,29 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from gateway.auth import CurrentPrincipal
-from gateway.deps import Cache, RequestId, Services
-from gateway.pagination import DEFAULT_LIMIT, Limit, PageCursors
+from gateway.deps import Cache, CustomerId, NoteId, RequestId, Services
+from gateway.pagination import DEFAULT_LIMIT, Cursor, Limit, PageCursors
 from gateway.routes.problems import problem_responses
-from gateway.view import parse_customer_id, parse_id
 from shared.messages import notes
-from shared.validation import Text
 
 router = APIRouter(prefix="/v1/customers", tags=["notes"])
 
 
-@router.get("/{customer_id}/notes", responses=problem_responses(404, 503))
+@router.get("/{customer_id:uuid}/notes")
 async def list_notes(
-    customer_id: str,
+    customer_id: CustomerId,
     principal: CurrentPrincipal,
     services: Services,
     request_id: RequestId,
     cursors: PageCursors,
-    tz: Annotated[Text, Query(max_length=64)] = "UTC",
+    tz: Annotated[notes.TimeZoneName, Query(description="The IANA time zone the days are in")] = "UTC",
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Annotated[Text | None, Query()] = None,
+    cursor: Cursor = None,
 ) -> notes.NotesPage:
     """The customer's notes, newest first, grouped by day in `tz` (an IANA time zone)."""
     request = notes.ListNotes(
         workspace=principal.workspace,
-        customer_id=parse_customer_id(customer_id),
+        customer_id=customer_id,
         tz=tz,
         limit=limit,
         cursor=cursors.open(cursor),
@@ -38,9 +36,9 @@ async def list_notes(
     return page.model_copy(update={"next_cursor": cursors.seal(page.next_cursor)})
 
 
-@router.post("/{customer_id}/notes", status_code=201, responses=problem_responses(404, 413, 503))
+@router.post("/{customer_id:uuid}/notes", status_code=201)
 async def add_note(
-    customer_id: str,
+    customer_id: CustomerId,
     body: notes.NewNote,
     principal: CurrentPrincipal,
     services: Services,
@@ -50,7 +48,7 @@ async def add_note(
     """Add a note written by the caller; 404 if the customer is not in the workspace."""
     request = notes.AddNote(
         workspace=principal.workspace,
-        customer_id=parse_customer_id(customer_id),
+        customer_id=customer_id,
         note=body,
         author=notes.Author(id=principal.user_id, name=principal.name),
     )
@@ -60,10 +58,10 @@ async def add_note(
     return note
 
 
-@router.delete("/{customer_id}/notes/{note_id}", status_code=204, responses=problem_responses(403, 404, 503))
+@router.delete("/{customer_id:uuid}/notes/{note_id:uuid}", status_code=204, responses=problem_responses(403))
 async def delete_note(
-    customer_id: str,
-    note_id: str,
+    customer_id: CustomerId,
+    note_id: NoteId,
     principal: CurrentPrincipal,
     services: Services,
     cache: Cache,
@@ -72,8 +70,8 @@ async def delete_note(
     """Delete a note: only its author may (403 for anyone else, admins included)."""
     request = notes.DeleteNote(
         workspace=principal.workspace,
-        customer_id=parse_customer_id(customer_id),
-        note_id=parse_id(note_id, "note"),
+        customer_id=customer_id,
+        note_id=note_id,
         actor_id=principal.user_id,
     )
     await services.call(notes.DELETE_NOTE, request, request_id=request_id)

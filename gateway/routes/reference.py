@@ -7,7 +7,6 @@ from pydantic import BaseModel, Field
 
 from gateway.auth import current_principal
 from gateway.live import live_event_types
-from gateway.routes.problems import problem_responses
 from shared.fields import NOTE_FIELDS, PROFILE_FIELDS, EditableField, FieldKind
 from shared.reference import countries, languages
 
@@ -15,7 +14,6 @@ router = APIRouter(
     prefix="/v1/reference",
     tags=["reference"],
     dependencies=[Depends(current_principal)],
-    responses=problem_responses(),
 )
 
 

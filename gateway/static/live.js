@@ -1,6 +1,7 @@
 // @ts-check
 // Live updates of an open profile: the gateway's Server-Sent Events, whose event names come from
-// GET /v1/reference/live-events. Each event refetches the parts of the page its section shows.
+// GET /v1/reference/live-events. Each event refetches the parts of the page its section shows,
+// except the two that can end this customer (CONTRACT.md §7), handled by name.
 
 import { api, session } from "./api.js";
 import { t } from "./i18n.js";
@@ -16,6 +17,10 @@ const PARTS_OF_SECTION = {
 };
 /** @type {Part[]} */
 const EVERYTHING = ["view", "history", "notes", "conversations", "escalations"];
+/** A duplicate was merged into this customer, or (`final`) this customer into another. */
+const MERGED = "profile.customer.merged";
+/** This customer is being erased (always `final`: the stream ends). */
+const ERASED = "profile.erasure.requested";
 const RECONNECT_MS = 5000;
 const COALESCE_MS = 100;
 
@@ -26,9 +31,11 @@ const COALESCE_MS = 100;
  * @param {{
  *   setStatus: (state: "connecting" | "live" | "reconnecting" | "off", text: string) => void,
  *   refresh: (parts: Part[]) => void,
+ *   mergedAway: (target: string) => void,
+ *   erased: () => void,
  * }} handlers
  */
-export function connectLive(base, events, { setStatus, refresh }) {
+export function connectLive(base, events, { setStatus, refresh, mergedAway, erased }) {
   /** @type {EventSource | null} */
   let source = null;
   let reconnectTimer = 0;
@@ -70,7 +77,19 @@ export function connectLive(base, events, { setStatus, refresh }) {
       }
     });
     for (const { type, section } of events) {
-      stream.addEventListener(type, () => schedule(PARTS_OF_SECTION[section] ?? ["view"]));
+      stream.addEventListener(type, (event) => {
+        if (type === ERASED) {
+          erased();
+        } else if (type === MERGED) {
+          /** @type {{ final?: boolean, data: { customer_id: string } }} */
+          const update = JSON.parse(event.data);
+          // The target is the event's own customer; a final one went to the customer merged away.
+          if (update.final) mergedAway(update.data.customer_id);
+          else schedule(EVERYTHING);
+        } else {
+          schedule(PARTS_OF_SECTION[section] ?? ["view"]);
+        }
+      });
     }
   }
 

@@ -1,6 +1,6 @@
 // @ts-check
-// The profile's header card: avatar, name, platform chat links, Instagram details, customer since
-// and average sentiment.
+// The profile's header card: avatar, name, platform chat links, Instagram details, customer since,
+// average sentiment, and the customer actions (merge, export, erase).
 
 import { h, replace, safeUrl } from "./dom.js";
 import { fmtDate, time } from "./format.js";
@@ -26,10 +26,15 @@ const FOLLOW_STATUS = {
   unknown: "instagram.unknown",
 };
 
-/** @param {import("./profile.js").ProfileContext} ctx */
-export function createHeader({ state, reload, unavailable }) {
+/**
+ * @param {import("./profile.js").ProfileContext} ctx
+ * @param {HTMLElement} actions shown once the customer is known; rendered once, so that a refresh
+ *   of the header does not take the focus from its buttons
+ */
+export function createHeader({ state, reload, unavailable }, actions) {
   const heading = h("h1", { id: "customer-name", tabindex: "-1", dir: "auto" }, t("profile.loading"));
-  const element = h("section", { class: "card header-card", "aria-labelledby": "customer-name" });
+  const content = h("div", { class: "header-content" });
+  const element = h("section", { class: "card header-card", "aria-labelledby": "customer-name" }, content, actions);
 
   /** @param {Header["sentiment"]} avg */
   function averageSentiment(avg) {
@@ -72,9 +77,10 @@ export function createHeader({ state, reload, unavailable }) {
 
   function render() {
     const header = state.view?.header;
+    actions.hidden = !header;
     if (!header) {
       replace(
-        element,
+        content,
         h("div", { class: "identity" }, avatar("", null, "lg"), heading),
         state.view && unavailable("profile") ? quietNotice(t("profile.headerUnavailable"), reload) : null,
       );
@@ -83,7 +89,7 @@ export function createHeader({ state, reload, unavailable }) {
     heading.textContent = header.name;
     if (!state.disposed) document.title = t("title.page", { title: header.name });
     replace(
-      element,
+      content,
       h("div", { class: "identity" }, avatar(header.name, header.avatar_url, "lg"), heading),
       h("ul", { class: "platform-links", "aria-label": t("profile.chats") }, (header.platforms ?? []).map(platformLink)),
       header.instagram ? instagramLine(header.instagram) : null,

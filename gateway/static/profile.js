@@ -1,6 +1,7 @@
 // @ts-check
 // The customer profile page: header, profile and AI profile cards on the side, activity tabs
-// beside them (the open tab is in the URL), kept current by the gateway's event stream.
+// beside them (the open tab is in the URL), kept current by the gateway's event stream, which also
+// says when the customer is merged into another or erased.
 
 import { api, session } from "./api.js";
 import { createActivity, readTab } from "./activity.js";
@@ -9,6 +10,7 @@ import { h, replace } from "./dom.js";
 import { lastGridHref } from "./grid-query.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
+import { createIdentityActions, followMerge } from "./identity.js";
 import { connectLive } from "./live.js";
 import { createProfileCard } from "./profile-card.js";
 import { createHeader } from "./profile-header.js";
@@ -38,6 +40,7 @@ import { hrefFor, navigate } from "./router.js";
 /**
  * What the parts of the page share.
  * @typedef {{
+ *   customerId: string,
  *   base: string,
  *   state: ProfileState,
  *   announce: import("./shell.js").Shell["announce"],
@@ -61,6 +64,7 @@ export function mountProfile(main, customerId, params, { announce, viewReady }) 
   const state = { view: null, etag: null, disposed: false, reference: emptyReference(), saves: Promise.resolve() };
   /** @type {ProfileContext} */
   const ctx = {
+    customerId,
     base,
     state,
     announce,
@@ -68,7 +72,8 @@ export function mountProfile(main, customerId, params, { announce, viewReady }) 
     accept,
     unavailable: (section) => (state.view?.unavailable ?? []).includes(section),
   };
-  const header = createHeader(ctx);
+  const identity = createIdentityActions(ctx);
+  const header = createHeader(ctx, identity.element);
   const card = createProfileCard(ctx);
   const ai = createAiCard(ctx);
   const activity = createActivity(customerId, {
@@ -124,20 +129,25 @@ export function mountProfile(main, customerId, params, { announce, viewReady }) 
     return true;
   }
 
-  function showNotFound() {
-    const heading = h("h1", { tabindex: "-1" }, t("profile.notFound"));
+  /**
+   * In place of the page: the customer does not exist (or no longer does).
+   * @param {import("./i18n.js").MessageKey} title
+   * @param {import("./i18n.js").MessageKey} text
+   */
+  function showGone(title, text) {
+    dispose();
+    const heading = h("h1", { tabindex: "-1" }, t(title));
     replace(
       main,
       h(
         "section",
         { class: "card" },
         heading,
-        h("p", {}, t("profile.notFoundText")),
+        h("p", {}, t(text)),
         h("p", {}, h("a", { href: lastGridHref() }, t("profile.backToAll"))),
       ),
     );
-    dispose();
-    viewReady(t("profile.notFound"), heading);
+    viewReady(t(title), heading);
   }
 
   async function loadView() {
@@ -151,7 +161,14 @@ export function mountProfile(main, customerId, params, { announce, viewReady }) 
       const failure = /** @type {import("./api.js").ApiError} */ (e);
       if (state.disposed || failure.status === 401) return;
       if (failure.status === 404) {
-        showNotFound();
+        // A customer merged into another answers 404 naming that other one: show it instead.
+        const target = failure.problem.merged_into;
+        if (typeof target === "string") {
+          dispose();
+          followMerge(target, announce);
+        } else {
+          showGone("profile.notFound", "profile.notFoundText");
+        }
         return;
       }
       if (state.view === null) {
@@ -171,7 +188,9 @@ export function mountProfile(main, customerId, params, { announce, viewReady }) 
   }
 
   function dispose() {
+    if (state.disposed) return;
     state.disposed = true;
+    identity.dispose();
     activity.dispose();
     live?.dispose();
   }
@@ -190,6 +209,15 @@ export function mountProfile(main, customerId, params, { announce, viewReady }) 
           else if (part === "history") card.refreshHistory();
           else activity.refresh(part);
         }
+      },
+      mergedAway(target) {
+        dispose();
+        followMerge(target, announce);
+      },
+      // This page's own erase dialog shows the erasure's progress over the page instead.
+      erased() {
+        if (identity.erasing()) dispose();
+        else showGone("erase.gone", "erase.goneText");
       },
     });
   });

@@ -1,7 +1,8 @@
 // @ts-check
-// Small pieces several views show: platform badges, tag chips, avatars, sentiment, notices.
+// Small pieces several views show: platform badges, tag chips, avatars, sentiment, notices,
+// modal dialogs.
 
-import { h, replace, safeUrl } from "./dom.js";
+import { h, replace, safeUrl, uid } from "./dom.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 
@@ -124,3 +125,18 @@ export function sentiment(label, extra = "") {
     `${known ? t(known) : label}${extra}`,
   );
 }
+
+/**
+ * A modal dialog named by its heading, taken out of the page once closed; the caller fills `body`.
+ * @param {string} title
+ */
+export function modal(title) {
+  const heading = h("h2", { id: uid("dialog") }, title);
+  const body = h("div", { class: "dialog-body" });
+  const element = h("dialog", { class: "modal", "aria-labelledby": heading.id }, heading, body);
+  element.addEventListener("close", () => element.remove());
+  document.body.append(element);
+  element.showModal();
+  return { element, body, close: () => element.close() };
+}
+/** @typedef {ReturnType<typeof modal>} Modal */

@@ -2,7 +2,7 @@
 
 from services.insights.config import Settings
 from services.insights.handlers import CONSUMERS, ROUTES, Context, context
-from shared.messages import timeline
+from shared.messages import profile, timeline
 from shared.messages.insights import INTERFACE
 from shared.runtime import ServiceDefinition
 from shared.subjects import event_stream
@@ -13,6 +13,6 @@ definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
     context,
     ROUTES,
     CONSUMERS,
-    binds=(event_stream(timeline.SERVICE),),
-    calls=(timeline.GET_TRANSCRIPT,),
+    binds=(event_stream(timeline.SERVICE), event_stream(profile.SERVICE)),
+    calls=(timeline.GET_TRANSCRIPT, profile.GET_CUSTOMER),
 )

@@ -39,6 +39,8 @@ class Settings(ServiceSettings):
     # Seconds the LLM is not tried again after it was found down (the embedded analyser stands in).
     openai_cooldown_seconds: float = 30.0
 
+    # Seconds the profile service has to say where a customer the timeline no longer names went.
+    profile_timeout_seconds: float = 2.0
     # Characters of transcript asked of the timeline (its most recent part).
     transcript_max_chars: int = 60_000
     transcript_timeout_seconds: float = 5.0

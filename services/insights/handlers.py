@@ -1,5 +1,6 @@
 """NATS side of insights: analyse closed conversations, answer the customer's insights."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -15,8 +16,9 @@ from shared.consumer import DeadLetterError, Delivery, Subscribing, Tuning, even
 from shared.db import Connection
 from shared.errors import NotFound
 from shared.events import Event, utcnow
+from shared.identity import Resolved
 from shared.logging import get_logger
-from shared.messages import insights, timeline
+from shared.messages import insights, profile, timeline
 from shared.rpc import call
 from shared.runtime import Deps, Route, reading
 
@@ -46,7 +48,11 @@ def context(deps: Deps[Settings]) -> Context:
     return Context(deps, build_analyser(deps.settings))
 
 
-async def _transcript(ctx: Context, workspace: str, conversation_id: str) -> timeline.Transcript:
+async def _transcript(
+    ctx: Context, workspace: str, conversation_id: str, customer_id: str
+) -> timeline.Transcript | None:
+    """The conversation's transcript; None if the timeline has none because its customer was
+    erased (the close was announced before); DeadLetterError if it has none for no such reason."""
     settings = ctx.deps.settings
     try:
         return await call(
@@ -58,7 +64,30 @@ async def _transcript(ctx: Context, workspace: str, conversation_id: str) -> tim
             timeout=settings.transcript_timeout_seconds,
         )
     except NotFound as exc:
+        if await usecases.erased(ctx.deps.pool, workspace, customer_id, _profile_fate(ctx)):
+            return None
         raise DeadLetterError(f"timeline has no conversation {conversation_id}") from exc
+
+
+def _profile_fate(ctx: Context) -> usecases.ProfileFate:
+    async def fate(workspace: str, customer_id: str) -> Resolved | None:
+        try:
+            asked = uuid.UUID(customer_id)
+        except ValueError:
+            return None
+        try:
+            await call(
+                ctx.deps.nc,
+                profile.GET_CUSTOMER,
+                profile.GetCustomer(workspace=workspace, customer_id=asked),
+                timeout=ctx.deps.settings.profile_timeout_seconds,
+            )
+        except NotFound as exc:
+            merged_into = exc.extra.get("merged_into")
+            return Resolved(uuid.UUID(merged_into), False) if merged_into else Resolved(asked, True)
+        return None
+
+    return fate
 
 
 async def _prepare(
@@ -71,16 +100,23 @@ async def _prepare(
     # Stamped before the transcript is read: of two analyses of one conversation, the one
     # that read the later transcript is the newer, whichever finishes first.
     analysed_at = utcnow()
-    transcript = await _transcript(ctx, event.workspace, conversation_id)
-    if transcript.customer_id != customer_id:
-        # Analysing it under this customer would put someone else's words in their profile.
-        raise DeadLetterError(
-            f"transcript of {conversation_id} belongs to another customer than the event says"
+    transcript = await _transcript(ctx, event.workspace, conversation_id, customer_id)
+    if transcript is None:
+        log.info("conversation_of_erased_customer_skipped", conversation_id=conversation_id)
+        return None
+    try:
+        owner = await usecases.owner(
+            ctx.deps.pool, event.workspace, customer_id, transcript, _profile_fate(ctx)
         )
+    except usecases.ForeignTranscript as exc:
+        raise DeadLetterError(str(exc)) from exc
+    if owner is None:
+        log.info("conversation_of_erased_customer_skipped", conversation_id=conversation_id)
+        return None
     return await usecases.analyse(
         ctx.deps.pool,
         ctx.analyser,
-        transcript,
+        transcript.model_copy(update={"customer_id": owner}),
         workspace=event.workspace,
         source_event_id=event.event_id,
         analysed_at=analysed_at,
@@ -126,6 +162,7 @@ CONSUMERS: list[Subscribing[Context]] = [
     event_consumer(
         REANALYSIS_CONSUMER, insights.REANALYSIS_REQUESTED, store, prepare=prepare_reanalysis, tuning=_tuning
     ),
+    *usecases.CUSTOMER_DATA.consumers(),
 ]
 
 

@@ -1,13 +1,16 @@
 """SQL of the insights service: conversation analyses and per-customer insights."""
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from services.insights.analysers.base import Analysis
-from services.insights.service import PROFILE_SECTIONS, StoredProfile
+from services.insights.service import PROFILE_SECTIONS, ProfileFacts, StoredProfile
 from shared.db import Connection
+from shared.identity import delete_rows
 from shared.messages.insights import AverageSentiment, CustomerInsights
 
 Executor = Connection | asyncpg.Pool
@@ -148,13 +151,17 @@ async def store_analysis(conn: Connection, record: AnalysisRecord) -> datetime |
     return happened
 
 
-async def analysed_transcript(db: Executor, workspace: str, conversation_id: str) -> str | None:
-    """The digest of the transcript the conversation's stored analysis read, if it was not degraded."""
+async def analysed_transcript(
+    db: Executor, workspace: str, conversation_id: str, customer_id: str
+) -> str | None:
+    """The digest of the transcript the conversation's stored analysis read for this customer, if
+    it was not degraded (an analysis stored under another customer is not this customer's)."""
     digest: str | None = await db.fetchval(
         "SELECT transcript_digest FROM conversation_analyses "
-        "WHERE workspace = $1 AND conversation_id = $2 AND NOT degraded",
+        "WHERE workspace = $1 AND conversation_id = $2 AND customer_id = $3 AND NOT degraded",
         workspace,
         conversation_id,
+        customer_id,
     )
     return digest
 
@@ -241,3 +248,42 @@ async def analysed_conversations(
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class CustomerAnalyses:
+    """What a customer's insights are computed from: each analysed conversation's facts and score."""
+
+    facts: list[tuple[str, ProfileFacts, datetime]]
+    scores: list[float | None]
+    updated_at: datetime | None
+
+
+async def analyses_of(conn: Connection, workspace: str, customer_id: str) -> CustomerAnalyses:
+    """The analyses of a customer's conversations, each with when the conversation happened."""
+    rows = await conn.fetch(
+        "SELECT conversation_id, profile_facts, sentiment_score, analysed_at, "
+        "COALESCE(closed_at, analysed_at) AS happened_at "
+        "FROM conversation_analyses WHERE workspace = $1 AND customer_id = $2",
+        workspace,
+        customer_id,
+    )
+    return CustomerAnalyses(
+        facts=[
+            (
+                row["conversation_id"],
+                ProfileFacts(
+                    **{name: tuple(row["profile_facts"].get(name, ())) for name in PROFILE_SECTIONS}
+                ),
+                row["happened_at"],
+            )
+            for row in rows
+        ],
+        scores=[row["sentiment_score"] for row in rows],
+        updated_at=max((row["analysed_at"] for row in rows), default=None),
+    )
+
+
+async def delete_customers(conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID]) -> None:
+    """Delete these customers' analyses and insights."""
+    await delete_rows(conn, workspace, ("conversation_analyses", "customer_insights"), customer_ids)

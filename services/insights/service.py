@@ -218,6 +218,15 @@ def merge_profile(
     return StoredProfile(sections, {c: at for c, at in seen.items() if c in referenced})
 
 
+def rebuild_profile(analyses: Iterable[tuple[str, ProfileFacts, datetime]]) -> StoredProfile:
+    """The profile of a customer's analysed conversations, (conversation id, facts, when it
+    happened), as analysing them one by one in the order they happened builds it."""
+    profile = StoredProfile()
+    for conversation_id, facts, seen_at in sorted(analyses, key=lambda analysis: (analysis[2], analysis[0])):
+        profile = merge_profile(profile, conversation_id, facts, seen_at)
+    return profile
+
+
 def _last_seen(ids: Iterable[str], seen: Mapping[str, datetime]) -> datetime | None:
     return max((seen[c] for c in ids if c in seen), default=None)
 

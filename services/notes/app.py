@@ -1,7 +1,7 @@
 """Wiring of the notes service: what it consumes, what it answers."""
 
 from services.notes.config import Settings
-from services.notes.handlers import CUSTOMERS_CONSUMER, ROUTES, Context
+from services.notes.handlers import CONSUMERS, ROUTES, Context
 from shared.messages import profile
 from shared.messages.notes import INTERFACE
 from shared.runtime import ServiceDefinition, plain_context
@@ -12,7 +12,7 @@ definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
     Settings,
     plain_context,
     ROUTES,
-    [CUSTOMERS_CONSUMER],
+    CONSUMERS,
     binds=(event_stream(profile.SERVICE),),
     calls=(profile.GET_CUSTOMER,),
 )

@@ -5,9 +5,9 @@ import uuid
 
 from services.notes import usecases
 from services.notes.config import Settings
-from shared.consumer import Delivery, event_consumer
+from shared.consumer import Delivery, Subscribing, event_consumer
 from shared.db import Connection
-from shared.errors import NotFound, Unavailable
+from shared.errors import Unavailable
 from shared.events import Event
 from shared.messages import notes, profile
 from shared.rpc import ServiceUnavailable, call
@@ -26,11 +26,14 @@ async def record_customer(
     await usecases.record_customer(conn, delivery.workspace, created.customer_id, created.created_at)
 
 
-CUSTOMERS_CONSUMER = event_consumer(CUSTOMERS_DURABLE, profile.CUSTOMER_CREATED, record_customer)
+CONSUMERS: list[Subscribing[Context]] = [
+    event_consumer(CUSTOMERS_DURABLE, profile.CUSTOMER_CREATED, record_customer),
+    *usecases.CUSTOMER_DATA.consumers(),
+]
 
 
 def _profile_of(ctx: Context) -> usecases.CustomerSource:
-    async def created_at(workspace: str, customer_id: uuid.UUID) -> dt.datetime | None:
+    async def created_at(workspace: str, customer_id: uuid.UUID) -> dt.datetime:
         try:
             found = await call(
                 ctx.nc,
@@ -38,8 +41,6 @@ def _profile_of(ctx: Context) -> usecases.CustomerSource:
                 profile.GetCustomer(workspace=workspace, customer_id=customer_id),
                 timeout=ctx.settings.profile_timeout_seconds,
             )
-        except NotFound:
-            return None
         except ServiceUnavailable:
             raise Unavailable("the profile service did not answer") from None
         return found.header.created_at

@@ -2,12 +2,14 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 from shared.cursors import END_OF_TIME
 from shared.db import Connection
+from shared.identity import delete_rows, move_rows
 from shared.messages.notes import Author, Note
 
 _COLUMNS = "id, customer_id, text, author_id, author_name, created_at"
@@ -142,3 +144,17 @@ async def count_notes(conn: Connection, workspace: str, customer_id: uuid.UUID) 
         customer_id,
     )
     return int(count)
+
+
+async def move_notes(
+    conn: Connection, workspace: str, source: uuid.UUID, target: uuid.UUID, target_created_at: dt.datetime
+) -> None:
+    """Give the source customer's notes, deleted ones too, to the target, and forget the source."""
+    await record_customer(conn, workspace, target, target_created_at)
+    await move_rows(conn, workspace, ("notes",), source, target)
+    await delete_customers(conn, workspace, [source])
+
+
+async def delete_customers(conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID]) -> None:
+    """Delete these customers and every note of theirs, deleted ones too."""
+    await delete_rows(conn, workspace, ("notes", "customers"), customer_ids)

@@ -3,34 +3,25 @@
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from shared.cursors import decode_cursor
-from shared.errors import Rejected
+from shared.errors import Rejected, rejecting
 from shared.fields import NOTE_TEXT_MAX
-from shared.messages.notes import Note, NoteDay
+from shared.messages.notes import Note, NoteDay, time_zone_name
 from shared.validation import trimmed
-
-_MAX_ZONE_NAME = 64
 
 
 def note_text(raw: str) -> str:
     """The text to store: trimmed, 1 to 2,000 characters (code points, not bytes)."""
-    try:
+    with rejecting("text"):
         return trimmed(raw, NOTE_TEXT_MAX)
-    except ValueError as exc:
-        raise Rejected.field("text", str(exc)) from None
 
 
 def time_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`; Rejected for anything that is not one."""
-    if len(name) > _MAX_ZONE_NAME:
-        raise Rejected.field("tz", "not a known IANA time zone")
-    try:
-        return ZoneInfo(name)
-    # ZoneInfo refuses paths with ValueError and unreadable entries with OSError.
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise Rejected.field("tz", "not a known IANA time zone") from None
+    with rejecting("tz"):
+        return ZoneInfo(time_zone_name(name))
 
 
 def group_by_day(notes: Sequence[Note], zone: ZoneInfo) -> list[NoteDay]:

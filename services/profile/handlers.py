@@ -6,12 +6,12 @@ from pydantic import ValidationError
 
 from services.profile import usecases
 from services.profile.config import Settings
-from shared.consumer import Delivery, connector_consumer
+from shared.consumer import Delivery, Subscribing, connector_consumer, event_consumer
 from shared.db import Connection
 from shared.errors import ServiceError
-from shared.events import ConnectorEvent
+from shared.events import ConnectorEvent, Event, EventType
 from shared.logging import get_logger
-from shared.messages import insights, profile
+from shared.messages import ErasureApplied, insights, notes, profile, timeline
 from shared.rpc import ServiceUnavailable, call
 from shared.runtime import Deps, Route, reading, route, writing
 from shared.subjects import CHAT_TYPES
@@ -36,6 +36,21 @@ async def apply_chat_event(ctx: Context, conn: Connection, delivery: Delivery[Co
 
 
 CHAT_CONSUMER = connector_consumer(CHAT_DURABLE, CHAT_TYPES, apply_chat_event, handle_batch=apply_chat_events)
+
+
+def erasure_consumer(event_type: EventType[ErasureApplied]) -> Subscribing[Context]:
+    """A consumer of one service's customer.erased: that service's part of an erasure is done."""
+
+    async def confirm(_ctx: Context, conn: Connection, delivery: Delivery[Event[ErasureApplied]]) -> None:
+        await usecases.confirm_erasure(conn, event_type.service, delivery.event)
+
+    return event_consumer(f"profile-{event_type.service}-erasures", event_type, confirm)
+
+
+CONSUMERS: list[Subscribing[Context]] = [
+    CHAT_CONSUMER,
+    *(erasure_consumer(service.CUSTOMER_ERASED) for service in (notes, timeline, insights)),
+]
 
 
 async def agent_context(ctx: Context, request: profile.GetAgentContext) -> profile.AgentContext:
@@ -69,6 +84,9 @@ ROUTES: list[Route[Context]] = [
     writing(profile.CREATE_TAG, usecases.create_tag),
     writing(profile.UPDATE_TAG, usecases.update_tag),
     writing(profile.DELETE_TAG, usecases.delete_tag),
+    writing(profile.MERGE_CUSTOMERS, usecases.merge_customers),
+    writing(profile.ERASE_CUSTOMER, usecases.erase_customer),
+    reading(profile.GET_ERASURE, usecases.get_erasure),
     route(profile.GET_AGENT_CONTEXT, agent_context),
     route(profile.AGENT_CONTEXT, agent_context),
 ]

@@ -7,9 +7,17 @@ from typing import Any
 
 import asyncpg
 
-from services.profile.service import Contact, EditPlan, GridOrder, NewCustomer, like_pattern, name_key
-from shared.db import Connection, columns
-from shared.messages.profile import Actor, Tag
+from services.profile.service import (
+    Contact,
+    EditPlan,
+    GridOrder,
+    MergePlan,
+    NewCustomer,
+    like_pattern,
+    name_key,
+)
+from shared.db import Connection, columns, transaction
+from shared.messages.profile import Actor, IdentityRef, Tag
 
 _CUSTOMER_COLUMNS = (
     "c.id, c.platform, c.platform_user_id, c.name, c.phone, c.email, c.language, c.country, "
@@ -24,6 +32,24 @@ def _tags_of(alias: str) -> str:
         "COALESCE((SELECT jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'color', t.color) "
         "ORDER BY t.name_key, t.id) FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id "
         f"WHERE ct.customer_id = {alias}.id), '[]'::jsonb)"
+    )
+
+
+def _identity_order(alias: str) -> str:
+    """Identities of customer `alias` in the order shown: the one it was created from, then the
+    others in the order they joined."""
+    return (
+        f"(i.platform, i.platform_user_id) <> ({alias}.platform, {alias}.platform_user_id), "
+        "i.added_at, i.identity_key"
+    )
+
+
+def _identities_of(alias: str) -> str:
+    """A jsonb list of the identities ({platform, platform_user_id}) of customer `alias`.id."""
+    return (
+        "COALESCE((SELECT jsonb_agg(jsonb_build_object('platform', i.platform, 'platform_user_id', "
+        f"i.platform_user_id) ORDER BY {_identity_order(alias)}) FROM customer_identities i "
+        f"WHERE i.customer_id = {alias}.id), '[]'::jsonb)"
     )
 
 
@@ -64,13 +90,23 @@ async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -
     return {row["id"] for row in rows if row["created"]}
 
 
+async def add_identities(conn: Connection, customers: Sequence[NewCustomer]) -> None:
+    """Record the identity each of these newly created customers was created from."""
+    await conn.execute(
+        "INSERT INTO customer_identities (workspace, identity_key, customer_id, platform, platform_user_id, "
+        "added_at) SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
+        "$6::timestamptz[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+        *columns(customers, "workspace", "identity_key", "id", "platform", "platform_user_id", "created_at"),
+    )
+
+
 async def lock_contacts(
     conn: Connection, keys: Sequence[tuple[str, uuid.UUID]]
 ) -> dict[tuple[str, uuid.UUID], asyncpg.Record]:
     """The connector-maintained state of customers by (workspace, id), locked until the transaction ends."""
     rows = await conn.fetch(
-        "SELECT c.workspace, c.id, c.platform_user_id, c.name, c.name_edited, c.avatar_url, "
-        "c.instagram, c.seen, c.phone, c.email, c.version "
+        "SELECT c.workspace, c.id, c.name, c.name_edited, c.avatar_url, "
+        f"c.instagram, c.seen, c.phone, c.email, c.version, {_identities_of('c')} AS identities "
         "FROM customers c JOIN unnest($1::text[], $2::uuid[]) AS k (workspace, id) "
         "ON c.workspace = k.workspace AND c.id = k.id ORDER BY c.id FOR UPDATE OF c",
         [workspace for workspace, _ in keys],
@@ -108,9 +144,9 @@ async def get_customer(
 ) -> asyncpg.Record | None:
     """A customer with its tags (list of {id, name, color}), or None if not in the workspace."""
     return await conn.fetchrow(
-        f"SELECT {_CUSTOMER_COLUMNS}, c.name_edited, "
+        f"SELECT {_CUSTOMER_COLUMNS}, c.name_edited, c.seen, "
         "ARRAY(SELECT ct.tag_id::text FROM customer_tags ct WHERE ct.customer_id = c.id "
-        f"ORDER BY ct.tag_id) AS tag_ids, {_tags_of('c')} AS tags "
+        f"ORDER BY ct.tag_id) AS tag_ids, {_tags_of('c')} AS tags, {_identities_of('c')} AS identities "
         "FROM customers c WHERE c.workspace = $1 AND c.id = $2" + (" FOR UPDATE OF c" if lock else ""),
         workspace,
         customer_id,
@@ -118,15 +154,14 @@ async def get_customer(
 
 
 async def customer_by_identity(
-    conn: Connection, workspace: str, platform: str, platform_user_id: str
+    conn: Connection, workspace: str, identity_key: uuid.UUID
 ) -> asyncpg.Record | None:
-    """The customer of a platform identity, with its tags, or None."""
+    """The customer a platform identity (by its key) belongs to, with its tags, or None."""
     return await conn.fetchrow(
-        f"SELECT {_CUSTOMER_COLUMNS}, {_tags_of('c')} AS tags FROM customers c "
-        "WHERE c.workspace = $1 AND c.platform = $2 AND c.platform_user_id = $3",
+        f"SELECT {_CUSTOMER_COLUMNS}, {_tags_of('c')} AS tags FROM customer_identities i "
+        "JOIN customers c ON c.id = i.customer_id WHERE i.workspace = $1 AND i.identity_key = $2",
         workspace,
-        platform,
-        platform_user_id,
+        identity_key,
     )
 
 
@@ -239,17 +274,27 @@ def grid_query(
     if terms:
         where.append("(" + " OR ".join(f"c.search LIKE {arg(like_pattern(t))}" for t in terms) + ")")
     if platform is not None:
-        where.append(f"c.platform = {arg(platform)}")
+        # The platform a customer was created on, or one a merge brought.
+        wanted = arg(platform)
+        where.append(
+            f"(c.platform = {wanted} OR EXISTS (SELECT 1 FROM customer_identities i "
+            f"WHERE i.customer_id = c.id AND i.platform = {wanted}))"
+        )
     if tag is not None:
-        where.append(f"c.id IN (SELECT customer_id FROM customer_tags WHERE tag_id = {arg(tag)})")
+        # customers.tag_ids mirrors customer_tags (migration 0006): the GIN index, or a check on
+        # the row while an order's index is walked, instead of a probe per customer.
+        # (The first condition says the partial index applies: it leaves out untagged customers.)
+        where.append(f"c.tag_ids <> '{{}}' AND c.tag_ids @> ARRAY[{arg(tag)}::uuid]")
     # The column comes from GridOrder's fixed set, never from the request.
     direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
     if after is not None:
         where.append(f"(c.{order.column}, c.id) {beyond} ({arg(after[0])}, {arg(after[1])})")
     # Tags are fetched for the page's rows only, after the limit.
     sql = (
-        f"SELECT page.*, {_tags_of('page')} AS tags FROM ("
-        "SELECT c.id, c.name, c.name_key, c.avatar_url, c.platform, c.created_at, c.last_contact_at "
+        f"SELECT page.*, {_tags_of('page')} AS tags, ARRAY(SELECT i.platform FROM customer_identities i "
+        f"WHERE i.customer_id = page.id ORDER BY {_identity_order('page')}) AS platforms FROM ("
+        "SELECT c.id, c.name, c.name_key, c.avatar_url, c.platform, c.platform_user_id, c.created_at, "
+        "c.last_contact_at "
         f"FROM customers c WHERE {' AND '.join(where)} "
         f"ORDER BY c.{order.column} {direction}, c.id {direction} LIMIT {arg(limit)}"
         f") page ORDER BY page.{order.column} {direction}, page.id {direction}"
@@ -259,7 +304,7 @@ def grid_query(
 
 async def grid_page(conn: Connection, sql: str, args: list[Any]) -> list[asyncpg.Record]:
     """Run a grid_query, planned for its own arguments."""
-    async with conn.transaction():
+    async with transaction(conn):
         # A generic plan cannot know how selective a search pattern is; plan every call afresh.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         return await conn.fetch(sql, *args)
@@ -306,6 +351,143 @@ async def retag_customers(
         workspace,
         list(versions),
         list(versions.values()),
+    )
+
+
+# --- merges and erasures -------------------------------------------------------------------------
+
+
+async def write_merge(conn: Connection, workspace: str, target: uuid.UUID, plan: MergePlan) -> None:
+    """Store the target of a merge as the plan leaves it, with the union of both customers' tags."""
+    contact, values = plan.contact, plan.values
+    await conn.execute(
+        "UPDATE customers SET name = $3, name_edited = $4, avatar_url = $5, instagram = $6, seen = $7, "
+        "phone = $8, email = $9, language = $10, country = $11, location = $12, agent_instructions = $13, "
+        "created_at = $14, last_contact_at = $15, version = $16, search = $17, name_key = $18 "
+        "WHERE workspace = $1 AND id = $2",
+        workspace,
+        target,
+        contact.name,
+        contact.name_edited,
+        contact.avatar_url,
+        contact.instagram,
+        contact.seen,
+        values["phone"],
+        values["email"],
+        values["language"],
+        values["country"],
+        values["location"],
+        values["agent_instructions"],
+        plan.created_at,
+        plan.last_contact_at,
+        plan.version,
+        plan.search,
+        name_key(contact.name),
+    )
+    await conn.execute(
+        "INSERT INTO customer_tags (customer_id, tag_id) SELECT $1, unnest($2::uuid[]) "
+        "ON CONFLICT DO NOTHING",
+        target,
+        plan.tag_ids,
+    )
+
+
+async def identities_with_epochs(
+    conn: Connection, workspace: str, customer_id: uuid.UUID
+) -> list[IdentityRef]:
+    """The identities of a customer by key, each with how many times it has been erased."""
+    rows = await conn.fetch(
+        "SELECT i.identity_key, COALESCE(r.epoch, 0) AS epoch FROM customer_identities i "
+        "LEFT JOIN identity_routes r ON r.workspace = i.workspace AND r.identity_key = i.identity_key "
+        "WHERE i.workspace = $1 AND i.customer_id = $2 ORDER BY i.identity_key",
+        workspace,
+        customer_id,
+    )
+    return [IdentityRef(identity_key=row["identity_key"], epoch=row["epoch"]) for row in rows]
+
+
+async def move_identities(
+    conn: Connection, workspace: str, source: uuid.UUID, target: uuid.UUID, at: datetime
+) -> None:
+    """Give the source customer's identities to the target (they joined it `at`)."""
+    await conn.execute(
+        "UPDATE customer_identities SET customer_id = $3, added_at = $4 "
+        "WHERE workspace = $1 AND customer_id = $2",
+        workspace,
+        source,
+        target,
+        at,
+    )
+
+
+async def delete_customer(conn: Connection, workspace: str, customer_id: uuid.UUID) -> None:
+    """Delete a customer with its identities, tags and change history."""
+    await conn.execute("DELETE FROM customers WHERE workspace = $1 AND id = $2", workspace, customer_id)
+
+
+async def merged_into(conn: Connection, workspace: str, customer_id: uuid.UUID) -> list[uuid.UUID]:
+    """The customers merged into this one (directly or along a chain of merges)."""
+    rows = await conn.fetch(
+        "SELECT customer_id FROM retired_customers WHERE workspace = $1 AND merged_into = $2 "
+        "AND erased_at IS NULL ORDER BY customer_id",
+        workspace,
+        customer_id,
+    )
+    return [row["customer_id"] for row in rows]
+
+
+async def insert_erasure(
+    conn: Connection,
+    *,
+    erasure_id: uuid.UUID,
+    workspace: str,
+    customer_id: uuid.UUID,
+    requested_by: str,
+    requested_at: datetime,
+) -> None:
+    """Record an erasure request (ids and times only)."""
+    await conn.execute(
+        "INSERT INTO erasures (erasure_id, workspace, customer_id, requested_by, requested_at) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        erasure_id,
+        workspace,
+        customer_id,
+        requested_by,
+        requested_at,
+    )
+
+
+async def get_erasure(conn: Connection, workspace: str, erasure_id: uuid.UUID) -> asyncpg.Record | None:
+    """An erasure of the workspace, or None."""
+    return await conn.fetchrow(
+        "SELECT erasure_id, customer_id, requested_at, completed_at FROM erasures "
+        "WHERE workspace = $1 AND erasure_id = $2",
+        workspace,
+        erasure_id,
+    )
+
+
+async def confirm_erasure(
+    conn: Connection, erasure_id: uuid.UUID, service: str, confirmed_at: datetime, services: Sequence[str]
+) -> None:
+    """Record that `service` erased its part; the erasure is complete once all of `services` have,
+    at the latest of their confirmations."""
+    # Confirmations of one erasure arrive on several consumers at once: one at a time counts them.
+    await conn.execute("SELECT 1 FROM erasures WHERE erasure_id = $1 FOR UPDATE", erasure_id)
+    await conn.execute(
+        "INSERT INTO erasure_confirmations (erasure_id, service, confirmed_at) "
+        "SELECT erasure_id, $2, $3 FROM erasures WHERE erasure_id = $1 ON CONFLICT DO NOTHING",
+        erasure_id,
+        service,
+        confirmed_at,
+    )
+    await conn.execute(
+        "UPDATE erasures e SET completed_at = c.last FROM ("
+        "SELECT max(confirmed_at) AS last, count(*) AS done FROM erasure_confirmations "
+        "WHERE erasure_id = $1 AND service = ANY($2::text[])) c "
+        "WHERE e.erasure_id = $1 AND e.completed_at IS NULL AND c.done = cardinality($2::text[])",
+        erasure_id,
+        list(services),
     )
 
 

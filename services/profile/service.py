@@ -8,40 +8,48 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from shared.cursors import decode_cursor, decode_ordered_cursor, encode_ordered_cursor, parse_time
-from shared.errors import FieldError, Rejected
+from shared.errors import FieldError, Rejected, rejecting
 from shared.events import ConnectorEvent, ContactSeen
 from shared.fields import (
     AGENT_INSTRUCTIONS_MAX,
     LOCATION_MAX,
     NAME_MAX,
     PROFILE_FIELDS,
+    TAG_NAME_MAX,
     TAGS_PER_CUSTOMER_MAX,
 )
+from shared.identity import Routed
+from shared.ids import customer_id_at, customer_id_for
 from shared.links import chat_url
 from shared.messages.insights import AiProfile
 from shared.messages.profile import (
+    SERVICE,
     AgentContext,
     Change,
     CustomerHeader,
     CustomerPart,
     CustomerProfile,
+    ErasedIdentity,
     GridItem,
+    IdentityRef,
     PlatformLink,
     Tag,
+    at_most,
+    clearing,
+    country_code,
+    email_address,
+    hex_color,
+    language_code,
+    phone_number,
+    tag_ids,
 )
-from shared.reference import countries, languages
-from shared.validation import trimmed
-
-TAG_NAME_MAX = 50
+from shared.registry import SERVICE_NAMES
+from shared.validation import no_nul, trimmed
 
 # The PATCH fields of CONTRACT.md §4, in the order errors and changes are reported.
 EDITABLE = tuple(spec.field for spec in PROFILE_FIELDS)
 
-_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _PHONE_LIKE = re.compile(r"^[0-9+()./\s-]+$")
 
 
@@ -62,6 +70,7 @@ class NewCustomer:
 
     id: uuid.UUID
     workspace: str
+    identity_key: uuid.UUID
     platform: str
     platform_user_id: str
     name: str
@@ -72,9 +81,13 @@ class NewCustomer:
     search: str
 
 
-def new_customer(workspace: str, event: ConnectorEvent) -> NewCustomer:
-    """The customer an event of an identity nobody has seen yet creates (contact.seen details come after)."""
+def new_customer(workspace: str, event: ConnectorEvent, customer_id: uuid.UUID | None = None) -> NewCustomer:
+    """The customer an event of an identity nobody has seen yet creates (contact.seen details come after).
+
+    Its id is the identity's own unless an erasure of the identity gave its next contact another.
+    """
     pid = event.platform_user_id
+    key = customer_id_for(workspace, event.platform, pid)
     phone = pid if event.platform == "whatsapp" else None
     instagram = (
         {"username": pid, "followers": None, "follow_status": "unknown"}
@@ -82,8 +95,9 @@ def new_customer(workspace: str, event: ConnectorEvent) -> NewCustomer:
         else None
     )
     return NewCustomer(
-        id=uuid.UUID(event.customer_id(workspace)),
+        id=customer_id or key,
         workspace=workspace,
+        identity_key=key,
         platform=event.platform,
         platform_user_id=pid,
         name=pid,
@@ -95,23 +109,20 @@ def new_customer(workspace: str, event: ConnectorEvent) -> NewCustomer:
     )
 
 
-def customers_of(events: Iterable[tuple[str, ConnectorEvent]]) -> list[NewCustomer]:
-    """One customer per identity of (workspace, event) pairs, in order of first appearance.
-
-    Each is created at its earliest event's time and last contacted at its latest.
-    """
-    spans: dict[tuple[str, str, str], tuple[str, ConnectorEvent, datetime, datetime]] = {}
-    for workspace, event in events:
-        identity = (workspace, event.platform, event.platform_user_id)
-        known = spans.get(identity)
+def customers_of(events: Iterable[Routed[ConnectorEvent]]) -> list[NewCustomer]:
+    """One customer per id of routed events, in order of first appearance, as its first event
+    would create it; created at its earliest event's time and last contacted at its latest."""
+    spans: dict[tuple[str, uuid.UUID], tuple[ConnectorEvent, datetime, datetime]] = {}
+    for workspace, customer_id, event in events:
+        known = spans.get((workspace, customer_id))
         if known is None:
-            spans[identity] = (workspace, event, event.occurred_at, event.occurred_at)
+            spans[(workspace, customer_id)] = (event, event.occurred_at, event.occurred_at)
         else:
-            first, last = min(known[2], event.occurred_at), max(known[3], event.occurred_at)
-            spans[identity] = (workspace, known[1], first, last)
+            first, last = min(known[1], event.occurred_at), max(known[2], event.occurred_at)
+            spans[(workspace, customer_id)] = (known[0], first, last)
     return [
-        replace(new_customer(workspace, event), created_at=first, last_contact_at=last)
-        for workspace, event, first, last in spans.values()
+        replace(new_customer(workspace, event, customer_id), created_at=first, last_contact_at=last)
+        for (workspace, customer_id), (event, first, last) in spans.items()
     ]
 
 
@@ -145,8 +156,8 @@ def apply_contact_seen(contact: Contact, event: ContactSeen) -> tuple[Contact, d
         offered["display_name"] = display_name
     if event.avatar_url:
         offered["avatar_url"] = event.avatar_url
-    # Instagram details only mean something for an Instagram identity, the one kind created with them.
-    if contact.instagram is not None and event.instagram is not None:
+    # Instagram details only mean something from an Instagram identity, the one kind created with them.
+    if contact.instagram is not None and event.instagram is not None and event.platform == "instagram":
         for key, value in event.instagram.model_dump().items():
             if value is not None:
                 offered[f"instagram.{key}"] = value
@@ -189,9 +200,9 @@ def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def search_document(name: str, phone: str | None, email: str | None, platform_user_id: str) -> str:
-    """What the grid's `q` is matched against: name, phone, email and platform id, case-folded."""
-    return "\n".join(_fold(v) for v in (name, phone, email, platform_user_id) if v)
+def search_document(name: str, phone: str | None, email: str | None, *platform_user_ids: str) -> str:
+    """What the grid's `q` is matched against: name, phone, email and platform ids, case-folded."""
+    return "\n".join(_fold(v) for v in (name, phone, email, *platform_user_ids) if v)
 
 
 def search_terms(q: str | None) -> list[str]:
@@ -224,76 +235,21 @@ def _text(value: Any, *, clearable: bool = True) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError("must be a string")
-    if "\x00" in value:
-        raise ValueError("must not contain U+0000")
-    stripped = value.strip()
-    if not stripped and clearable:
-        return None
-    return stripped
+    return no_nul(value)
 
 
 def _name(value: Any) -> str:
     return trimmed(_text(value, clearable=False) or "", NAME_MAX)
 
 
-def _phone(value: Any) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    if not text.startswith("+"):
-        raise ValueError("must be international, with its country code (e.g. +971 50 123 4567)")
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        raise ValueError("is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+def _clearable(rule: Callable[[str], str]) -> Callable[[Any], str | None]:
+    check = clearing(rule)
 
-
-def _email(value: Any) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        # normalized keeps the local part and lower-cases the domain.
-        email = validate_email(text, check_deliverability=False, strict=True)
-    except EmailNotValidError as exc:
-        raise ValueError(f"is not a valid email address: {exc}") from None
-    # RFC 5321/6531 limit the local part to 64 octets; the validator counts characters.
-    if len(email.local_part.encode()) > 64:
-        raise ValueError("is not a valid email address: the part before the @-sign is over 64 bytes")
-    return str(email.normalized)
-
-
-def _language(value: Any) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    if text.lower() not in languages():
-        raise ValueError("is not a language code of /v1/reference/languages")
-    return text.lower()
-
-
-def _country(value: Any) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    if text.upper() not in countries():
-        raise ValueError("is not a country code of /v1/reference/countries")
-    return text.upper()
-
-
-def _bounded(limit: int) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
+    def apply(value: Any) -> str | None:
         text = _text(value)
-        if text is not None and len(text) > limit:
-            raise ValueError(f"must be at most {limit} characters")
-        return text
+        return None if text is None else check(text)
 
-    return check
+    return apply
 
 
 def _tag_ids(value: Any) -> list[str]:
@@ -301,28 +257,18 @@ def _tag_ids(value: Any) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("must be a list of tag ids")
-    ids: list[str] = []
-    for raw in value:
-        try:
-            tag_id = str(uuid.UUID(raw))
-        except ValueError:
-            raise ValueError(f"{raw[:64]!r} is not a tag of this workspace") from None
-        if tag_id not in ids:
-            ids.append(tag_id)
-    if len(ids) > TAGS_PER_CUSTOMER_MAX:
-        raise ValueError(f"must hold at most {TAGS_PER_CUSTOMER_MAX} tags")
-    return sorted(ids)
+    return tag_ids(value)
 
 
 _RULES: dict[str, Callable[[Any], Any]] = {
     "name": _name,
-    "phone": _phone,
-    "email": _email,
-    "language": _language,
-    "country": _country,
-    "location": _bounded(LOCATION_MAX),
+    "phone": _clearable(phone_number),
+    "email": _clearable(email_address),
+    "language": _clearable(language_code),
+    "country": _clearable(country_code),
+    "location": _clearable(at_most(LOCATION_MAX)),
     "tag_ids": _tag_ids,
-    "agent_instructions": _bounded(AGENT_INSTRUCTIONS_MAX),
+    "agent_instructions": _clearable(at_most(AGENT_INSTRUCTIONS_MAX)),
 }
 
 
@@ -384,15 +330,133 @@ def plan_edit(current: Row, values: Mapping[str, Any]) -> EditPlan:
     """
     changes = diff(current, values)
     name_edited = bool(current["name_edited"]) or "name" in values
-    merged = {**{k: current[k] for k in ("name", "phone", "email", "platform_user_id")}, **values}
+    merged = {**{k: current[k] for k in ("name", "phone", "email")}, **values}
     return EditPlan(
         values=dict(values),
         changes=changes,
         version=current["version"] + (1 if changes else 0),
         name_edited=name_edited,
-        search=search_document(merged["name"], merged["phone"], merged["email"], merged["platform_user_id"]),
+        search=search_document(merged["name"], merged["phone"], merged["email"], *platform_user_ids(current)),
         pins_name=name_edited != bool(current["name_edited"]),
     )
+
+
+def platform_user_ids(row: Row) -> list[str]:
+    """The platform ids of every identity of a stored customer (its `identities`)."""
+    return [identity["platform_user_id"] for identity in row["identities"]]
+
+
+# --- merging -------------------------------------------------------------------------------------
+
+# Fields that keep the target's value and take the source's where the target's is empty.
+_FILLED_FROM_SOURCE = ("phone", "email", "language", "country", "location", "agent_instructions")
+
+
+def _wins(source: list[str] | None, target: list[str] | None) -> bool:
+    """Whether the source's stamp of a register is newer than the target's."""
+    return source is not None and _is_newer((datetime.fromisoformat(source[0]), source[1]), target)
+
+
+def merge_contacts(target: Contact, source: Contact) -> Contact:
+    """What connectors keep up to date, of both customers in one.
+
+    Each register keeps the newer of its two values, as if every event of both had been applied
+    to one customer, so a merge gives the same state whether events come before or after it. A
+    name staff gave wins over any display name, the target's over the source's.
+    """
+    seen = dict(target.seen)
+    for register, stamp in source.seen.items():
+        if _wins(stamp, seen.get(register)):
+            seen[register] = stamp
+
+    def newer(register: str, target_value: Any, source_value: Any) -> Any:
+        return source_value if _wins(source.seen.get(register), target.seen.get(register)) else target_value
+
+    if target.name_edited:
+        name = target.name
+    elif source.name_edited:
+        name = source.name
+    else:
+        name = newer("display_name", target.name, source.name)
+    instagram = target.instagram if source.instagram is None else source.instagram
+    if target.instagram is not None and source.instagram is not None:
+        keys = dict.fromkeys([*target.instagram, *source.instagram])
+        instagram = {
+            key: newer(f"instagram.{key}", target.instagram.get(key), source.instagram.get(key))
+            for key in keys
+        }
+    return Contact(
+        name=name,
+        name_edited=target.name_edited or source.name_edited,
+        avatar_url=newer("avatar_url", target.avatar_url, source.avatar_url),
+        instagram=instagram,
+        seen=seen,
+    )
+
+
+def contact_of(row: Row) -> Contact:
+    """The connector-maintained state of a stored customer."""
+    return Contact(
+        name=row["name"],
+        name_edited=row["name_edited"],
+        avatar_url=row["avatar_url"],
+        instagram=row["instagram"],
+        seen=row["seen"],
+    )
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """What merging a source customer into a target writes to the target."""
+
+    contact: Contact
+    values: dict[str, Any]
+    tag_ids: list[str]
+    created_at: datetime
+    last_contact_at: datetime
+    version: int
+    search: str
+    changes: dict[str, dict[str, Any]]
+
+
+def plan_merge(target: Row, source: Row) -> MergePlan:
+    """The target after absorbing the source (CONTRACT.md §7): each editable field keeps the
+    target's value and takes the source's where the target's is empty, tags are the union,
+    `created_at` the earlier; the merge is one recorded change, naming the source."""
+    if len(set(target["tag_ids"]) | set(source["tag_ids"])) > TAGS_PER_CUSTOMER_MAX:
+        raise Rejected.field(
+            "source_id", f"together the two customers hold more than {TAGS_PER_CUSTOMER_MAX} tags"
+        )
+    contact = merge_contacts(contact_of(target), contact_of(source))
+    values = {
+        field: target[field] if target[field] is not None else source[field] for field in _FILLED_FROM_SOURCE
+    }
+    tag_ids = sorted(set(target["tag_ids"]) | set(source["tag_ids"]))
+    changes = diff(target, {"name": contact.name, **values, "tag_ids": tag_ids})
+    changes["merged_from"] = {"old": None, "new": str(source["id"])}
+    ids = [*platform_user_ids(target), *platform_user_ids(source)]
+    return MergePlan(
+        contact=contact,
+        values=values,
+        tag_ids=tag_ids,
+        created_at=min(target["created_at"], source["created_at"]),
+        last_contact_at=max(target["last_contact_at"], source["last_contact_at"]),
+        version=target["version"] + 1,
+        search=search_document(contact.name, values["phone"], values["email"], *ids),
+        changes=changes,
+    )
+
+
+# --- erasing -------------------------------------------------------------------------------------
+
+# The services that hold customer data besides this one: an erasure is done once each confirms.
+ERASING_SERVICES = tuple(name for name in SERVICE_NAMES if name != SERVICE)
+
+
+def erased_identity(identity: IdentityRef) -> ErasedIdentity:
+    """An identity as one more erasure leaves it: its next contact starts a customer of a new id."""
+    key, epoch = identity.identity_key, identity.epoch + 1
+    return ErasedIdentity(identity_key=key, epoch=epoch, customer_id=customer_id_at(key, epoch))
 
 
 # --- tags ----------------------------------------------------------------------------------------
@@ -400,10 +464,8 @@ def plan_edit(current: Row, values: Mapping[str, Any]) -> EditPlan:
 
 def tag_name(value: str) -> str:
     """A tag name: trimmed, 1–50 characters."""
-    try:
+    with rejecting("name"):
         return trimmed(value, TAG_NAME_MAX)
-    except ValueError as exc:
-        raise Rejected.field("name", str(exc)) from None
 
 
 def tag_name_key(name: str) -> str:
@@ -413,10 +475,8 @@ def tag_name_key(name: str) -> str:
 
 def tag_color(value: str) -> str:
     """A colour as #RRGGBB in upper case."""
-    color = value.strip()
-    if not _COLOR.match(color):
-        raise Rejected.field("color", "must be #RRGGBB")
-    return color.upper()
+    with rejecting("color"):
+        return hex_color(value)
 
 
 def validate_tag(name: str | None, color: str | None) -> tuple[str | None, str | None]:
@@ -569,21 +629,24 @@ def parse_history_cursor(raw: str) -> int:
 def customer_part(row: Row) -> CustomerPart:
     """The profile service's part of the profile view (gateway/view.py adds the rest)."""
     values = dict(row)
-    link = PlatformLink(
-        platform=row["platform"],
-        platform_user_id=row["platform_user_id"],
-        chat_url=chat_url(row["platform"], row["platform_user_id"]),
-    )
+    links = [
+        PlatformLink(
+            platform=identity["platform"],
+            platform_user_id=identity["platform_user_id"],
+            chat_url=chat_url(identity["platform"], identity["platform_user_id"]),
+        )
+        for identity in row["identities"]
+    ]
     return CustomerPart(
         id=row["id"],
-        header=CustomerHeader.model_validate({**values, "platforms": [link]}),
+        header=CustomerHeader.model_validate({**values, "platforms": links}),
         profile=CustomerProfile.model_validate(values),
     )
 
 
 def grid_item(row: Row) -> GridItem:
-    """One row of the customer grid."""
-    return GridItem.model_validate({**dict(row), "platforms": [row["platform"]]})
+    """One row of the customer grid: the platforms of its identities, each once."""
+    return GridItem.model_validate({**dict(row), "platforms": list(dict.fromkeys(row["platforms"]))})
 
 
 def history_item(row: Row) -> Change:

@@ -10,15 +10,19 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import asyncpg
+from asyncpg import Record
 
 from services.profile import repository
 from services.profile.service import (
+    ERASING_SERVICES,
     Contact,
     agent_context,
     apply_contact_seen,
     bulk_tag_changes,
+    contact_of,
     customer_part,
     customers_of,
+    erased_identity,
     grid_cursor,
     grid_item,
     grid_order,
@@ -29,6 +33,8 @@ from services.profile.service import (
     parse_history_cursor,
     plan_bulk_tags,
     plan_edit,
+    plan_merge,
+    platform_user_ids,
     search_document,
     search_terms,
     tag_name_key,
@@ -38,14 +44,19 @@ from services.profile.service import (
     validate_tag,
     version_matches,
 )
+from shared import identity
 from shared.cursors import page_of
 from shared.db import Connection
 from shared.errors import Conflict, NotFound, PreconditionFailed, Rejected
-from shared.events import ConnectorEvent, ContactSeen, utcnow
+from shared.events import ConnectorEvent, ContactSeen, Event, utcnow
+from shared.ids import customer_id_for
+from shared.messages import ErasureApplied
 from shared.messages.insights import AiProfile
 from shared.messages.profile import (
     CUSTOMER_CREATED,
+    CUSTOMER_MERGED,
     CUSTOMER_UPDATED,
+    ERASURE_REQUESTED,
     TAG_CREATED,
     TAG_DELETED,
     TAG_UPDATED,
@@ -55,16 +66,22 @@ from shared.messages.profile import (
     BulkTagResult,
     CreateTag,
     CustomerCreated,
+    CustomerMerged,
     CustomerPart,
     CustomersPage,
     CustomerUpdated,
     DeleteTag,
+    EraseCustomer,
+    Erasure,
+    ErasureRequested,
     GetAgentContext,
     GetCustomer,
+    GetErasure,
     HistoryPage,
     ListCustomers,
     ListHistory,
     ListTags,
+    MergeCustomers,
     Tag,
     TagDeleted,
     TagList,
@@ -80,8 +97,22 @@ AiProfileSource = Callable[[str, uuid.UUID], Awaitable[AiProfile | None]]
 CustomerKey = tuple[str, uuid.UUID]
 
 
-def _not_found() -> NotFound:
-    return NotFound("customer not found")
+async def _not_found(conn: Connection, workspace: str, customer_id: uuid.UUID) -> NotFound:
+    """NotFound for a customer the workspace does not have; naming where it went if it was merged."""
+    merged_into = (await identity.resolve_one(conn, workspace, customer_id)).merged_into(customer_id)
+    if merged_into is None:
+        return NotFound("customer not found")
+    return NotFound("customer merged into another", extra={"merged_into": str(merged_into)})
+
+
+async def _customer(
+    conn: Connection, workspace: str, customer_id: uuid.UUID, *, lock: bool = False
+) -> Record:
+    """A stored customer; NotFound (with `merged_into` for a merged one) if the workspace has none."""
+    row = await repository.get_customer(conn, workspace, customer_id, lock=lock)
+    if row is None:
+        raise await _not_found(conn, workspace, customer_id)
+    return row
 
 
 # --- connector events ----------------------------------------------------------------------------
@@ -90,12 +121,16 @@ def _not_found() -> NotFound:
 async def apply_connector_events(conn: Connection, events: Sequence[tuple[str, ConnectorEvent]]) -> None:
     """Create the customers of unknown identities; keep their times and contact details current.
 
-    One statement creates or widens every customer of the batch, and the contact.seen events
-    refresh their customers with one read and one write (each register keeps its newest value,
-    so the order they are applied in does not matter).
+    Each event applies to the customer its identity belongs to (a merge target, the new customer
+    after an erasure), or is dropped if it occurred before its identity was erased. One statement
+    creates or widens every customer of the batch, and the contact.seen events refresh their
+    customers with one read and one write (each register keeps its newest value, so the order
+    they are applied in does not matter).
     """
-    customers = customers_of(events)
+    applied = await identity.route(conn, events)
+    customers = customers_of(applied)
     created = await repository.upsert_customers(conn, customers)
+    await repository.add_identities(conn, [customer for customer in customers if customer.id in created])
     for customer in customers:
         if customer.id in created:
             await enqueue(
@@ -112,8 +147,8 @@ async def apply_connector_events(conn: Connection, events: Sequence[tuple[str, C
                 occurred_at=customer.created_at,
             )
     seen = [
-        ((workspace, uuid.UUID(event.customer_id(workspace))), event)
-        for workspace, event in events
+        ((workspace, customer_id), event)
+        for workspace, customer_id, event in applied
         if isinstance(event, ContactSeen)
     ]
     if seen:
@@ -123,16 +158,7 @@ async def apply_connector_events(conn: Connection, events: Sequence[tuple[str, C
 async def _refresh_contacts(conn: Connection, seen: list[tuple[CustomerKey, ContactSeen]]) -> None:
     """Apply contact.seen events, in order, to their customers (which exist by now)."""
     rows = await repository.lock_contacts(conn, list(dict.fromkeys(key for key, _ in seen)))
-    stored = {
-        key: Contact(
-            name=row["name"],
-            name_edited=row["name_edited"],
-            avatar_url=row["avatar_url"],
-            instagram=row["instagram"],
-            seen=row["seen"],
-        )
-        for key, row in rows.items()
-    }
+    stored = {key: contact_of(row) for key, row in rows.items()}
     contacts = dict(stored)
     announcements: list[tuple[CustomerKey, ContactSeen, dict[str, dict[str, Any]]]] = []
     for key, event in seen:
@@ -143,7 +169,7 @@ async def _refresh_contacts(conn: Connection, seen: list[tuple[CustomerKey, Cont
     for (workspace, customer_id), contact in contacts.items():
         if contact != stored[(workspace, customer_id)]:
             row = rows[(workspace, customer_id)]
-            search = search_document(contact.name, row["phone"], row["email"], row["platform_user_id"])
+            search = search_document(contact.name, row["phone"], row["email"], *platform_user_ids(row))
             changed.append((workspace, customer_id, contact, search))
     await repository.save_contacts(conn, changed)
     for (workspace, customer_id), event, changes in announcements:
@@ -167,18 +193,13 @@ async def _refresh_contacts(conn: Connection, seen: list[tuple[CustomerKey, Cont
 
 async def get_customer(conn: Connection, request: GetCustomer) -> CustomerPart:
     """The customer's part of the profile view."""
-    row = await repository.get_customer(conn, request.workspace, request.customer_id)
-    if row is None:
-        raise _not_found()
-    return customer_part(row)
+    return customer_part(await _customer(conn, request.workspace, request.customer_id))
 
 
 async def update_customer(conn: Connection, edit: UpdateCustomer) -> CustomerPart:
     """Apply a staff edit: validated, conditioned on the version, recorded and announced."""
     values = validate_edit(edit.edit.model_dump(include=edit.edit.model_fields_set))
-    row = await repository.get_customer(conn, edit.workspace, edit.customer_id, lock=True)
-    if row is None:
-        raise _not_found()
+    row = await _customer(conn, edit.workspace, edit.customer_id, lock=True)
     if not version_matches(row["version"], edit.if_match):
         raise PreconditionFailed(f"the customer is at version {row['version']}")
     if values.get("tag_ids"):
@@ -267,7 +288,7 @@ async def customer_history(conn: Connection, query: ListHistory) -> HistoryPage:
     """A page of a customer's edits, newest first."""
     below = parse_history_cursor(query.cursor) if query.cursor else None
     if not await repository.customer_exists(conn, query.workspace, query.customer_id):
-        raise _not_found()
+        raise await _not_found(conn, query.workspace, query.customer_id)
     rows = await repository.history(conn, query.workspace, query.customer_id, below, query.limit + 1)
     items, cursor = page_of(rows, query.limit, history_item, history_position)
     return HistoryPage(items=items, next_cursor=cursor)
@@ -277,12 +298,131 @@ async def agent_context_of(
     conn: Connection, query: GetAgentContext, ai_profile: AiProfileSource
 ) -> AgentContext:
     """AgentContext of a platform identity."""
-    row = await repository.customer_by_identity(
-        conn, query.workspace, query.platform, identity_key(query.platform, query.platform_user_id)
-    )
+    platform_user_id = identity_key(query.platform, query.platform_user_id)
+    key = customer_id_for(query.workspace, query.platform, platform_user_id)
+    row = await repository.customer_by_identity(conn, query.workspace, key)
     if row is None:
-        raise _not_found()
+        raise NotFound("customer not found")
     return agent_context(row, await ai_profile(query.workspace, row["id"]))
+
+
+# --- merges and erasures -------------------------------------------------------------------------
+
+
+async def merge_customers(conn: Connection, command: MergeCustomers) -> CustomerPart:
+    """Merge the source customer into the target (CONTRACT.md §7); the target's part afterwards.
+
+    The source's identities, tags and empty-in-the-target fields go to the target, the merge is
+    one change of the target's history, the source is retired (its id answers NotFound naming the
+    target) and customer.merged tells every other service to move its data. Repeating a merge that
+    happened changes nothing.
+    """
+    workspace, target_id, source_id = command.workspace, command.customer_id, command.source_id
+    if source_id == target_id:
+        raise Rejected.field("source_id", "is the customer itself: a customer cannot be merged into itself")
+    await identity.lock_workspaces(conn, [workspace], exclusive=True)
+    target = await _customer(conn, workspace, target_id, lock=True)
+    source = await repository.get_customer(conn, workspace, source_id, lock=True)
+    if source is None:
+        if (await identity.resolve_one(conn, workspace, source_id)).merged_into(source_id) == target_id:
+            return customer_part(target)
+        raise await _not_found(conn, workspace, source_id)
+    plan = plan_merge(target, source)
+    now = utcnow()
+    identities = await repository.identities_with_epochs(conn, workspace, source_id)
+    await repository.write_merge(conn, workspace, target_id, plan)
+    await repository.move_identities(conn, workspace, source_id, target_id, now)
+    await repository.delete_customer(conn, workspace, source_id)
+    await identity.retire_merged(conn, workspace, source_id, target_id, now)
+    await identity.route_merged(conn, workspace, identities, source_id, target_id)
+    await repository.record_change(conn, workspace, target_id, plan.version, command.actor, plan.changes, now)
+    await enqueue(
+        conn,
+        CUSTOMER_MERGED,
+        workspace,
+        CustomerMerged(
+            customer_id=str(target_id),
+            source_id=str(source_id),
+            identities=identities,
+            created_at=plan.created_at,
+            merged_at=now,
+        ),
+        event_id=f"{CUSTOMER_MERGED.name}:{source_id}",
+        occurred_at=now,
+    )
+    return await get_customer(conn, command)
+
+
+def _erasure(row: Record) -> Erasure:
+    return Erasure(
+        erasure_id=row["erasure_id"],
+        customer_id=row["customer_id"],
+        status="pending" if row["completed_at"] is None else "done",
+        requested_at=row["requested_at"],
+        completed_at=row["completed_at"],
+    )
+
+
+async def erase_customer(conn: Connection, command: EraseCustomer) -> Erasure:
+    """Erase a customer (CONTRACT.md §7): its row, identities, tags and history go now, and
+    erasure.requested has every other service delete what it holds and confirm.
+
+    The customers merged into it and every identity it has are erased with it: events of those
+    identities from before now are dropped, and a later contact starts a new customer.
+    """
+    workspace, customer_id = command.workspace, command.customer_id
+    await identity.lock_workspaces(conn, [workspace], exclusive=True)
+    await _customer(conn, workspace, customer_id, lock=True)
+    requested_at = utcnow()
+    erasure_id = uuid.uuid4()
+    customer_ids = [customer_id, *await repository.merged_into(conn, workspace, customer_id)]
+    erased = [
+        erased_identity(identity_ref)
+        for identity_ref in await repository.identities_with_epochs(conn, workspace, customer_id)
+    ]
+    await repository.delete_customer(conn, workspace, customer_id)
+    await identity.retire_erased(conn, workspace, customer_ids, requested_at)
+    await identity.route_erased(conn, workspace, erased, requested_at)
+    await identity.forget_events(conn, workspace, customer_ids)
+    await repository.insert_erasure(
+        conn,
+        erasure_id=erasure_id,
+        workspace=workspace,
+        customer_id=customer_id,
+        requested_by=command.actor.id,
+        requested_at=requested_at,
+    )
+    requested = ErasureRequested(
+        erasure_id=str(erasure_id),
+        customer_id=str(customer_id),
+        customer_ids=customer_ids,
+        identities=erased,
+        requested_at=requested_at,
+    )
+    event_id = f"{ERASURE_REQUESTED.name}:{erasure_id}"
+    await enqueue(conn, ERASURE_REQUESTED, workspace, requested, event_id=event_id, occurred_at=requested_at)
+    return Erasure(
+        erasure_id=erasure_id,
+        customer_id=customer_id,
+        status="pending",
+        requested_at=requested_at,
+        completed_at=None,
+    )
+
+
+async def get_erasure(conn: Connection, query: GetErasure) -> Erasure:
+    """Where an erasure of the workspace stands."""
+    row = await repository.get_erasure(conn, query.workspace, query.erasure_id)
+    if row is None:
+        raise NotFound("erasure not found")
+    return _erasure(row)
+
+
+async def confirm_erasure(conn: Connection, service: str, event: Event[ErasureApplied]) -> None:
+    """A service erased its part of an erasure; the erasure is done when every one has."""
+    await repository.confirm_erasure(
+        conn, uuid.UUID(event.data.erasure_id), service, event.occurred_at, ERASING_SERVICES
+    )
 
 
 # --- tags ----------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ async def apply_analysis(
 CONSUMERS: list[Subscribing[Context]] = [
     connector_consumer("timeline-chat", CHAT_TYPES, apply_chat_event, handle_batch=apply_chat_events),
     event_consumer("timeline-insights", insights.CONVERSATION_ANALYSED, apply_analysis),
+    *usecases.CUSTOMER_DATA.consumers(),
 ]
 
 
@@ -57,4 +58,5 @@ ROUTES: list[Route[Context]] = [
     reading(timeline.LIST_ESCALATIONS, usecases.escalations),
     reading(timeline.COUNT_TIMELINE, usecases.counts),
     reading(timeline.GET_TRANSCRIPT, usecases.transcript),
+    reading(timeline.LIST_MESSAGES, usecases.messages),
 ]

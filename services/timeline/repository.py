@@ -12,6 +12,7 @@ of duplicates converge to the state of in-order, exactly-once delivery:
   so a close before or after the escalation, in any order, gives the same answer).
 """
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,12 +22,19 @@ from services.timeline.service import (
     ConversationRow,
     EscalationChange,
     EscalationRow,
+    LateConversation,
     NewMessage,
 )
 from shared.cursors import END_OF_TIME, decode_cursor
 from shared.db import Connection, columns
+from shared.identity import delete_rows
 from shared.messages.insights import ConversationAnalysed
-from shared.messages.timeline import CONVERSATION_CLOSED, ListConversations, TranscriptMessage
+from shared.messages.timeline import (
+    CONVERSATION_CLOSED,
+    ListConversations,
+    MessageItem,
+    TranscriptMessage,
+)
 
 # Each statement applies a whole batch's folded changes, one row per key (an upsert may not touch
 # a row twice). Rows go in key order: transactions of several replicas touching the same rows
@@ -360,3 +368,81 @@ async def transcript_candidates(
         max_chars,
     )
     return [TranscriptMessage(**dict(row)) for row in rows]
+
+
+_MESSAGES_PAGE = """
+WITH candidates AS (
+    SELECT message_id, text_chars,
+           sum(text_chars) OVER (ORDER BY sent_at, message_id ROWS UNBOUNDED PRECEDING) AS running
+    FROM messages
+    WHERE workspace = $1 AND conversation_id = $2 AND (sent_at, message_id) > ($3, $4)
+    ORDER BY sent_at, message_id
+    LIMIT $5
+)
+SELECT m.message_id AS id, m.sender, m.sender_name, m.text, m.sent_at,
+       (SELECT count(*) FROM candidates) AS candidates
+FROM candidates c
+JOIN messages m ON m.workspace = $1 AND m.conversation_id = $2 AND m.message_id = c.message_id
+WHERE c.running - c.text_chars < $6
+ORDER BY m.sent_at, m.message_id
+"""
+
+
+async def messages_page(
+    conn: Connection,
+    workspace: str,
+    conversation_id: str,
+    after: tuple[datetime, str],
+    limit: int,
+    chars: int,
+) -> tuple[list[MessageItem], bool]:
+    """Up to `limit` messages of a conversation after a position, oldest first, stopping once their
+    texts reach `chars` characters (the first is always included); and whether more follow."""
+    rows = await conn.fetch(_MESSAGES_PAGE, workspace, conversation_id, *after, limit + 1, chars)
+    kept = [MessageItem.model_validate(dict(row)) for row in rows[:limit]]
+    return kept, bool(rows) and len(kept) < rows[0]["candidates"]
+
+
+# --- merges and erasures -------------------------------------------------------------------------
+
+
+async def conversations_since(
+    conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID], since: datetime
+) -> list[LateConversation]:
+    """Conversations of these customers whose every event occurred at or after `since`."""
+    rows = await conn.fetch(
+        "SELECT conversation_id, platform, platform_user_id, ended_at FROM conversations "
+        "WHERE workspace = $1 AND customer_id = ANY($2::uuid[]) AND first_seen_at >= $3 "
+        "ORDER BY conversation_id",
+        workspace,
+        list(customer_ids),
+        since,
+    )
+    return [LateConversation(**dict(row)) for row in rows]
+
+
+async def reassign_conversations(
+    conn: Connection, workspace: str, owners: Sequence[tuple[LateConversation, uuid.UUID]]
+) -> None:
+    """Give each conversation, with its escalations, to the customer beside it."""
+    for table in ("conversations", "escalations"):
+        await conn.execute(
+            f"UPDATE {table} t SET customer_id = o.customer_id "
+            "FROM unnest($2::text[], $3::uuid[]) AS o (conversation_id, customer_id) "
+            "WHERE t.workspace = $1 AND t.conversation_id = o.conversation_id",
+            workspace,
+            [conversation.conversation_id for conversation, _ in owners],
+            [customer_id for _, customer_id in owners],
+        )
+
+
+async def delete_customers(conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID]) -> None:
+    """Delete these customers' conversations with their messages and escalations."""
+    await conn.execute(
+        "DELETE FROM messages m USING conversations c "
+        "WHERE c.workspace = $1 AND c.customer_id = ANY($2::uuid[]) "
+        "AND m.workspace = c.workspace AND m.conversation_id = c.conversation_id",
+        workspace,
+        list(customer_ids),
+    )
+    await delete_rows(conn, workspace, ("escalations", "conversations"), customer_ids)

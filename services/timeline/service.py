@@ -1,5 +1,6 @@
 """Domain rules of the timeline: plain functions over plain data (no NATS, no SQL)."""
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,8 +13,11 @@ from shared.events import (
     ConversationStarted,
     EscalationHandled,
 )
+from shared.identity import Routed
+from shared.ids import customer_id_for
 from shared.links import chat_url
 from shared.messages.insights import ConversationAnalysed
+from shared.messages.profile import ErasedIdentity
 from shared.messages.timeline import (
     ConversationItem,
     EscalationItem,
@@ -129,6 +133,31 @@ def escalation_item(row: EscalationRow) -> EscalationItem:
         handled_at=handled_at,
         resolution=closed,
     )
+
+
+@dataclass(frozen=True)
+class LateConversation:
+    """A conversation of an erased customer made only of events from after the erasure."""
+
+    conversation_id: str
+    platform: str
+    platform_user_id: str
+    ended_at: datetime | None
+
+
+def new_owners(
+    workspace: str, conversations: Sequence[LateConversation], identities: Sequence[ErasedIdentity]
+) -> list[tuple[LateConversation, uuid.UUID]]:
+    """Each conversation of an erased customer that only holds events from after the erasure, with
+    the customer its identity's next contact starts (one of an identity the erasure does not name
+    has none, and is left out)."""
+    starts = {identity.identity_key: identity.customer_id for identity in identities}
+    owners = []
+    for conversation in conversations:
+        key = customer_id_for(workspace, conversation.platform, conversation.platform_user_id)
+        if key in starts:
+            owners.append((conversation, starts[key]))
+    return owners
 
 
 def conversation_position(row: ConversationRow) -> tuple[datetime, str]:
@@ -284,14 +313,16 @@ class BatchChanges:
     notices: list[EscalationNotice] = field(default_factory=list)
 
 
-def _conversation(changes: BatchChanges, workspace: str, event: ConversationEvent) -> ConversationChange:
+def _conversation(
+    changes: BatchChanges, workspace: str, customer_id: str, event: ConversationEvent
+) -> ConversationChange:
     key = (workspace, event.conversation_id)
     change = changes.conversations.get(key)
     if change is None:
         change = changes.conversations[key] = ConversationChange(
             workspace=workspace,
             conversation_id=event.conversation_id,
-            customer_id=event.customer_id(workspace),
+            customer_id=customer_id,
             platform=event.platform,
             platform_user_id=event.platform_user_id,
             first_seen_at=event.occurred_at,
@@ -301,7 +332,7 @@ def _conversation(changes: BatchChanges, workspace: str, event: ConversationEven
 
 
 def _escalation(
-    changes: BatchChanges, workspace: str, event: ConversationEscalated | EscalationHandled
+    changes: BatchChanges, workspace: str, customer_id: str, event: ConversationEscalated | EscalationHandled
 ) -> EscalationChange:
     key = (workspace, event.escalation_id)
     change = changes.escalations.get(key)
@@ -310,7 +341,7 @@ def _escalation(
             workspace=workspace,
             escalation_id=event.escalation_id,
             conversation_id=event.conversation_id,
-            customer_id=event.customer_id(workspace),
+            customer_id=customer_id,
             platform=event.platform,
         )
     changes.notices.append(
@@ -319,11 +350,13 @@ def _escalation(
     return change
 
 
-def fold_events(events: Iterable[tuple[str, ConversationEvent]]) -> BatchChanges:
-    """(workspace, event) pairs, each applied once, as one change per conversation, message and escalation."""
+def fold_events(events: Iterable[Routed[ConversationEvent]]) -> BatchChanges:
+    """(workspace, customer id, event) triples, each applied once, as one change per conversation,
+    message and escalation; a row keeps the customer of its first event."""
     changes = BatchChanges()
-    for workspace, event in events:
-        conversation = _conversation(changes, workspace, event)
+    for workspace, customer_uuid, event in events:
+        customer_id = str(customer_uuid)
+        conversation = _conversation(changes, workspace, customer_id, event)
         match event:
             case ConversationStarted():
                 if conversation.announced_at is None or event.occurred_at < conversation.announced_at:
@@ -351,12 +384,12 @@ def fold_events(events: Iterable[tuple[str, ConversationEvent]]) -> BatchChanges
                 if current is None or (close.ended_at, close.event_id) > (current.ended_at, current.event_id):
                     conversation.close = close
             case ConversationEscalated():
-                escalation = _escalation(changes, workspace, event)
+                escalation = _escalation(changes, workspace, customer_id, event)
                 escalated = Stamped(event.occurred_at, event.event_id, event.reason)
                 if escalated.precedes(escalation.escalated):
                     escalation.escalated = escalated
             case EscalationHandled():
-                escalation = _escalation(changes, workspace, event)
+                escalation = _escalation(changes, workspace, customer_id, event)
                 handled = Stamped(event.occurred_at, event.event_id, event.handled_by)
                 if handled.precedes(escalation.handled):
                     escalation.handled = handled

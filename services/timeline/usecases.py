@@ -1,20 +1,26 @@
 """Use cases of the timeline over a connection the caller gives (and owns the transaction of)."""
 
+import uuid
 from collections.abc import Sequence
 
 from services.timeline import repository, service
 from services.timeline.repository import StoredConversation
 from services.timeline.service import ConversationEvent
-from shared.cursors import page_of
+from shared import identity
+from shared.cursors import BEGINNING_OF_TIME, decode_cursor, encode_cursor, page_of
 from shared.db import Connection
 from shared.errors import NotFound
 from shared.logging import get_logger
 from shared.messages.insights import ConversationAnalysed
+from shared.messages.profile import CustomerMerged, ErasureRequested
 from shared.messages.timeline import (
     CONVERSATION_CLOSED,
     CONVERSATION_STARTED,
     CONVERSATION_UPDATED,
+    CUSTOMER_ERASED,
+    CUSTOMER_MERGED,
     ESCALATION_CHANGED,
+    MESSAGE_PAGE_CHARS,
     ConversationClosed,
     ConversationPage,
     ConversationStarted,
@@ -26,6 +32,8 @@ from shared.messages.timeline import (
     GetTranscript,
     ListConversations,
     ListEscalations,
+    ListMessages,
+    MessagePage,
     Transcript,
 )
 from shared.outbox import enqueue
@@ -50,14 +58,28 @@ async def _announce_closed(
     )
 
 
+async def _announce_started(
+    conn: Connection, workspace: str, conversation_id: str, row: StoredConversation
+) -> None:
+    await enqueue(
+        conn,
+        CONVERSATION_STARTED,
+        workspace,
+        ConversationStarted(
+            conversation_id=conversation_id, customer_id=row.customer_id, platform=row.platform
+        ),
+    )
+
+
 async def apply_chat_events(conn: Connection, events: Sequence[tuple[str, ConversationEvent]]) -> None:
     """Apply connector events of conversations and escalations (inside their inbox transaction).
 
-    The batch is folded into one change per row and written with one statement per table; the
-    announcements are those applying the events one by one would make, except that a
+    Each event applies to the customer its identity belongs to (shared/identity.py), or is
+    dropped. The batch is folded into one change per row and written with one statement per
+    table; the announcements are those applying the events one by one would make, except that a
     conversation closed (or reopened by a late message) in the batch is announced closed once.
     """
-    changes = service.fold_events(events)
+    changes = service.fold_events(await identity.route(conn, events))
     conversations = await repository.apply_conversations(conn, list(changes.conversations.values()))
     with_new_messages = await repository.insert_messages(conn, list(changes.messages.values()))
     escalations = await repository.apply_escalations(conn, list(changes.escalations.values()))
@@ -65,14 +87,7 @@ async def apply_chat_events(conn: Connection, events: Sequence[tuple[str, Conver
     for workspace, conversation_id in changes.conversations:
         row = conversations[(workspace, conversation_id)]
         if row.created:
-            await enqueue(
-                conn,
-                CONVERSATION_STARTED,
-                workspace,
-                ConversationStarted(
-                    conversation_id=conversation_id, customer_id=row.customer_id, platform=row.platform
-                ),
-            )
+            await _announce_started(conn, workspace, conversation_id, row)
     for notice in changes.notices:
         stored = escalations[(notice.workspace, notice.escalation_id)]
         await enqueue(
@@ -158,3 +173,55 @@ async def transcript(conn: Connection, request: GetTranscript) -> Transcript:
         messages=messages,
         truncated=truncated,
     )
+
+
+async def messages(conn: Connection, request: ListMessages) -> MessagePage:
+    """A page of a conversation's messages, oldest first (empty for an unknown conversation)."""
+    after = decode_cursor(request.cursor) if request.cursor else (BEGINNING_OF_TIME, "")
+    rows, more = await repository.messages_page(
+        conn, request.workspace, request.conversation_id, after, request.limit, MESSAGE_PAGE_CHARS
+    )
+    last = rows[-1] if rows else None
+    return MessagePage(
+        items=rows, next_cursor=encode_cursor(last.sent_at, last.id) if more and last is not None else None
+    )
+
+
+async def _move_timeline(conn: Connection, workspace: str, merged: CustomerMerged, target: uuid.UUID) -> None:
+    await identity.move_rows(
+        conn, workspace, ("conversations", "escalations"), uuid.UUID(merged.source_id), target
+    )
+
+
+async def _delete_timeline(
+    conn: Connection, workspace: str, customer_ids: Sequence[uuid.UUID], erasure: ErasureRequested | None
+) -> None:
+    """Delete the customers' conversations, messages and escalations.
+
+    A conversation made only of events from after the erasure was requested, which reached the
+    timeline before the erasure did, is the new customer's its identity starts: it is given to
+    that customer (and announced again) instead of deleted.
+    """
+    if erasure is not None:
+        late = await repository.conversations_since(conn, workspace, customer_ids, erasure.requested_at)
+        owners = service.new_owners(workspace, late, erasure.identities)
+        await repository.reassign_conversations(conn, workspace, owners)
+        for conversation, customer_id in owners:
+            row = StoredConversation(
+                created=True,
+                customer_id=str(customer_id),
+                platform=conversation.platform,
+                ended_at=conversation.ended_at,
+                close_event_id=None,
+            )
+            await _announce_started(conn, workspace, conversation.conversation_id, row)
+            if row.ended_at is not None:
+                await _announce_closed(conn, workspace, conversation.conversation_id, row)
+    await repository.delete_customers(conn, workspace, customer_ids)
+
+
+# Merges move a customer's conversations and escalations, and its identities' later events, to the
+# target; erasures delete them (CONTRACT.md §7).
+CUSTOMER_DATA = identity.CustomerData(
+    CUSTOMER_MERGED, CUSTOMER_ERASED, _move_timeline, _delete_timeline, routes=True
+)

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared.events import EventType, Id, ServiceInterface
-from shared.messages import WorkspaceRequest
+from shared.messages import WorkspaceRequest, identity_events
 from shared.rpc import Operation
 
 SERVICE = "insights"
@@ -92,8 +92,16 @@ REANALYSIS_REQUESTED = EventType(
     SERVICE, "reanalysis.requested", ReanalysisRequested, "the operator asked to analyse a conversation again"
 )
 
+CUSTOMER_MERGED, CUSTOMER_ERASED = identity_events(SERVICE)
+
 INTERFACE = ServiceInterface(
     SERVICE,
     "Summaries, sentiment, topics, AI profile and average sentiment of closed conversations.",
-    emits=(CONVERSATION_ANALYSED, CUSTOMER_INSIGHTS_UPDATED, REANALYSIS_REQUESTED),
+    emits=(
+        CONVERSATION_ANALYSED,
+        CUSTOMER_INSIGHTS_UPDATED,
+        REANALYSIS_REQUESTED,
+        CUSTOMER_MERGED,
+        CUSTOMER_ERASED,
+    ),
 )

@@ -7,13 +7,45 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import EventType, ServiceInterface
-from shared.messages import WorkspaceRequest
+from shared.fields import NOTE_TEXT_MAX
+from shared.messages import WorkspaceRequest, identity_events
+from shared.reference import time_zones
 from shared.rpc import Empty, Operation
-from shared.validation import Text
+from shared.validation import Checked, Text, adding, trimmed_text
 
 SERVICE = "notes"
 
 MAX_PAGE = 100
+
+
+def time_zone_name(name: str) -> str:
+    """An IANA time zone name."""
+    if name not in time_zones():
+        raise ValueError("not a known IANA time zone")
+    return name
+
+
+NoteText = Annotated[Text, trimmed_text(NOTE_TEXT_MAX)]
+
+
+def _time_zone_pattern() -> str:
+    # A pattern rather than an enum: some names differ only in punctuation (GMT+0, GMT-0, GMT0), which
+    # client generators cannot tell apart as enum members. `+` is the only special character in them.
+    return "^(?:" + "|".join(name.replace("+", "\\+") for name in time_zones()) + ")$"
+
+
+TimeZoneName = Annotated[
+    str,
+    Checked(
+        time_zone_name,
+        adding(
+            lambda: {
+                "pattern": _time_zone_pattern(),
+                "description": "An IANA time zone name, e.g. Asia/Dubai",
+            }
+        ),
+    ),
+]
 
 
 class Author(BaseModel):
@@ -54,11 +86,11 @@ class NoteCount(BaseModel):
 
 
 class NewNote(BaseModel):
-    """Body of POST /v1/customers/{id}/notes: the text, trimmed and checked by the service."""
+    """Body of POST /v1/customers/{id}/notes: the text, 1 to 2,000 characters after trimming."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: Text
+    text: NoteText
 
 
 class _CustomerRequest(WorkspaceRequest):
@@ -75,7 +107,7 @@ class AddNote(_CustomerRequest):
 class ListNotes(_CustomerRequest):
     """A page of notes, grouped by day in IANA zone `tz`."""
 
-    tz: Annotated[Text, Field(max_length=64)] = "UTC"
+    tz: TimeZoneName = "UTC"
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 25
     cursor: Text | None = None
 
@@ -108,6 +140,10 @@ class NoteChanged(BaseModel):
 NOTE_ADDED = EventType(SERVICE, "note.added", NoteChanged, "a note was added")
 NOTE_DELETED = EventType(SERVICE, "note.deleted", NoteChanged, "a note was deleted")
 
+CUSTOMER_MERGED, CUSTOMER_ERASED = identity_events(SERVICE)
+
 INTERFACE = ServiceInterface(
-    SERVICE, "Internal notes of the team on a customer.", emits=(NOTE_ADDED, NOTE_DELETED)
+    SERVICE,
+    "Internal notes of the team on a customer.",
+    emits=(NOTE_ADDED, NOTE_DELETED, CUSTOMER_MERGED, CUSTOMER_ERASED),
 )

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from shared.events import EventType, ServiceInterface
-from shared.messages import WorkspaceRequest
+from shared.messages import WorkspaceRequest, identity_events
 from shared.rpc import Operation
 from shared.validation import Text
 
@@ -75,6 +75,20 @@ class GetTranscript(WorkspaceRequest):
     max_chars: Annotated[int, Field(ge=1, le=TRANSCRIPT_MAX_CHARS)]
 
 
+MESSAGES_PAGE_MAX = 500
+# Texts of at most 10,000 characters each: a page stays well under NATS's 1 MB reply limit.
+MESSAGE_PAGE_CHARS = 100_000
+
+
+class ListMessages(WorkspaceRequest):
+    """A page of a conversation's messages, oldest first; a page also ends where its texts reach
+    about MESSAGE_PAGE_CHARS characters, so that it fits in one reply."""
+
+    conversation_id: ConversationId
+    limit: Annotated[int, Field(ge=1, le=MESSAGES_PAGE_MAX)] = MESSAGES_PAGE_MAX
+    cursor: Annotated[str, Field(max_length=2048)] | None = None
+
+
 class CustomerCounts(BaseModel):
     """Counts for the profile view; `escalation_rate` is the share of conversations escalated."""
 
@@ -117,6 +131,23 @@ class ConversationPage(BaseModel):
     """A page of conversations, newest first."""
 
     items: list[ConversationItem]
+    next_cursor: str | None
+
+
+class MessageItem(BaseModel):
+    """One message of a conversation (CONTRACT.md §7 export)."""
+
+    id: str
+    sender: str
+    sender_name: str | None
+    text: str
+    sent_at: datetime
+
+
+class MessagePage(BaseModel):
+    """A page of messages, oldest first."""
+
+    items: list[MessageItem]
     next_cursor: str | None
 
 
@@ -197,6 +228,9 @@ GET_TRANSCRIPT = Operation(
     "most recent part of a transcript, for insights",
     internal=True,
 )
+LIST_MESSAGES = Operation(
+    SERVICE, "conversation.messages", ListMessages, MessagePage, "a conversation's messages, for exports"
+)
 
 CONVERSATION_STARTED = EventType(
     SERVICE, "conversation.started", ConversationStarted, "the customer's conversation count changed"
@@ -212,8 +246,17 @@ ESCALATION_CHANGED = EventType(
     SERVICE, "escalation.changed", EscalationChanged, "an escalation was raised or handled"
 )
 
+CUSTOMER_MERGED, CUSTOMER_ERASED = identity_events(SERVICE)
+
 INTERFACE = ServiceInterface(
     SERVICE,
     "Conversations, messages and escalations from connector events; stores analyses.",
-    emits=(CONVERSATION_STARTED, CONVERSATION_CLOSED, CONVERSATION_UPDATED, ESCALATION_CHANGED),
+    emits=(
+        CONVERSATION_STARTED,
+        CONVERSATION_CLOSED,
+        CONVERSATION_UPDATED,
+        ESCALATION_CHANGED,
+        CUSTOMER_MERGED,
+        CUSTOMER_ERASED,
+    ),
 )

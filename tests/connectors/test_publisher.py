@@ -66,14 +66,20 @@ async def _at_least(value: int, floor: int) -> bool:
     return value >= floor
 
 
+async def _publish_as_connector(server: SecuredNats, workspace: str, *, ack_timeout: float) -> Publisher:
+    """Publish SEEN once in `workspace` with the connector's credentials; the closed publisher."""
+    publisher = await Publisher.connect(server.url_as(*CONNECTOR), ack_timeout=ack_timeout)
+    try:
+        await publisher.publish(workspace, SEEN)
+    finally:
+        await publisher.close()
+    return publisher
+
+
 async def test_connector_credentials_publish_with_their_own_inbox(secured_nats: SecuredNats) -> None:
     # The connector may receive replies on _INBOX.connector.> only: the ack arrives because the
     # publisher's requests use that prefix.
-    publisher = await Publisher.connect(secured_nats.url_as(*CONNECTOR), ack_timeout=1.0)
-    try:
-        await publisher.publish("demo", SEEN)
-    finally:
-        await publisher.close()
+    publisher = await _publish_as_connector(secured_nats, "demo", ack_timeout=1.0)
     assert (publisher.target.inbox_prefix, publisher.stats.acked, publisher.stats.retried) == (
         "_INBOX.connector",
         1,
@@ -90,11 +96,7 @@ async def _anonymous(server: SecuredNats) -> None:
 
 
 async def _other_workspace(server: SecuredNats) -> None:
-    publisher = await Publisher.connect(server.url_as(*CONNECTOR), ack_timeout=0.5)
-    try:
-        await publisher.publish("other", SEEN)
-    finally:
-        await publisher.close()
+    await _publish_as_connector(server, "other", ack_timeout=0.5)
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,14 @@ import nats
 import pytest
 from nats.aio.client import Client as NATS
 from nats.errors import NoServersError
+from nats.js import JetStreamContext
 
 from deploy.nats_auth import Permissions, connector_permissions, deployment_accounts, roles
 from shared.registry import definitions
 from shared.runtime import ServiceRuntime
 from tests.shared import probe
 from tests.support import (
+    declare_streams_bound_by,
     new_workspace,
     suite_password,
     try_both_workspaces,
@@ -163,10 +165,12 @@ def test_a_workspace_connector_is_confined_to_its_workspace() -> None:
 async def test_a_workspace_connector_cannot_create_customers_in_another_workspace(
     start_service: Callable[..., Awaitable[ServiceRuntime]],
     add_nats_user: Callable[[str, Permissions], str],
+    js: JetStreamContext,
 ) -> None:
     from services.profile.app import definition
     from services.profile.config import Settings
 
+    await declare_streams_bound_by(js, definition)
     runtime = await start_service(definition, Settings)
     mine, theirs = new_workspace(), new_workspace()
     user = f"connector-{uuid.uuid4().hex[:6]}"

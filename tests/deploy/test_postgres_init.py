@@ -1,6 +1,5 @@
 """deploy/postgres/init.sql, as docker-compose.yml's postgres runs it on its first start."""
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,17 +37,7 @@ def empty_server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
 
 def _psql(server: EmbeddedPostgres, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The script through psql, as the postgres image's entrypoint runs /docker-entrypoint-initdb.d."""
-    psql = Path(server.command()[0]).with_name("psql")
-    command = [str(psql), "--no-psqlrc", "--host", "127.0.0.1", "--port", str(server.port)]
-    command += ["--username", "postgres", "--dbname", "postgres", "--file", str(INIT_SQL)]
-    ran: subprocess.CompletedProcess[str] = subprocess.run(
-        command,
-        env={"PATH": os.environ.get("PATH", ""), "PGPASSWORD": SUPERUSER_PASSWORD, **env},
-        capture_output=True,
-        text=True,
-        **server.popen_kwargs(),  # type: ignore[call-overload]
-    )
-    return ran
+    return server.psql("--file", str(INIT_SQL), environ=env)
 
 
 @pytest.fixture(scope="module")

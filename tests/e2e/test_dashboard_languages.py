@@ -21,10 +21,10 @@ BLOCKING = ("serious", "critical")
 
 
 async def in_language(
-    new_context: NewContext, demo: Demo, language: str, url: str, **options: Any
+    new_context: NewContext, demo: Demo, language: str, url: str, as_admin: bool = False, **options: Any
 ) -> tuple[Page, list[str]]:
     """A signed-in tab at `url` with the dashboard's language chosen (as the switch leaves it)."""
-    context = await new_context(signed_in_as=demo.users.me, **options)
+    context = await new_context(signed_in_as=demo.users.admin if as_admin else demo.users.me, **options)
     await context.add_init_script(f"localStorage.setItem('cp.lang', {json.dumps(language)});")
     return await open_page(context, f"{demo.url}/{url}")
 
@@ -129,11 +129,34 @@ async def profile_editing(page: Page) -> None:
     await expect(page.locator(".fields.editing")).to_be_visible()
 
 
-VIEWS: dict[str, tuple[str, Callable[[Page], Awaitable[None]]]] = {
-    "grid": ("#/customers", grid_view),
-    "grid with a selection": ("#/customers", grid_with_selection),
-    "profile": ("#/customers/{layla}", profile_view),
-    "profile while editing": ("#/customers/{layla}", profile_editing),
+async def merge_dialog(page: Page) -> None:
+    """The merge dialog with a duplicate found and what moves from it previewed (names vary by language)."""
+    await profile_view(page)
+    await page.locator(".identity-actions button").first.click()
+    dialog = page.get_by_role("dialog")
+    await dialog.locator("#merge-search").fill("omar")
+    await dialog.get_by_role("radio").first.check()
+    await expect(dialog.locator(".merge-preview h3")).to_be_visible()
+
+
+async def erase_dialog(page: Page) -> None:
+    """The erase dialog (admins) with the name typed, so that the confirm button is enabled."""
+    await profile_view(page)
+    await page.locator(".identity-actions .danger-button").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.locator("#erase-name").fill("Layla Haddad")
+    await expect(dialog.locator(".danger-button")).to_be_enabled()
+
+
+# Each view: its URL, what makes it ready, and whether an admin (who sees Export and Erase) looks.
+VIEWS: dict[str, tuple[str, Callable[[Page], Awaitable[None]], bool]] = {
+    "grid": ("#/customers", grid_view, False),
+    "grid with a selection": ("#/customers", grid_with_selection, False),
+    "profile": ("#/customers/{layla}", profile_view, False),
+    "profile while editing": ("#/customers/{layla}", profile_editing, False),
+    "profile of an admin": ("#/customers/{layla}", profile_view, True),
+    "merge dialog": ("#/customers/{layla}", merge_dialog, False),
+    "erase dialog": ("#/customers/{layla}", erase_dialog, True),
 }
 
 
@@ -144,9 +167,9 @@ async def test_axe_finds_no_serious_or_critical_violation(
 ) -> None:
     if not AXE.is_file():
         pytest.fail(f"axe-core is missing at {AXE}: `make node-tools` installs it")
-    url, ready = VIEWS[view]
+    url, ready, as_admin = VIEWS[view]
     page, errors = await in_language(
-        new_context, demo, language, url.format(layla=demo.seeded.layla_id), bypass_csp=True
+        new_context, demo, language, url.format(layla=demo.seeded.layla_id), as_admin, bypass_csp=True
     )
     await ready(page)
     results = await run_axe(page)

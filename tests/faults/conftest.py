@@ -1,18 +1,21 @@
-"""The fault suite runs only when asked for (`pytest -m faults`, `make test-faults`)."""
+"""The fault suites run only when asked for (`pytest -m faults`, `make test-faults`;
+`pytest -m faults_cluster`, `make test-faults-cluster`)."""
+
+import re
 
 import pytest
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "faults: the fault suite (make test-faults), kills real processes")
+SUITES = ("faults", "faults_cluster")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Deselect it from any run whose -m expression does not name it, so a plain `pytest` or
+    # Deselect a suite from any run whose -m expression does not name it, so a plain `pytest` or
     # `make test` never spends minutes here even before the Makefile deselects it itself.
-    if "faults" in (config.getoption("markexpr") or ""):
-        return
-    deselected = [item for item in items if item.get_closest_marker("faults") is not None]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if item.get_closest_marker("faults") is None]
+    expression = config.getoption("markexpr") or ""
+    for suite in SUITES:
+        if re.search(rf"\b{suite}\b", expression):
+            continue
+        deselected = [item for item in items if item.get_closest_marker(suite) is not None]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item.get_closest_marker(suite) is None]

@@ -27,16 +27,17 @@ from nats.js.api import PubAck
 
 from deploy.stack import LocalStack
 from shared.db import database_url_for
+from shared.errors import NotFound
 from shared.jsonutil import dumps
 from shared.messages import insights, notes, profile, timeline
 from shared.registry import SERVICE_NAMES
 from shared.rpc import Empty, OperationInfo, call, ping_operation
 from shared.subjects import CHAT_STREAM, chat_subject, event_stream
-from tests.faults.model import Publication, Scenario
+from tests.faults.model import Customer, Publication, Scenario
 from tests.support import call_json, wait_for
 
 # Streams whose durable consumers must have caught up before the final state is read.
-CONSUMED_STREAMS = (CHAT_STREAM, *(event_stream(s) for s in ("timeline", "insights", "profile")))
+CONSUMED_STREAMS = (CHAT_STREAM, *(event_stream(s) for s in SERVICE_NAMES))
 PUBLISH_DEADLINE = 120.0
 # A connector gives up waiting for an ack after this and publishes again under the same id.
 ACK_TIMEOUT = 0.5
@@ -137,12 +138,20 @@ class System:
             return False
         return True
 
-    async def _gateway_ready(self) -> bool:
+    async def _gateways_ready(self) -> bool:
         try:
-            async with httpx.AsyncClient(base_url=self.env["GATEWAY_URL"], timeout=3) as client:
-                return (await client.get("/readyz")).status_code == 200
+            async with httpx.AsyncClient(timeout=3) as client:
+                for url in self.stack.gateway_urls:
+                    if (await client.get(url + "/readyz")).status_code != 200:
+                        return False
         except httpx.HTTPError:
             return False
+        return True
+
+    def starts(self, name: str) -> int:
+        """How often a service process has finished starting (its log's `service_started` lines)."""
+        path = self.stack.processes[name].log_path
+        return path.read_text(errors="replace").count('"service_started"') if path.exists() else 0
 
     def restart_dead(self, expected: str | None = None) -> list[str]:
         """Restart every dead process as `make run`'s supervisor does; count unexpected crashes."""
@@ -155,11 +164,11 @@ class System:
         return restarted
 
     async def healthy(self, expected: str | None = None) -> bool:
-        """Every process runs, every service answers from its database, the gateway is ready."""
+        """Every process runs, every service answers from its database, every gateway is ready."""
         self.restart_dead(expected)
         if not (self.nc.is_connected and self.rpc.is_connected):
             return False
-        answers = await asyncio.gather(*(self._answers(s) for s in SERVICE_NAMES), self._gateway_ready())
+        answers = await asyncio.gather(*(self._answers(s) for s in SERVICE_NAMES), self._gateways_ready())
         return all(answers)
 
     async def wait_healthy(self, expected: str | None = None, what: str = "the system") -> None:
@@ -183,9 +192,11 @@ class System:
         }
 
     async def kill_process(self, name: str, *, mid_transaction: bool = True) -> None:
-        """SIGKILL a service or the gateway, preferably while it is inside a database transaction."""
-        if mid_transaction and name in SERVICE_NAMES:
-            caught = await self._await_writing_transaction(name, timeout=3.0)
+        """SIGKILL a service or gateway process, preferably while its service is inside a database
+        transaction (with replicas: any replica's)."""
+        service = self.stack.processes[name].service
+        if mid_transaction and service in SERVICE_NAMES:
+            caught = await self._await_writing_transaction(service, timeout=3.0)
             if caught:
                 self.log.mid_transaction[name] += 1
         self.stack.processes[name].kill()
@@ -222,8 +233,17 @@ class System:
         """One fault: SIGKILL `target`, restart it, wait until everything is healthy again."""
         started = time.monotonic()
         if target in self.stack.processes:
+            starts = self.starts(target)
             await self.kill_process(target)
             self.restart_dead(expected=target)
+            if self.stack.processes[target].service in SERVICE_NAMES:
+                # This very process is back, not merely its service (another replica answers too).
+                await wait_for(
+                    lambda: _true_if(self.starts(target) > starts),
+                    timeout=RECOVERY_DEADLINE,
+                    interval=0.25,
+                    what=f"{target} started again",
+                )
         elif target in self.server_names:
             await self.kill_server(target)
             await self.start_server(target)
@@ -367,6 +387,51 @@ class System:
         rows = await self.query(service, "SELECT count(*) AS n FROM inbox")
         return int(rows[0]["n"]) > before
 
+    # --- staff: merges and erasures ----------------------------------------------------------------
+
+    async def reshape(self, scenario: Scenario) -> None:
+        """Merge the scenario's duplicates and erase its erased customers as staff would, while
+        events flow: each once the profile service has its customers."""
+        actor = {"id": "fault-suite", "name": "Fault Suite"}
+        for target, source in scenario.merges:
+            await self._exist(target, source)
+            merge = {"customer_id": target.customer_id, "source_id": source.customer_id, "actor": actor}
+            await self._staff(profile.MERGE_CUSTOMERS, merge)
+        for customer in scenario.erased:
+            await self._exist(customer)
+            await self._staff(profile.ERASE_CUSTOMER, {"customer_id": customer.customer_id, "actor": actor})
+        self.log.note(f"merged {len(scenario.merges)} pairs, erased {len(scenario.erased)} customers")
+
+    async def _exist(self, *customers: Customer) -> None:
+        ids = [c.customer_id for c in customers]
+
+        async def created() -> bool:
+            rows = await self.query(
+                "profile",
+                "SELECT count(*) AS n FROM customers WHERE workspace = $1 AND id = ANY($2::uuid[])",
+                self.workspace,
+                ids,
+            )
+            return bool(rows[0]["n"] == len(ids))
+
+        await wait_for(created, timeout=RECOVERY_DEADLINE, interval=0.2, what=f"customers {ids} created")
+
+    async def _staff(self, operation: OperationInfo, request: dict[str, Any]) -> None:
+        """Call until answered. A merge asked again answers as the first did; an erasure asked
+        again after its answer was lost answers not found: it happened."""
+
+        async def answered() -> bool:
+            try:
+                await call_json(self.rpc, operation, {"workspace": self.workspace, **request})
+            except NotFound:
+                return True
+            except Exception as exc:
+                self.log.note(f"{operation.name} not answered ({exc!r}), asking again")
+                return False
+            return True
+
+        await wait_for(answered, timeout=RECOVERY_DEADLINE, interval=0.5, what=f"{operation.name} answered")
+
     # --- quiescence -----------------------------------------------------------------------------
 
     async def activity(self) -> tuple[bool, tuple[Any, ...]]:
@@ -431,9 +496,9 @@ class System:
     def failed_attempts(self) -> tuple[int, int]:
         """(events that failed an attempt, the highest attempt number that failed) from the logs."""
         failed = highest = 0
-        for name in SERVICE_NAMES:
-            path = self.stack.processes[name].log_path
-            if not path.exists():
+        for process in self.stack.processes.values():
+            path = process.log_path
+            if process.service not in SERVICE_NAMES or not path.exists():
                 continue
             for line in path.read_text(errors="replace").splitlines():
                 if '"event_failed"' not in line:

@@ -121,17 +121,46 @@ class Customer:
     follow_status: str | None = None
     created_at: datetime | None = None
     last_contact_at: datetime | None = None
+    # When its latest contact.seen (name and avatar) happened.
+    named_at: datetime | None = None
     conversations: list[Conversation] = field(default_factory=list)
 
 
 @dataclass
 class Scenario:
-    """Everything the suite publishes, and the state it must end in."""
+    """Everything the suite publishes, and the state it must end in.
+
+    While events flow, staff merge each pair of `merges` (the source, second, into the target)
+    and erase each customer of `erased` (CONTRACT.md §7).
+    """
 
     workspace: str
     customers: list[Customer]
     events: list[Event]
     publications: list[Publication]
+    merges: list[tuple[Customer, Customer]] = field(default_factory=list)
+    erased: list[Customer] = field(default_factory=list)
+
+    def owner(self, customer: Customer) -> Customer | None:
+        """The customer whose data this one's is in the end: itself, its merge target, or None
+        (erased)."""
+        if any(customer is erased for erased in self.erased):
+            return None
+        return next((target for target, source in self.merges if source is customer), customer)
+
+    @property
+    def remaining(self) -> list[Customer]:
+        """The customers that exist in the end."""
+        return [c for c in self.customers if self.owner(c) is c]
+
+    def absorbed(self, customer: Customer) -> list[Customer]:
+        """A remaining customer and every customer merged into it."""
+        return [customer, *(source for target, source in self.merges if target is customer)]
+
+    def named(self, customer: Customer) -> Customer:
+        """Of a remaining customer and those merged into it, the one seen last: its display name
+        and avatar are the merged customer's (the newest contact.seen wins)."""
+        return max(self.absorbed(customer), key=lambda c: c.named_at or BASE_TIME)
 
     @property
     def conversations(self) -> Iterator[Conversation]:
@@ -203,7 +232,7 @@ class _Writer:
                 "follow_status": status,
             }
             c.followers, c.follow_status = followers, status
-        self.emit("contact.seen", **fields)
+        c.named_at = self.emit("contact.seen", **fields)
         c.name, c.avatar_url = name, avatar
 
     def conversation(self, number: int) -> None:
@@ -265,9 +294,12 @@ def generate(
     customers: int = 200,
     new_id_share: float = 0.05,
     same_id_count: int = 25,
+    merges: int = 6,
+    erasures: int = 4,
     seed: int = SEED,
 ) -> Scenario:
-    """~10,000 publications for `customers` customers: duplicated, shuffled, deterministic."""
+    """~10,000 publications for `customers` customers: duplicated, shuffled, deterministic; some
+    WhatsApp customers absorb a web duplicate, some Instagram customers are erased."""
     rng = random.Random(seed)
     clock = _Clock()
     people: list[Customer] = []
@@ -304,4 +336,14 @@ def generate(
             continue
         again = Publication(original.event, original.msg_id, "same_id")
         publications.insert(min(position + 1 + rng.randrange(3), len(publications)), again)
-    return Scenario(workspace=workspace, customers=people, events=events, publications=publications)
+    # Customers cycle through the platforms: 3k is on WhatsApp, 3k + 1 on Instagram, 3k + 2 on the web.
+    pairs = [(people[3 * k], people[3 * k + 2]) for k in range(merges)]
+    erased = [people[3 * (merges + k) + 1] for k in range(erasures)]
+    return Scenario(
+        workspace=workspace,
+        customers=people,
+        events=events,
+        publications=publications,
+        merges=pairs,
+        erased=erased,
+    )

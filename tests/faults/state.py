@@ -130,27 +130,31 @@ async def _profile(scenario: Scenario, query: Query, diff: Differences, checked:
         scenario.workspace,
     )
     by_id = {row["id"]: row for row in rows}
-    diff.compare_sets("customer", set(by_id), {c.customer_id for c in scenario.customers})
+    diff.compare_sets("customer", set(by_id), {c.customer_id for c in scenario.remaining})
     identities = Counter((row["platform"], row["platform_user_id"]) for row in rows)
     diff.compare_counts("customer identity", identities, Counter({k: 1 for k in identities}))
-    for customer in scenario.customers:
+    for customer in scenario.remaining:
         row = by_id.get(customer.customer_id)
         if row is None:
             continue
         checked.customers += 1
         key = f"{customer.platform}:{customer.platform_user_id}"
+        absorbed = scenario.absorbed(customer)
+        named = scenario.named(customer)
         diff.field(
             "customer platform id",
             key,
             (row["platform"], row["platform_user_id"]),
             (customer.platform, customer.platform_user_id),
         )
-        diff.field("customer name (newest display_name)", key, row["name"], customer.name)
-        diff.field("customer avatar_url", key, row["avatar_url"], customer.avatar_url)
-        diff.field("customer created_at (earliest event)", key, row["created_at"], customer.created_at)
-        diff.field("customer last_contact_at", key, row["last_contact_at"], customer.last_contact_at)
-        want_phone = customer.platform_user_id if customer.platform == "whatsapp" else None
-        diff.field("customer phone", key, row["phone"], want_phone)
+        diff.field("customer name (newest display_name)", key, row["name"], named.name)
+        diff.field("customer avatar_url", key, row["avatar_url"], named.avatar_url)
+        created = min(c.created_at for c in absorbed if c.created_at is not None)
+        diff.field("customer created_at (earliest event)", key, row["created_at"], created)
+        last = max(c.last_contact_at for c in absorbed if c.last_contact_at is not None)
+        diff.field("customer last_contact_at", key, row["last_contact_at"], last)
+        phones = [c.platform_user_id for c in absorbed if c.platform == "whatsapp"]
+        diff.field("customer phone", key, row["phone"], phones[0] if phones else None)
         if customer.platform == "instagram":
             instagram = row["instagram"] or {}
             diff.field(
@@ -159,6 +163,35 @@ async def _profile(scenario: Scenario, query: Query, diff: Differences, checked:
                 (instagram.get("username"), instagram.get("followers"), instagram.get("follow_status")),
                 (customer.platform_user_id, customer.followers, customer.follow_status),
             )
+    await _identities(scenario, query, diff)
+
+
+async def _identities(scenario: Scenario, query: Query, diff: Differences) -> None:
+    # Every identity belongs to the customer it merged into; an erased one to nobody.
+    rows = await query(
+        "profile",
+        "SELECT customer_id::text AS customer_id, platform, platform_user_id FROM customer_identities "
+        "WHERE workspace = $1",
+        scenario.workspace,
+    )
+    diff.compare_sets(
+        "identity of its customer",
+        {(row["customer_id"], row["platform"], row["platform_user_id"]) for row in rows},
+        {
+            (owner.customer_id, c.platform, c.platform_user_id)
+            for c in scenario.customers
+            if (owner := scenario.owner(c)) is not None
+        },
+    )
+    erasures = await query(
+        "profile",
+        "SELECT customer_id::text AS customer_id FROM erasures "
+        "WHERE workspace = $1 AND completed_at IS NOT NULL",
+        scenario.workspace,
+    )
+    diff.compare_sets(
+        "erasure done", {row["customer_id"] for row in erasures}, {c.customer_id for c in scenario.erased}
+    )
 
 
 async def _notes(scenario: Scenario, query: Query, diff: Differences) -> None:
@@ -169,7 +202,7 @@ async def _notes(scenario: Scenario, query: Query, diff: Differences) -> None:
     diff.compare_counts(
         "customer known to notes",
         Counter(row["id"] for row in rows),
-        Counter(c.customer_id for c in scenario.customers),
+        Counter(c.customer_id for c in scenario.remaining),
     )
 
 
@@ -185,7 +218,7 @@ async def _timeline(scenario: Scenario, query: Query, diff: Differences, checked
             ws,
         )
     }
-    model = {c.conversation_id: c for c in scenario.conversations}
+    model = {c.conversation_id: c for c in scenario.conversations if scenario.owner(c.customer) is not None}
     diff.compare_sets("conversation", set(conversations), set(model))
     messages: dict[str, dict[str, asyncpg.Record]] = defaultdict(dict)
     message_rows = await query(
@@ -206,6 +239,7 @@ async def _timeline(scenario: Scenario, query: Query, diff: Differences, checked
         )
     }
     want_escalations = {e.escalation_id: (conv, e) for conv in model.values() for e in conv.escalations}
+    owners = {c.customer_id: (scenario.owner(c) or c).customer_id for c in scenario.customers}
     diff.compare_sets("escalation", set(escalations), set(want_escalations))
     for cid, conv in model.items():
         found = conversations.get(cid)
@@ -216,7 +250,7 @@ async def _timeline(scenario: Scenario, query: Query, diff: Differences, checked
             "conversation customer",
             cid,
             (found["customer_id"], found["platform"]),
-            (conv.customer.customer_id, conv.customer.platform),
+            (owners[conv.customer.customer_id], conv.customer.platform),
         )
         diff.field("conversation started_at", cid, found["started_at"], conv.started_at)
         diff.field(
@@ -265,7 +299,7 @@ async def _timeline(scenario: Scenario, query: Query, diff: Differences, checked
             ),
             (
                 conv.conversation_id,
-                conv.customer.customer_id,
+                owners[conv.customer.customer_id],
                 escalation.escalated_at,
                 escalation.reason,
                 escalation.handled_by,
@@ -323,7 +357,11 @@ async def _insights(
         ws,
     )
     analyses = {row["conversation_id"]: row for row in rows}
-    closed = {c.conversation_id: c for c in scenario.conversations if c.closed}
+    closed = {
+        c.conversation_id: c
+        for c in scenario.conversations
+        if c.closed and scenario.owner(c.customer) is not None
+    }
     diff.compare_sets("analysis", set(analyses), set(closed))
     timeline_rows = {
         row["conversation_id"]: row
@@ -339,7 +377,9 @@ async def _insights(
             continue
         checked.analyses += 1
         want = expected[cid]
-        diff.field("analysis customer", cid, row["customer_id"], conv.customer.customer_id)
+        owner = scenario.owner(conv.customer)
+        assert owner is not None
+        diff.field("analysis customer", cid, row["customer_id"], owner.customer_id)
         diff.field(
             "analysis of the whole transcript",
             cid,
@@ -364,8 +404,9 @@ async def _insights(
     # The header's average sentiment counts each analysed conversation once.
     per_customer: dict[str, list[float]] = defaultdict(list)
     for cid, want in expected.items():
-        if want.sentiment_score is not None:
-            per_customer[closed[cid].customer.customer_id].append(want.sentiment_score)
+        owner = scenario.owner(closed[cid].customer) if cid in closed else None
+        if want.sentiment_score is not None and owner is not None:
+            per_customer[owner.customer_id].append(want.sentiment_score)
     insights_rows = {
         row["customer_id"]: row
         for row in await query(
@@ -374,7 +415,7 @@ async def _insights(
             ws,
         )
     }
-    for customer in scenario.customers:
+    for customer in scenario.remaining:
         row = insights_rows.get(customer.customer_id)
         got = row["sentiment_conversations"] if row is not None else 0
         want_n = len(per_customer.get(customer.customer_id, []))
@@ -417,15 +458,25 @@ async def compare_gateway(scenario: Scenario, client: httpx.AsyncClient, diff: D
         if not cursor:
             break
     diff.compare_sets(
-        "customer in the gateway's grid", set(names), {c.customer_id for c in scenario.customers}
+        "customer in the gateway's grid", set(names), {c.customer_id for c in scenario.remaining}
     )
+    # Every merge and erasure, and a sample of the others.
+    sample = scenario.customers[:: max(1, len(scenario.customers) // VIEWS)]
     viewed = 0
-    for customer in scenario.customers[:: max(1, len(scenario.customers) // VIEWS)]:
+    looked_at = [*sample, *(c for pair in scenario.merges for c in pair), *scenario.erased]
+    for customer in {c.customer_id: c for c in looked_at}.values():
         response = await client.get(f"/v1/customers/{customer.customer_id}")
+        viewed += 1
+        owner = scenario.owner(customer)
+        if owner is not customer:
+            # Merged away (naming where to) or erased (naming nothing): 404 either way.
+            merged_into = owner.customer_id if owner is not None else None
+            got = (response.status_code, response.json().get("merged_into"))
+            diff.field("retired customer through the gateway", customer.customer_id, got, (404, merged_into))
+            continue
         assert response.status_code == 200, response.text
         view = response.json()
-        viewed += 1
-        escalations = sum(len(c.escalations) for c in customer.conversations)
+        absorbed = scenario.absorbed(customer)
         diff.field(
             "profile view through the gateway",
             customer.customer_id,
@@ -435,6 +486,11 @@ async def compare_gateway(scenario: Scenario, client: httpx.AsyncClient, diff: D
                 view["counts"]["escalations"],
                 view["unavailable"],
             ),
-            (customer.name, len(customer.conversations), escalations, []),
+            (
+                scenario.named(customer).name,
+                sum(len(c.conversations) for c in absorbed),
+                sum(len(conv.escalations) for c in absorbed for conv in c.conversations),
+                [],
+            ),
         )
     return viewed

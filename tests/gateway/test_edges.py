@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+from nats.js import JetStreamContext
 
 from services.insights.app import definition as insights
 from services.insights.config import Settings as InsightsSettings
@@ -18,18 +19,21 @@ from services.timeline.app import definition as timeline
 from services.timeline.config import Settings as TimelineSettings
 from shared.fields import NOTE_FIELDS, PROFILE_FIELDS
 from tests.conftest import RunningGateway
-from tests.support import JWT_SECRET, auth, new_workspace, token, wait_for
+from tests.support import JWT_SECRET, auth, declare_streams_bound_by, new_workspace, token, wait_for
+from tests.support import assert_problem as problem_body
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
+    body = problem_body(response, status)
     assert set(body) >= {"type", "title", "status", "detail", "errors"}
     return body
+
+
+def _bearer(claims: dict[str, Any], algorithm: str = "HS256") -> str:
+    """An Authorization header carrying `claims` signed with the suite's secret."""
+    return "Bearer " + jwt.encode(claims, JWT_SECRET, algorithm=algorithm)
 
 
 @pytest.mark.parametrize(
@@ -41,38 +45,12 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
         "Bearer not-a-jwt",
         "Bearer " + token("acme", secret="another-secret-entirely-0123456789"),
         "Bearer " + token("acme", ttl_seconds=-10),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "acme", "role": "root", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode({"sub": "u", "role": "agent", "exp": 9999999999}, JWT_SECRET, algorithm="HS256"),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "a.b", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS384",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u", "name": "bad\ud800", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
-        "Bearer "
-        + jwt.encode(
-            {"sub": "u\x00", "workspace": "acme", "role": "agent", "exp": 9999999999},
-            JWT_SECRET,
-            algorithm="HS256",
-        ),
+        _bearer({"sub": "u", "workspace": "acme", "role": "root", "exp": 9999999999}),
+        _bearer({"sub": "u", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u", "workspace": "a.b", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u", "workspace": "acme", "role": "agent", "exp": 9999999999}, algorithm="HS384"),
+        _bearer({"sub": "u", "name": "bad\ud800", "workspace": "acme", "role": "agent", "exp": 9999999999}),
+        _bearer({"sub": "u\x00", "workspace": "acme", "role": "agent", "exp": 9999999999}),
     ],
     ids=[
         "missing",
@@ -159,6 +137,10 @@ async def test_live_events_reference_names_each_event_with_its_section(start_gat
     items = (await gateway.client.get("/v1/reference/live-events", headers=auth("acme"))).json()["items"]
     assert {"type": "notes.note.added", "section": "notes"} in items
     assert {"type": "profile.customer.updated", "section": "profile"} in items
+    # The dashboard follows a merge and an erasure by these names (CONTRACT.md §7).
+    assert {"type": "profile.customer.merged", "section": "profile"} in items
+    assert {"type": "profile.erasure.requested", "section": "profile"} in items
+    assert {"type": "notes.customer.merged", "section": "notes"} in items
     assert all(item["type"].startswith(f"{item['section']}.") for item in items)
     # Workspace-wide events reach no customer's stream.
     assert not [item for item in items if item["type"].startswith("profile.tag.")]
@@ -181,13 +163,15 @@ async def test_request_id_is_echoed(start_gateway: GatewayStarter) -> None:
 
 
 async def test_readyz_names_what_does_not_answer_then_turns_ready(
-    start_gateway: GatewayStarter, start_service: Callable[..., Awaitable[Any]]
+    start_gateway: GatewayStarter, start_service: Callable[..., Awaitable[Any]], js: JetStreamContext
 ) -> None:
     gateway = await start_gateway()
     assert (await gateway.client.get("/healthz")).status_code == 200
     body = assert_problem(await gateway.client.get("/readyz"), 503)
     assert {e["field"] for e in body["errors"]} == {"profile", "notes", "timeline", "insights"}
 
+    # Profile binds the streams on which the other services confirm erasures.
+    await declare_streams_bound_by(js, profile)
     await start_service(profile, ProfileSettings)
     body = assert_problem(await gateway.client.get("/readyz"), 503)
     assert {e["field"] for e in body["errors"]} == {"notes", "timeline", "insights"}

@@ -111,14 +111,19 @@ async def seed(gateway: RunningGateway, js: JetStreamContext) -> tuple[str, str]
     return ws, customer_id
 
 
+async def seed_editable(
+    gateway: RunningGateway, js: JetStreamContext
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A seeded customer's URL, with an agent's and an admin's headers of its workspace."""
+    ws, customer_id = await seed(gateway, js)
+    return f"/v1/customers/{customer_id}", auth(ws), auth(ws, role="admin")
+
+
 async def test_unicode_text_round_trips_through_every_text_field(
     system: RunningGateway, js: JetStreamContext
 ) -> None:
-    gateway = system
-    client = gateway.client
-    ws, customer_id = await seed(gateway, js)
-    agent, admin = auth(ws), auth(ws, role="admin")
-    url = f"/v1/customers/{customer_id}"
+    client = system.client
+    url, agent, admin = await seed_editable(system, js)
     problems: list[str] = []
 
     def same(what: str, got: Any, sent: str) -> None:
@@ -184,11 +189,8 @@ async def test_unicode_text_round_trips_through_every_text_field(
 async def test_nul_surrogates_and_overlong_text_are_422_naming_the_field(
     system: RunningGateway, js: JetStreamContext
 ) -> None:
-    gateway = system
-    client = gateway.client
-    ws, customer_id = await seed(gateway, js)
-    agent, admin = auth(ws), auth(ws, role="admin")
-    url = f"/v1/customers/{customer_id}"
+    client = system.client
+    url, agent, admin = await seed_editable(system, js)
     version = (await client.get(url, headers=agent)).json()["profile"]["version"]
     problems: list[str] = []
 
@@ -336,7 +338,12 @@ async def test_malformed_requests_are_refused_on_every_route(
     notes_cursor = notes_page.json()["next_cursor"]
     assert notes_cursor
 
-    path_values = {"customer_id": customer_id, "note_id": str(uuid.uuid4()), "tag_id": str(uuid.uuid4())}
+    path_values = {
+        "customer_id": customer_id,
+        "note_id": str(uuid.uuid4()),
+        "tag_id": str(uuid.uuid4()),
+        "erasure_id": str(uuid.uuid4()),
+    }
     openapi = (await client.get("/openapi.json")).json()
     operations = [
         (method.upper(), path, operation)
@@ -416,7 +423,7 @@ async def test_malformed_requests_are_refused_on_every_route(
 
     assert not problems, "\n".join(problems)
     # The route table, not a list in this test, decides what is covered.
-    assert counts == {"body": 5, "limit": 5, "cursor": 5, "nul": len(operations)}, counts
+    assert counts == {"body": 6, "limit": 5, "cursor": 5, "nul": len(operations)}, counts
 
 
 async def test_email_local_part_over_64_octets_is_422(
@@ -445,4 +452,5 @@ async def test_chunked_body_over_64_kib_is_413_on_every_body_route(start_gateway
                     method.upper(), target, content=chunks(MAX_BODY + 1), headers=headers
                 )
                 statuses[f"{method.upper()} {path}"] = response.status_code
-    assert len(statuses) == 5 and set(statuses.values()) == {413}, statuses
+    # PATCH customer, notes, bulk tags, tags (POST and PATCH), merge.
+    assert len(statuses) == 6 and set(statuses.values()) == {413}, statuses

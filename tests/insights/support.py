@@ -28,13 +28,13 @@ from starlette.routing import Route
 
 from deploy.embedded import free_port
 from services.insights.analysers.base import AnalysisRequest
+from services.insights.app import definition
 from shared.errors import NotFound
 from shared.jsonutil import dumps, loads
 from shared.messages import timeline
 from shared.messages.insights import SentimentLabel
-from shared.nats import StreamSpec, declare_stream
 from shared.rpc import serve
-from tests.support import wait_for
+from tests.support import declare_streams_bound_by, wait_for
 
 DATA = Path(__file__).parent / "data"
 
@@ -102,8 +102,8 @@ def labelled(conversation_id: str) -> LabelledConversation:
 
 
 async def declare_timeline_stream(js: JetStreamContext) -> None:
-    """The TIMELINE stream, declared as the timeline service will (it is not running here)."""
-    await declare_stream(js, StreamSpec(timeline.SERVICE.upper(), [f"{timeline.SERVICE}.v1.>"]))
+    """The TIMELINE and PROFILE streams, declared as those services will (they are not running here)."""
+    await declare_streams_bound_by(js, definition)
 
 
 @dataclass

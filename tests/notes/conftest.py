@@ -10,12 +10,10 @@ from services.notes.app import definition
 from services.notes.config import Settings
 from services.profile.app import definition as profile_definition
 from services.profile.config import Settings as ProfileSettings
-from shared.messages import profile
-from shared.nats import StreamSpec, declare_stream
 from shared.runtime import ServiceRuntime
-from shared.subjects import event_stream, event_subjects
 from tests.conftest import RunningGateway
 from tests.notes.support import NotesStack
+from tests.support import declare_streams_bound_by
 
 
 @pytest.fixture
@@ -29,7 +27,7 @@ async def stack(
 
     Tests announce customers on the PROFILE stream themselves, as the profile service would.
     """
-    await declare_stream(js, StreamSpec(event_stream(profile.SERVICE), [event_subjects(profile.SERVICE)]))
+    await declare_streams_bound_by(js, definition, profile_definition)
     await start_service(profile_definition, ProfileSettings)
     runtime = await start_service(definition, Settings)
     return NotesStack(runtime=runtime, gateway=await start_gateway(), nc=nc, js=js)

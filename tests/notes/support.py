@@ -16,7 +16,7 @@ from shared.messages import profile
 from shared.messages.notes import COUNT_NOTES, Author, Note
 from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
-from tests.support import call_json, wait_for
+from tests.support import assert_problem, call_json, wait_for
 
 
 @dataclass
@@ -92,15 +92,6 @@ class NotesStack:
 def notes_path(customer_id: str) -> str:
     """The notes collection of a customer."""
     return f"/v1/customers/{customer_id}/notes"
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The problem+json body of a response that must have `status`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 def error_fields(response: httpx.Response) -> set[str]:

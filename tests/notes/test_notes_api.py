@@ -12,9 +12,9 @@ from shared.deadletter import list_dead_letters
 from shared.ids import customer_id_for
 from shared.jsonutil import loads
 from shared.messages.notes import NOTE_ADDED, NOTE_DELETED, NoteChanged
-from tests.notes.support import NotesStack, assert_problem, error_fields, notes_path
+from tests.notes.support import NotesStack, error_fields, notes_path
 from tests.shared.holding import consumer_held
-from tests.support import auth, connector_event, new_workspace, publish_event, wait_for
+from tests.support import assert_problem, auth, connector_event, new_workspace, publish_event, wait_for
 
 ARABIC = "ملاحظة"
 

@@ -11,6 +11,7 @@ from services.profile.config import Settings
 from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
 from tests.profile.support import ProfileStack
+from tests.support import declare_streams_bound_by
 
 
 @pytest.fixture
@@ -21,5 +22,6 @@ async def stack(
     js: JetStreamContext,
 ) -> ProfileStack:
     """Profile (quick retries, so a failing event is set aside fast) and the gateway."""
+    await declare_streams_bound_by(js, definition)
     runtime = await start_service(definition, Settings, retry_backoff=(0.05,), max_deliver=3)
     return ProfileStack(runtime=runtime, gateway=await start_gateway(), nc=nc, js=js)

@@ -159,3 +159,46 @@ async def test_a_customer_cannot_be_given_more_tags_than_the_limit(stack: Profil
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["add"]
     assert len((await profile_of(stack, ws, cid))["tags"]) == 100
+
+
+async def test_the_tag_array_the_grid_filters_on_follows_every_way_tags_change(stack: ProfileStack) -> None:
+    """customers.tag_ids (migration 0006) is kept by triggers on customer_tags: edits, bulk
+    changes and a deleted tag's cascade all leave it equal to the links, in their transaction."""
+    ws = new_workspace()
+    c0, c1, c2 = await customers(stack, ws, 3)
+    vip, lead = await new_tag(stack, ws, "VIP"), await new_tag(stack, ws, "Lead")
+    staff, admin = auth(ws), auth(ws, role="admin")
+    pool = stack.runtime.pool
+    assert pool is not None
+
+    async def drift() -> list[str]:
+        rows = await pool.fetch(
+            "SELECT c.id::text FROM customers c WHERE c.workspace = $1 AND c.tag_ids IS DISTINCT FROM "
+            "ARRAY(SELECT ct.tag_id FROM customer_tags ct WHERE ct.customer_id = c.id ORDER BY ct.tag_id)",
+            ws,
+        )
+        return [row["id"] for row in rows]
+
+    async def filtered(tag: str) -> list[str]:
+        response = await stack.http.get("/v1/customers", params={"tag": tag}, headers=staff)
+        assert response.status_code == 200, response.text
+        return sorted(item["id"] for item in response.json()["items"])
+
+    assert (
+        await stack.http.patch(f"/v1/customers/{c0}", json={"tag_ids": [vip, lead]}, headers=staff)
+    ).is_success
+    assert (
+        await stack.http.post(URL, json={"customer_ids": [c1, c2], "add": [lead]}, headers=staff)
+    ).is_success
+    assert (await drift(), await filtered(vip), await filtered(lead)) == ([], [c0], sorted([c0, c1, c2]))
+
+    assert (
+        await stack.http.post(URL, json={"customer_ids": [c0, c2], "remove": [lead]}, headers=staff)
+    ).is_success
+    assert (await stack.http.patch(f"/v1/customers/{c1}", json={"tag_ids": [vip]}, headers=staff)).is_success
+    assert (await drift(), await filtered(vip), await filtered(lead)) == ([], sorted([c0, c1]), [])
+
+    assert (await stack.http.delete(f"/v1/tags/{vip}", headers=admin)).status_code == 204
+    assert (await drift(), await filtered(vip)) == ([], [])
+    stored = await pool.fetch("SELECT cardinality(tag_ids) AS n FROM customers WHERE workspace = $1", ws)
+    assert [row["n"] for row in stored] == [0, 0, 0]

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from nats.js import JetStreamContext
+
 from services.profile.app import definition
 from services.profile.config import Settings
 from services.profile.usecases import apply_connector_events
@@ -14,7 +16,15 @@ from shared.events import ConversationStarted
 from shared.runtime import ServiceRuntime
 from tests.profile.support import EXTRA_FIELDS, ProfileStack, eventually
 from tests.shared.holding import consumer_held, transactions_applying
-from tests.support import auth, connector_event, customer_id, new_workspace, publish_event, wait_for
+from tests.support import (
+    auth,
+    connector_event,
+    customer_id,
+    declare_streams_bound_by,
+    new_workspace,
+    publish_event,
+    wait_for,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PLATFORM_IDS = {"whatsapp": "+971501234{n:03}", "instagram": "user.{n}", "web": "visitor-{n}"}
@@ -70,8 +80,9 @@ async def _events_if(stack: ProfileStack, event_type: str, count: int) -> list[d
 
 
 async def test_two_transactions_racing_for_a_new_identity_create_one_customer(
-    start_service: Callable[..., Awaitable[ServiceRuntime]],
+    start_service: Callable[..., Awaitable[ServiceRuntime]], js: JetStreamContext
 ) -> None:
+    await declare_streams_bound_by(js, definition)
     runtime = await start_service(definition, Settings)
     assert runtime.pool is not None
     ws = new_workspace()

@@ -106,6 +106,15 @@ async def test_every_published_event_matches_its_document(
     insights_pool = runtimes["insights"].pool
     assert insights_pool is not None
     await request_reanalysis(insights_pool, js, workspace=ws, rate=100)
+    # A duplicate merged in, then the customer erased: every service's merge and erasure events.
+    duplicate = await seed_customer(js, ws, phone="+971509999999")
+    await view_when(gateway.client, ws, duplicate, lambda v: v["header"] is not None, "the duplicate")
+    merged = await gateway.client.post(
+        f"/v1/customers/{customer}/merge", json={"source_id": duplicate}, headers=headers
+    )
+    assert merged.status_code == 200, merged.text
+    erased = await gateway.client.delete(f"/v1/customers/{customer}", headers=headers)
+    assert erased.status_code == 202, erased.text
 
     validators = _validators()
 

@@ -7,16 +7,13 @@ from nats.js import JetStreamContext
 
 from services.timeline.app import definition
 from services.timeline.config import Settings
-from shared.messages import insights
-from shared.nats import StreamSpec, declare_stream
 from shared.runtime import ServiceRuntime
-from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS, event_stream, event_subjects
+from tests.support import declare_streams_bound_by
 
 
 async def declare_bound_streams(js: JetStreamContext) -> None:
-    """CHAT and INSIGHTS, which the profile and insights services declare in a running system."""
-    await declare_stream(js, StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]))
-    await declare_stream(js, StreamSpec(event_stream(insights.SERVICE), [event_subjects(insights.SERVICE)]))
+    """CHAT, PROFILE and INSIGHTS, which the profile and insights services declare in a running system."""
+    await declare_streams_bound_by(js, definition)
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from shared.events import EventKind
-from shared.jsonutil import loads
-from shared.messages import insights, timeline
+from shared.messages import insights
 from shared.rpc import OperationInfo
-from shared.subjects import event_stream
-from tests.support import call_json, connector_event, customer_id, publish_event, publish_internal
+from tests.support import call_json, connector_event, customer_id, publish_event, publish_internal, published
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -110,16 +108,7 @@ async def timeline_events(
     js: JetStreamContext, workspace: str, event_type: EventKind
 ) -> list[dict[str, Any]]:
     """Envelopes the timeline published (through its outbox) of one type in one workspace, in order."""
-    info = await js.stream_info(event_stream(timeline.SERVICE))
-    wanted = event_type.subject(workspace)
-    found: list[dict[str, Any]] = []
-    if info.state.messages == 0:
-        return found
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        stored = await js.get_msg(event_stream(timeline.SERVICE), seq)
-        if stored.subject == wanted:
-            found.append(loads(stored.data or b""))
-    return found
+    return await published(js, event_type, workspace)
 
 
 async def events_at_least(

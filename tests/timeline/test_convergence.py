@@ -50,7 +50,7 @@ class Step:
     fields: dict[str, Any]
 
 
-def _conversation(draw: st.DrawFn, conversation: str) -> list[tuple[str, dict[str, Any]]]:
+def conversation_events(draw: st.DrawFn, conversation: str) -> list[tuple[str, dict[str, Any]]]:
     """One conversation's events in the order they happened (types and fields only)."""
     events: list[tuple[str, dict[str, Any]]] = []
     if draw(st.booleans()):
@@ -81,7 +81,7 @@ def histories(draw: st.DrawFn) -> list[Step]:
     clock = 0
     for c in range(draw(st.integers(1, 3))):
         platform, user = draw(st.sampled_from(USERS))
-        for event_type, fields in _conversation(draw, f"c{c}"):
+        for event_type, fields in conversation_events(draw, f"c{c}"):
             # Steps may share an instant: ties must resolve the same way in any order too.
             clock += draw(st.integers(0, 2))
             steps.append(Step(event_type, platform, user, at(clock), {"conversation_id": f"c{c}", **fields}))
@@ -103,7 +103,10 @@ def arrivals(draw: st.DrawFn, count: int) -> Arrival:
     return Arrival(order=draw(st.permutations(copies)))
 
 
-async def _publish(js: JetStreamContext, ws: str, steps: list[Step], order: list[tuple[int, bool]]) -> None:
+async def publish_steps(
+    js: JetStreamContext, ws: str, steps: list[Step], order: list[tuple[int, bool]]
+) -> None:
+    """Publish steps of a history in this order, as (index, resent under a new event id)."""
     for copy, (index, resent) in enumerate(order):
         step = steps[index]
         event_id = f"{ws}:{index:03d}"
@@ -186,12 +189,16 @@ def _expected_handling(steps: list[Step]) -> dict[str, tuple[str | None, datetim
     return expected
 
 
-@settings(
+# Examples on real servers: no deadline, fixtures shared by the examples of one test.
+PROPERTY_ON_SERVERS = settings(
     max_examples=25,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@PROPERTY_ON_SERVERS
 @given(data=st.data())
 async def test_any_order_with_duplicates_converges_to_in_order_state(
     wide_timeline: ServiceRuntime, js: JetStreamContext, data: st.DataObject
@@ -205,8 +212,8 @@ async def test_any_order_with_duplicates_converges_to_in_order_state(
     elsewhere = Connector(js, new_workspace())
     holding = consumer_held(pool, lambda: elsewhere.started("c", at(0))) if held else contextlib.nullcontext()
     async with holding:
-        await _publish(js, in_order, steps, [(i, False) for i in range(len(steps))])
-        await _publish(js, shuffled, steps, arrival.order)
+        await publish_steps(js, in_order, steps, [(i, False) for i in range(len(steps))])
+        await publish_steps(js, shuffled, steps, arrival.order)
     await wait_for(lambda: consumer_settled(js), what="both copies applied")
     if held:
         # One transaction: the batch path applied it all, without falling back event by event.

@@ -1,7 +1,6 @@
 """The Conversations and Escalations tabs over real HTTP through the gateway."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from nats.js import JetStreamContext
 
@@ -9,18 +8,10 @@ from gateway.pagination import seal_cursor
 from shared.links import chat_url
 from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
-from tests.support import JWT_SECRET, auth, new_workspace, wait_for
+from tests.support import JWT_SECRET, assert_problem, auth, new_workspace, wait_for
 from tests.timeline.support import Connector, at, consumer_settled
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
-
-
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 async def test_tabs_page_through_a_customers_history(
@@ -78,10 +69,10 @@ async def test_bad_input_is_a_problem_never_a_500(
     for tab in ("conversations", "escalations"):
         empty = await client.get(f"/v1/customers/{customer}/{tab}", headers=headers)
         assert empty.status_code == 200 and empty.json() == {"items": [], "next_cursor": None}
-        _problem(await client.get(f"/v1/customers/not-a-uuid/{tab}", headers=headers), 404)
-        _problem(await client.get(f"/v1/customers/{customer}/{tab}"), 401)
+        assert_problem(await client.get(f"/v1/customers/not-a-uuid/{tab}", headers=headers), 404)
+        assert_problem(await client.get(f"/v1/customers/{customer}/{tab}"), 401)
         for limit in ("0", "101", "ten"):
-            body = _problem(
+            body = assert_problem(
                 await client.get(f"/v1/customers/{customer}/{tab}?limit={limit}", headers=headers), 422
             )
             assert [error["field"] for error in body["errors"]] == ["limit"]
@@ -95,5 +86,5 @@ async def test_bad_input_is_a_problem_never_a_500(
             response = await client.get(
                 f"/v1/customers/{customer}/{tab}", params={"cursor": cursor}, headers=headers
             )
-            body = _problem(response, 422)
+            body = assert_problem(response, 422)
             assert [error["field"] for error in body["errors"]] == ["cursor"]

@@ -1,0 +1,109 @@
+"""Traces: the W3C trace context carried in HTTP and NATS headers, spans exported over OTLP/HTTP.
+
+With OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) set, each process records its spans and a
+background thread exports them (the exporter, sampler and batching read the standard OTEL_*
+variables). Without it no SDK is installed: OpenTelemetry's no-op tracer costs next to nothing
+and still hands an incoming trace context on unchanged, so a caller's `traceparent` reaches every
+request and event its request causes whether or not this system records spans.
+"""
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from opentelemetry import propagate, trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from shared.config import CommonSettings
+
+__all__ = [
+    "Attributes",
+    "Headers",
+    "Span",
+    "SpanKind",
+    "configure_tracing",
+    "failed",
+    "flush",
+    "inject",
+    "links_to",
+    "span",
+]
+
+TRACER = trace.get_tracer("customer-profile")
+
+Headers = Mapping[str, str]
+Attributes = Mapping[str, AttributeValue]
+
+_exporting = False
+
+
+def configure_tracing(service: str, settings: CommonSettings) -> None:
+    """Record and export this process's spans if an OTLP endpoint is set (flushed at exit)."""
+    global _exporting
+    if not settings.exports_traces:
+        return
+    _exporting = True
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service, "service.namespace": "customer-profile"})
+    )
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
+def flush() -> None:
+    """Export the spans still buffered, now (a gateway worker about to end)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.force_flush()
+
+
+def inject(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` with the current trace context added (traceparent, tracestate)."""
+    propagate.inject(headers)
+    return headers
+
+
+@contextmanager
+def span(
+    name: str,
+    kind: SpanKind = SpanKind.INTERNAL,
+    *,
+    parent: Headers | None = None,
+    links: Sequence[Link] = (),
+    attributes: Attributes | None = None,
+) -> Iterator[Span]:
+    """A span current inside the block; `parent`: headers whose trace context it continues.
+
+    An exception leaving the block does not mark the span failed by itself: most are answers
+    (not found, invalid input), so the code that knows marks its faults with `failed`.
+    """
+    context = propagate.extract(parent) if parent is not None else None
+    with TRACER.start_as_current_span(
+        name,
+        context=context,
+        kind=kind,
+        attributes=attributes,
+        links=links,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as current:
+        yield current
+
+
+def links_to(carriers: Iterable[Headers | None]) -> list[Link]:
+    """Links to the spans whose contexts these headers carry (none while spans are not recorded)."""
+    if not _exporting:
+        return []
+    contexts = (
+        trace.get_current_span(propagate.extract(headers or {})).get_span_context() for headers in carriers
+    )
+    return [Link(context) for context in contexts if context.is_valid]
+
+
+def failed(current: Span, description: str) -> None:
+    """Mark a span as failed (a fault of ours, not a refusal of bad input)."""
+    current.set_status(Status(StatusCode.ERROR, description))

@@ -1,0 +1,47 @@
+"""Trace context: carried from an event into the events its handling causes; trace ids in log lines."""
+
+from collections.abc import Awaitable, Callable
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from opentelemetry.sdk.trace import TracerProvider
+
+from shared.config import ServiceSettings
+from shared.logging import add_trace_context
+from shared.runtime import ServiceRuntime
+from tests.shared import probe
+from tests.support import connector_event, new_traceparent, new_workspace, publish_event, wait_for
+
+Starter = Callable[..., Awaitable[ServiceRuntime]]
+
+
+def test_a_log_line_carries_the_trace_and_span_it_was_logged_in() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as current:
+        line = add_trace_context(None, "info", {"event": "something_happened"})
+    context = current.get_span_context()
+    assert (line["trace_id"], line["span_id"]) == (f"{context.trace_id:032x}", f"{context.span_id:016x}")
+
+
+def test_a_log_line_outside_any_span_has_no_trace_ids() -> None:
+    assert add_trace_context(None, "info", {"event": "started"}) == {"event": "started"}
+
+
+async def test_a_connectors_traceparent_reaches_the_events_its_handling_causes(
+    start_service: Starter, js: JetStreamContext
+) -> None:
+    """No exporter configured: the context is handed on unchanged through consumer, outbox and relay."""
+    await start_service(probe.definition, ServiceSettings)
+    _, traceparent = new_traceparent()
+    ws = new_workspace()
+    event = connector_event("web", "traced-visitor", display_name="Traced")
+    await publish_event(js, ws, "contact.seen", event, headers={"traceparent": traceparent})
+
+    async def announced() -> str | None:
+        try:
+            stored = await js.get_last_msg("PROBE", probe.CONTACT_APPLIED.subject(ws))
+        except NotFoundError:
+            return None
+        return (stored.headers or {}).get("traceparent")
+
+    assert await wait_for(announced, what="the probe's event published") == traceparent
