@@ -2,12 +2,17 @@
 
 - The custom `phone` format of PATCH /v1/customers/{id} draws real numbers (libphonenumber's
   examples of every region) written the ways staff type them, which its pattern alone would not.
+- An erasure never takes a customer the other operations read (SCHEMATHESIS_KEEP): drawn, it erases
+  one of the customers seeded for it (SCHEMATHESIS_DOOMED) instead, so the run's notes, cursors and
+  views keep real data to reach.
 - Two failures are the contract's and are dropped, though the request's shape is valid: a
   well-formed cursor this server never issued answers 422 (CONTRACT.md §3), and so does merging a
   customer into itself (§7), which the coverage phase draws by giving both ids the same boundary
   value. Nothing else is.
 """
 
+import itertools
+import os
 from typing import Any
 
 import phonenumbers
@@ -60,3 +65,17 @@ def filter_failure(context: Any, failure: Any, case: schemathesis.Case[Any], res
         isinstance(failure, RejectedPositiveData)
         and (_is_unissued_cursor_refusal(case, response) or _is_self_merge_refusal(case, response))
     )
+
+
+_KEEP = set(filter(None, os.environ.get("SCHEMATHESIS_KEEP", "").split(",")))
+_DOOMED = itertools.cycle(list(filter(None, os.environ.get("SCHEMATHESIS_DOOMED", "").split(","))) or [""])
+
+
+@schemathesis.hook
+def map_case(context: Any, case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
+    """An erasure of a customer to keep erases one seeded to be erased."""
+    ids = case.path_parameters or {}
+    erasing = case.method.upper() == "DELETE" and case.path == "/v1/customers/{customer_id}"
+    if erasing and str(ids.get("customer_id")) in _KEEP:
+        case.path_parameters = {**ids, "customer_id": next(_DOOMED)}
+    return case

@@ -38,7 +38,15 @@ ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 20
 # The live-updates stream never ends: tests/gateway/test_view.py and the e2e tests cover it.
 ENDLESS = "/events$"
-FAIL_ON = [w.value for w in SchemathesisWarning if w is not SchemathesisWarning.VALIDATION_MISMATCH]
+# Every warning fails the run but two heuristics the test checks more strictly itself: "missing test
+# data" (an operation mostly 404: a deletion is, once its few targets are gone) and "validation
+# mismatch" (see the [warnings] comment of the configuration). The test asserts that every operation
+# accepted valid data at least once, from the report.
+FAIL_ON = [
+    w.value
+    for w in SchemathesisWarning
+    if w not in (SchemathesisWarning.VALIDATION_MISMATCH, SchemathesisWarning.MISSING_TEST_DATA)
+]
 IDENTITIES = {"whatsapp": "+971501234567", "instagram": "layla.h", "web": "visitor-42"}
 
 
@@ -80,6 +88,11 @@ async def seed(gateway: RunningGateway, js: JetStreamContext, ws: str) -> dict[s
     for customer in customers:
         for _ in range(2):
             notes.append(await wait_for(partial(note_on, customer), timeout=30, what=f"a note on {customer}"))
+    # Notes of one customer for the deletions: the path's two ids drawn apart from the shared
+    # dictionaries rarely name a note and its own customer, and each note goes at its first 204.
+    deletable = [
+        await wait_for(partial(note_on, whatsapp), timeout=30, what="a note to delete") for _ in range(8)
+    ]
     for name in ("Layla H.", "Layla Haddad"):
         edited = await gateway.client.patch(f"/v1/customers/{whatsapp}", json={"name": name}, headers=admin)
         assert edited.status_code == 200, edited.text
@@ -116,6 +129,8 @@ async def seed(gateway: RunningGateway, js: JetStreamContext, ws: str) -> dict[s
     return {
         "customers": customers,
         "notes": notes,
+        "note_owner": [whatsapp],
+        "deletable_notes": deletable,
         "path_tags": tags[:3],
         "edit_tags": tags[3:5],
         "removed_tags": tags[5:],
@@ -168,9 +183,10 @@ headers = {{ Authorization = "Bearer {token}" }}
 max-examples = {MAX_EXAMPLES}
 database = "none"
 
-# Every warning fails the run but one: a scenario whose valid cases all came back 4xx with some 422s,
-# which the dropped cursor refusals make of the coverage phase's few cases (its path ids are drawn, so
-# the rest are 404s). Any other 422 to valid data fails the run as ST202 anyway.
+# Every warning fails the run but validation mismatch, a scenario whose valid cases all came back 4xx
+# with some 422s, which the dropped cursor refusals make of the coverage phase's few cases (its path
+# ids are drawn, so the rest are 404s), and missing test data (see FAIL_ON). Any other 422 to valid
+# data fails the run as ST202 anyway.
 [warnings]
 fail-on = {json.dumps(FAIL_ON)}
 
@@ -197,6 +213,12 @@ expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5x
 [[operations]]
 include-operation-id = "bulk_tags"
 phases.coverage.enabled = false
+
+# Deleting a note names a note and its customer together.
+[[operations]]
+include-operation-id = "delete_note"
+parameters."path.customer_id" = {{ dictionary = "note_owner", probability = 0.8 }}
+parameters."path.note_id" = {{ dictionary = "deletable_notes", probability = 0.8 }}
 
 # Erasing takes customers of its own, so that the others stay for every other operation.
 [[operations]]
@@ -238,7 +260,12 @@ async def test_schemathesis_with_every_check_finds_nothing(
         "--report-json-path",
         str(report),
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "SCHEMATHESIS_KEEP": ",".join(data["customers"]),
+            "SCHEMATHESIS_DOOMED": ",".join(data["doomed"]),
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
