@@ -10,7 +10,6 @@ from gateway.auth import AdminPrincipal, CurrentPrincipal
 from gateway.cache import SECTIONS
 from gateway.deps import Cache, CustomerId, ErasureId, RequestId, Services
 from gateway.routes.customer_view import VIEW_RESPONSE
-from gateway.routes.problems import problem_responses
 from gateway.view import view_answer
 from shared.messages import profile
 
@@ -28,7 +27,7 @@ class ErasureStarted(BaseModel):
 @router.post(
     "/v1/customers/{customer_id:uuid}/merge",
     response_model=None,
-    responses={**VIEW_RESPONSE, **problem_responses(404, 413, 503)},
+    responses=VIEW_RESPONSE,
 )
 async def merge_customer(
     customer_id: CustomerId,
@@ -59,9 +58,7 @@ async def merge_customer(
     return await view_answer(request, services, cache, principal.workspace, customer_id, request_id)
 
 
-@router.delete(
-    "/v1/customers/{customer_id:uuid}", status_code=202, responses=problem_responses(403, 404, 503)
-)
+@router.delete("/v1/customers/{customer_id:uuid}", status_code=202)
 async def erase_customer(
     customer_id: CustomerId,
     principal: AdminPrincipal,
@@ -81,7 +78,7 @@ async def erase_customer(
     return ErasureStarted(erasure_id=erasure.erasure_id, customer_id=erasure.customer_id, status="pending")
 
 
-@router.get("/v1/erasures/{erasure_id:uuid}", responses=problem_responses(403, 404, 503))
+@router.get("/v1/erasures/{erasure_id:uuid}")
 async def get_erasure(
     erasure_id: ErasureId, principal: AdminPrincipal, services: Services, request_id: RequestId
 ) -> profile.Erasure:
