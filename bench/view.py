@@ -279,7 +279,8 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
     }
     environ.update(GATEWAY_PORT=str(port), RATE_LIMIT_PER_SECOND="1000000", LOG_LEVEL="WARNING")
     stack = LocalStack(run_dir / ".run", environ=environ)
-    env = stack.start()
+    # The stack provisions its databases with asyncio.run: it starts outside this event loop.
+    env = await asyncio.to_thread(stack.start)
     try:
         ids = await seed(env, customers)
         pools = {
@@ -345,7 +346,7 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
         measured: dict[tuple[str, str], list[Measure]] = {}
         for _ in range(rounds):
             for mode in TELEMETRY:
-                with_telemetry(stack, mode, otlp_endpoint)
+                await asyncio.to_thread(with_telemetry, stack, mode, otlp_endpoint)
                 for customer in ids:  # warm every view (and every new connection)
                     await call(customer)
                 measured.setdefault((mode, "warm"), []).append(await measure(None, 200, len(ids)))
