@@ -1,7 +1,7 @@
 """Profile view through the gateway, cache warm and cold, beside the floor of reading its rows;
 with metrics and tracing off and on.
 
-python -m bench.view [--customers 2000] [--seconds 8] [--rounds 2]
+python -m bench.view [--customers 2000] [--seconds 8] [--rounds 4]
 
 Runs the whole system as `make run` does (embedded servers, every service and the gateway as
 their own processes) in a scratch directory, seeds one workspace through connector events, then
@@ -344,8 +344,11 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
             return (views, *await open_loop(call, ids[:count], rate, seconds, before_pass), cpu_per_view)
 
         measured: dict[tuple[str, str], list[Measure]] = {}
-        for _ in range(rounds):
-            for mode in TELEMETRY:
+        for round_number in range(rounds):
+            # Every other round runs the modes in reverse, so a drift of the machine's speed over
+            # the run weighs on each mode alike; each round compares its own modes (paired).
+            order = list(TELEMETRY) if round_number % 2 == 0 else list(reversed(TELEMETRY))
+            for mode in order:
                 await asyncio.to_thread(with_telemetry, stack, mode, otlp_endpoint)
                 for customer in ids:  # warm every view (and every new connection)
                     await call(customer)
@@ -374,14 +377,14 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
             off = mean_row(measured[("off", kind)])
             for mode in list(TELEMETRY)[1:]:
                 on = mean_row(measured[(mode, kind)])
+                paired = [
+                    b[3] / a[3] for a, b in zip(measured[("off", kind)], measured[(mode, kind)], strict=True)
+                ]
                 print(
-                    f"telemetry {mode} vs off, cache {kind}: CPU per view {on[3] / off[3]:.3f}× "
-                    f"({(on[3] / off[3] - 1) * 100:+.1f}%), views/s {on[0] / off[0]:.3f}×, "
-                    f"p99 {on[2] - off[2]:+.2f} ms; views/s per round: "
-                    + ", ".join(
-                        f"{b[0] / a[0]:.3f}×"
-                        for a, b in zip(measured[("off", kind)], measured[(mode, kind)], strict=True)
-                    )
+                    f"telemetry {mode} vs off, cache {kind}: CPU per view, median of the rounds "
+                    f"{(statistics.median(paired) - 1) * 100:+.1f}% (rounds: "
+                    + ", ".join(f"{(ratio - 1) * 100:+.1f}%" for ratio in paired)
+                    + f"); views/s {on[0] / off[0]:.3f}×, p99 {on[2] - off[2]:+.2f} ms"
                 )
         for client in clients:
             if client.writer is not None:
@@ -400,7 +403,7 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     sink_port = free_port()
     sink = subprocess.Popen(

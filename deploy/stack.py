@@ -1,8 +1,10 @@
 """The whole system on one machine: servers (embedded or given), every service and the gateway."""
 
 import asyncio
+import hashlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +30,7 @@ from deploy.embedded import (
 from deploy.nats_auth import CONNECTOR, OPERATOR
 from gateway.auth import issue_token
 from shared.db import provision
+from shared.memory import memory_parent
 from shared.registry import SERVICE_NAMES
 
 DEV_TOKEN_TTL = 30 * 24 * 3600
@@ -228,6 +231,16 @@ class LocalStack:
             write_private(path, secrets.token_urlsafe(32))
         return path.read_text().strip()
 
+    @property
+    def memory_dir(self) -> Path:
+        """This stack's folder in memory, one per run folder: kept across restarts, removed by stop."""
+        digest = hashlib.sha256(str(self.run_dir.resolve()).encode()).hexdigest()[:16]
+        return memory_parent() / f"customer-profile-{digest}"
+
+    def metrics_dir(self, replica: str) -> Path:
+        """Where a gateway replica's workers write their metric values (emptied at its start)."""
+        return self.memory_dir / f"{replica}-metrics"
+
     def gateway_port(self) -> int:
         """GATEWAY_PORT, default 8080; a free port if 8080 is taken and none was asked for."""
         if self.environ.get("GATEWAY_PORT"):
@@ -256,8 +269,9 @@ class LocalStack:
                 key = f"{name.upper()}_DATABASE_URL"
                 own[key] = self.environ.get(key) or databases[key]
             else:
-                # The gateway's workers share their metrics through files here (emptied at its start).
-                own["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "gateway-metrics")
+                # The gateway's workers share their metrics through files here.
+                self.memory_dir.mkdir(mode=0o700, exist_ok=True)
+                own["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir(name))
             module = "gateway" if name == "gateway" else f"services.{name}"
             for index, replica in enumerate(replica_names(name, self.replicas)):
                 mine = own
@@ -266,7 +280,7 @@ class LocalStack:
                     mine = {**own, "ADMIN_PORT": str(free_port())}
                     if name == "gateway":
                         mine["GATEWAY_PORT"] = str(free_port())
-                        mine["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / f"{replica}-metrics")
+                        mine["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir(replica))
                 log = logs / f"{replica}.log"
                 self.processes[replica] = Process(replica, module, {**env, **mine}, log, service=name)
         self.gateway_urls = [
@@ -398,3 +412,4 @@ class LocalStack:
                 process.stop()
         for server in reversed(list(self.servers.values())):
             server.stop()
+        shutil.rmtree(self.memory_dir, ignore_errors=True)

@@ -11,6 +11,7 @@ import uvicorn
 
 from gateway.config import GatewaySettings
 from shared.logging import configure_logging
+from shared.memory import memory_parent
 
 # Not imported from shared.metrics: importing prometheus-client's metrics here, before the folder is
 # ready, would have this supervising process write files into it.
@@ -30,7 +31,7 @@ def prepare_multiprocess_dir(path: Path) -> None:
 @contextmanager
 def worker_metrics(workers: int) -> Iterator[None]:
     """Several workers write their metrics to one folder, emptied first (prometheus-client's
-    multiprocess mode): PROMETHEUS_MULTIPROC_DIR, else a temporary folder removed at exit."""
+    multiprocess mode): PROMETHEUS_MULTIPROC_DIR, else a folder in memory removed at exit."""
     given = os.environ.get(MULTIPROCESS_DIR)
     if given:
         prepare_multiprocess_dir(Path(given))
@@ -40,7 +41,7 @@ def worker_metrics(workers: int) -> Iterator[None]:
         yield
         return
     # Set before the workers start: they read it when they import prometheus-client.
-    os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="gateway-metrics-")
+    os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="gateway-metrics-", dir=memory_parent())
     try:
         yield
     finally:

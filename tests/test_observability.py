@@ -13,6 +13,7 @@ import pytest
 from deploy.embedded import free_port
 from deploy.stack import ADMIN_URL_KEYS, LocalStack
 from shared.ids import customer_id_for
+from shared.memory import memory_parent
 from shared.nats import connect
 from shared.registry import SERVICE_NAMES
 from tests.otlp import OtlpReceiver, ReceivedSpan
@@ -160,7 +161,13 @@ async def test_one_scrape_of_the_gateway_counts_the_requests_of_every_worker(
             assert (await client.get("/v1/reference/countries")).status_code == 200
     after = await scrape(env["GATEWAY_ADMIN_URL"])
     assert growth(before, after, "http_requests_total", **labels) == 40
-    assert len(list((stack.run_dir / "gateway-metrics").glob("counter_*.db"))) == 2
+    assert len(list(stack.metrics_dir("gateway").glob("counter_*.db"))) == 2
+
+
+def test_the_gateway_workers_keep_their_metric_files_in_memory(stack: LocalStack) -> None:
+    folder = stack.metrics_dir("gateway")
+    assert folder.parent.parent == memory_parent()
+    assert any(folder.glob("*.db"))
 
 
 async def test_one_trace_follows_a_patch_into_the_service_and_the_event_it_causes(
