@@ -29,8 +29,7 @@ def fully_analysed(view: dict[str, Any]) -> bool:
     )
 
 
-async def test_full_view_with_data_in_every_service(system: RunningGateway, js: JetStreamContext) -> None:
-    gateway = system
+async def test_full_view_with_data_in_every_service(gateway: RunningGateway, js: JetStreamContext) -> None:
     ws = new_workspace()
     customer_id = await seed_viewable_customer(gateway.client, js, ws)
     note = await gateway.client.post(
@@ -103,10 +102,8 @@ async def test_each_service_stopped_in_turn_marks_only_its_section_unavailable(
 
 
 async def test_cached_view_is_never_stale_after_a_write(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
+    gateway: RunningGateway, js: JetStreamContext
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
     ws = new_workspace()
     admin = auth(ws, role="admin")
     customer_id = await seed_customer(js, ws)
@@ -227,9 +224,8 @@ async def test_rate_limit_is_shared_by_replicas(start_gateway: GatewayStarter, r
 
 
 async def test_live_updates_deliver_another_users_changes(
-    system: RunningGateway, js: JetStreamContext
+    gateway: RunningGateway, js: JetStreamContext
 ) -> None:
-    gateway = system
     ws = new_workspace()
     customer_id = await seed_viewable_customer(gateway.client, js, ws)
     url = f"/v1/customers/{customer_id}"
