@@ -201,11 +201,19 @@ async def test_rate_limit_is_shared_by_replicas(start_gateway: GatewayStarter, r
     url, headers = "/v1/reference/languages", auth(ws)
     redis = aioredis.from_url(redis_url)
     try:
-        # The window is one wall-clock second: a run that straddles two windows proves nothing.
+        # The window is one wall-clock second: a run that straddles two windows proves nothing, and
+        # a retry must not start in a second an earlier attempt already counted requests in.
+        used = int(time.time())
+
+        async def fresh_window() -> bool:
+            return int(time.time()) > used
+
         for _ in range(5):
+            await wait_for(fresh_window, timeout=5, interval=0.005, what="a window no attempt used")
             window = int(time.time())
             statuses = [(await first.client.get(url, headers=headers)).status_code for _ in range(limit)]
-            if int(time.time()) != window:
+            used = int(time.time())
+            if used != window:
                 continue  # the requests themselves straddled two windows
 
             async def counted_in_redis(window: int = window) -> bool:
@@ -213,7 +221,8 @@ async def test_rate_limit_is_shared_by_replicas(start_gateway: GatewayStarter, r
 
             await wait_for(counted_in_redis, what="the first replica's count synced to Redis")
             answer = await second.client.get(url, headers=headers)
-            if int(time.time()) == window:
+            used = int(time.time())
+            if used == window:
                 assert statuses == [200] * limit, statuses
                 assert answer.status_code == 429
                 break
