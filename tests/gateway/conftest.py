@@ -1,4 +1,4 @@
-"""The running system the identity tests drive: every service and a gateway, and one workspace."""
+"""What the gateway tests run on: every service, a gateway, and for the identity tests one workspace."""
 
 from collections.abc import Awaitable, Callable
 
@@ -12,12 +12,30 @@ from tests.support import new_workspace
 
 
 @pytest.fixture
-async def system(
+async def services(
     start_all_services: Callable[..., Awaitable[dict[str, ServiceRuntime]]],
-    start_gateway: Callable[..., Awaitable[RunningGateway]],
-    js: JetStreamContext,
-) -> System:
+) -> dict[str, ServiceRuntime]:
+    """One replica of every service, by name."""
+    return await start_all_services()
+
+
+@pytest.fixture
+async def gateway(
+    services: dict[str, ServiceRuntime], start_gateway: Callable[..., Awaitable[RunningGateway]]
+) -> RunningGateway:
+    """Every service and a gateway with its default settings."""
+    return await start_gateway()
+
+
+@pytest.fixture
+async def unlimited_gateway(
+    services: dict[str, ServiceRuntime], start_gateway: Callable[..., Awaitable[RunningGateway]]
+) -> RunningGateway:
+    """Every service and a gateway with its rate limit out of the way, for tests that send many requests."""
+    return await start_gateway(rate_limit_per_second=1_000_000)
+
+
+@pytest.fixture
+def system(services: dict[str, ServiceRuntime], gateway: RunningGateway, js: JetStreamContext) -> System:
     """One replica of every service, a gateway, a fresh workspace."""
-    runtimes = await start_all_services()
-    gateway = await start_gateway()
-    return System(runtimes, gateway.client, js, new_workspace())
+    return System(services, gateway.client, js, new_workspace())

@@ -8,20 +8,16 @@ import asyncio
 import importlib
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
 
-from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
 from tests.gateway.support import seed_customer
 from tests.support import auth, new_workspace, wait_for
-
-GatewayStarter = Callable[..., Awaitable[RunningGateway]]
-AllStarter = Callable[..., Awaitable[dict[str, ServiceRuntime]]]
 
 PACKAGE = "customer_profile_client"
 CONFIG = f"""\
@@ -71,13 +67,10 @@ def operation(name: str) -> Any:
 
 
 async def test_a_generated_client_drives_a_customer(
-    start_all_services: AllStarter,
-    start_gateway: GatewayStarter,
+    gateway: RunningGateway,
     js: JetStreamContext,
     on_path: Path,
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
     ws = new_workspace()
     customer = uuid.UUID(await seed_customer(js, ws))
     await generate((await gateway.client.get("/openapi.json")).content, on_path)

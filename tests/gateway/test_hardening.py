@@ -70,9 +70,8 @@ async def test_api_answers_are_neither_sniffed_nor_stored(start_gateway: Gateway
 
 
 async def test_a_live_stream_ends_when_its_token_expires(
-    system: RunningGateway, js: JetStreamContext
+    gateway: RunningGateway, js: JetStreamContext
 ) -> None:
-    gateway = system
     ws = new_workspace()
     customer = await seed_viewable_customer(gateway.client, js, ws)
     short = issue_token(JWT_SECRET, sub="u", name="U", workspace=ws, role="agent", ttl_seconds=2)

@@ -8,7 +8,7 @@ a body it has no example for) fails the suite, so a new route cannot be forgotte
 """
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +20,8 @@ from nats.js import JetStreamContext
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from shared.ids import customer_id_for
-from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
 from tests.support import JWT_SECRET, auth, connector_event, new_workspace, publish_event, wait_for
-
-GatewayStarter = Callable[..., Awaitable[RunningGateway]]
-AllStarter = Callable[..., Awaitable[dict[str, ServiceRuntime]]]
 
 A_PHONE = "+971501234567"
 B_PHONE = "+971509876543"
@@ -286,10 +282,9 @@ def test_every_v1_route_is_in_the_matrix() -> None:
 
 
 async def test_another_workspace_sees_none_of_a_workspaces_data(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
+    unlimited_gateway: RunningGateway, js: JetStreamContext
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway(rate_limit_per_second=1_000_000)
+    gateway = unlimited_gateway
     client = gateway.client
     a = await seed_workspace_a(gateway, js)
     b_ws, b_customer, b_tag = await seed_workspace_b(gateway, js)
@@ -355,11 +350,7 @@ async def test_another_workspace_sees_none_of_a_workspaces_data(
     assert {change["actor"]["id"] for change in history["items"] if change["actor"]} == {"agent-a"}
 
 
-async def test_only_a_notes_author_deletes_it(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
-) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
+async def test_only_a_notes_author_deletes_it(gateway: RunningGateway, js: JetStreamContext) -> None:
     a = await seed_workspace_a(gateway, js)
     url = f"/v1/customers/{a.customer_id}/notes/{a.note_id}"
 
@@ -385,11 +376,7 @@ async def test_only_a_notes_author_deletes_it(
     assert (await gateway.client.delete(url, headers=author)).status_code == 404
 
 
-async def test_timeline_lists_answer_404_for_a_customer_that_exists_nowhere(
-    start_all_services: AllStarter, start_gateway: GatewayStarter
-) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
+async def test_timeline_lists_answer_404_for_a_customer_that_exists_nowhere(gateway: RunningGateway) -> None:
     headers = auth(new_workspace())
     statuses = {}
     for method, path in sorted(TIMELINE_LISTS):

@@ -30,7 +30,6 @@ from tests.support import (
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
 Starter = Callable[..., Awaitable[ServiceRuntime]]
-AllStarter = Callable[..., Awaitable[dict[str, ServiceRuntime]]]
 
 VIEW_ROUTE = "/v1/customers/{customer_id}"
 
@@ -123,10 +122,8 @@ async def test_an_uncached_view_counts_a_miss_per_section(start_gateway: Gateway
 
 
 async def test_a_view_read_after_one_that_stored_every_part_counts_hits(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
+    gateway: RunningGateway, js: JetStreamContext
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
     ws = new_workspace()
     customer_id = await seed_contact(js, ws, "cached-visitor")
     await known(gateway, ws, customer_id)

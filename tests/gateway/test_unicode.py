@@ -17,12 +17,10 @@ import httpx
 from nats.js import JetStreamContext
 
 from shared.ids import customer_id_for
-from shared.runtime import ServiceRuntime
 from tests.conftest import RunningGateway
 from tests.support import auth, connector_event, new_workspace, publish_event, wait_for
 
 GatewayStarter = Callable[..., Awaitable[RunningGateway]]
-AllStarter = Callable[..., Awaitable[dict[str, ServiceRuntime]]]
 
 PHONE = "+971501234567"
 
@@ -120,10 +118,10 @@ async def seed_editable(
 
 
 async def test_unicode_text_round_trips_through_every_text_field(
-    system: RunningGateway, js: JetStreamContext
+    gateway: RunningGateway, js: JetStreamContext
 ) -> None:
-    client = system.client
-    url, agent, admin = await seed_editable(system, js)
+    client = gateway.client
+    url, agent, admin = await seed_editable(gateway, js)
     problems: list[str] = []
 
     def same(what: str, got: Any, sent: str) -> None:
@@ -187,10 +185,10 @@ async def test_unicode_text_round_trips_through_every_text_field(
 
 
 async def test_nul_surrogates_and_overlong_text_are_422_naming_the_field(
-    system: RunningGateway, js: JetStreamContext
+    gateway: RunningGateway, js: JetStreamContext
 ) -> None:
-    client = system.client
-    url, agent, admin = await seed_editable(system, js)
+    client = gateway.client
+    url, agent, admin = await seed_editable(gateway, js)
     version = (await client.get(url, headers=agent)).json()["profile"]["version"]
     problems: list[str] = []
 
@@ -324,10 +322,9 @@ def padded_object(size: int) -> bytes:
 
 
 async def test_malformed_requests_are_refused_on_every_route(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
+    unlimited_gateway: RunningGateway, js: JetStreamContext
 ) -> None:
-    await start_all_services()
-    gateway = await start_gateway(rate_limit_per_second=1_000_000)
+    gateway = unlimited_gateway
     client = gateway.client
     ws, customer_id = await seed(gateway, js)
     admin = auth(ws, role="admin")
@@ -426,11 +423,7 @@ async def test_malformed_requests_are_refused_on_every_route(
     assert counts == {"body": 6, "limit": 5, "cursor": 5, "nul": len(operations)}, counts
 
 
-async def test_email_local_part_over_64_octets_is_422(
-    start_all_services: AllStarter, start_gateway: GatewayStarter, js: JetStreamContext
-) -> None:
-    await start_all_services()
-    gateway = await start_gateway()
+async def test_email_local_part_over_64_octets_is_422(gateway: RunningGateway, js: JetStreamContext) -> None:
     ws, customer_id = await seed(gateway, js)
     for local in ("a" * 65, "ü" * 33):  # 65 and 66 octets (RFC 5321 §4.5.3.1.1, RFC 6531 §3.3)
         response = await gateway.client.patch(

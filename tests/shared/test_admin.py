@@ -1,7 +1,7 @@
 """A service's admin port on a real replica: alive, ready or naming what is missing, metrics."""
 
 import shutil
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -9,17 +9,10 @@ import pytest
 from nats.js import JetStreamContext
 
 from deploy.embedded import EmbeddedNats, EmbeddedPostgres
-from shared.config import ServiceSettings
 from shared.db import provision
 from shared.runtime import ServiceRuntime
-from tests.shared import probe
+from tests.conftest import ServiceStarter
 from tests.support import suite_password, wait_for
-
-Starter = Callable[..., Awaitable[ServiceRuntime]]
-
-
-async def start_probe(start_service: Starter, **overrides: object) -> ServiceRuntime:
-    return await start_service(probe.definition, ServiceSettings, **overrides)
 
 
 async def _get(runtime: ServiceRuntime, path: str, **headers: str) -> httpx.Response:
@@ -39,14 +32,12 @@ async def _ready(runtime: ServiceRuntime) -> bool:
     return (await _get(runtime, "/readyz")).status_code == 200
 
 
-async def test_healthz_answers_while_the_process_runs(start_service: Starter) -> None:
-    runtime = await start_probe(start_service)
+async def test_healthz_answers_while_the_process_runs(runtime: ServiceRuntime) -> None:
     response = await _get(runtime, "/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-async def test_readyz_answers_200_once_database_nats_and_consumers_are_there(start_service: Starter) -> None:
-    runtime = await start_probe(start_service)
+async def test_readyz_answers_200_once_database_nats_and_consumers_are_there(runtime: ServiceRuntime) -> None:
     response = await _get(runtime, "/readyz")
     assert (response.status_code, response.json()) == (200, {"status": "ready"})
 
@@ -60,9 +51,8 @@ async def test_readyz_answers_200_once_database_nats_and_consumers_are_there(sta
     ids=["prometheus-text", "openmetrics"],
 )
 async def test_metrics_answer_in_the_format_the_scraper_asks_for(
-    start_service: Starter, accept: str, content_type: str
+    runtime: ServiceRuntime, accept: str, content_type: str
 ) -> None:
-    runtime = await start_probe(start_service)
     response = await _get(runtime, "/metrics", accept=accept)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(content_type)
@@ -82,10 +72,10 @@ def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
 
 
 async def test_readyz_names_the_database_while_postgresql_is_stopped_and_recovers(
-    own_postgres: EmbeddedPostgres, start_service: Starter
+    own_postgres: EmbeddedPostgres, start_probe: ServiceStarter
 ) -> None:
     url = await provision(own_postgres.url, "probe", suite_password("probe"))
-    runtime = await start_probe(start_service, database_url=url)
+    runtime = await start_probe(database_url=url)
     own_postgres.stop()
     missing = await wait_for(lambda: _not_ready_naming(runtime, "database"), what="database named missing")
     assert missing == ["database"]
@@ -94,21 +84,17 @@ async def test_readyz_names_the_database_while_postgresql_is_stopped_and_recover
 
 
 async def test_readyz_names_nats_while_it_is_stopped_and_recovers(
-    start_service: Starter, nats_server: EmbeddedNats | None
+    stoppable_nats: EmbeddedNats, runtime: ServiceRuntime
 ) -> None:
-    if nats_server is None:
-        pytest.skip("NATS_URL points at a server this test cannot stop")
-    runtime = await start_probe(start_service)
-    nats_server.stop()
+    stoppable_nats.stop()
     await wait_for(lambda: _not_ready_naming(runtime, "nats"), what="nats named missing")
-    nats_server.start()
+    stoppable_nats.start()
     await wait_for(lambda: _ready(runtime), timeout=30, what="ready again")
 
 
 async def test_readyz_names_a_consumer_that_is_no_longer_bound(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_probe(start_service)
     await js.delete_consumer("CHAT", "probe-contacts")
     missing = await wait_for(
         lambda: _not_ready_naming(runtime, "consumer probe-contacts"), what="the consumer named missing"

@@ -4,17 +4,22 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import pytest
 from nats.js import JetStreamContext
 
-from shared.config import ServiceSettings
 from shared.deadletter import list_dead_letters, replay
 from shared.rpc import Empty, Operation, serve
 from shared.runtime import ServiceRuntime
+from tests.conftest import ServiceStarter
 from tests.shared import probe
 from tests.shared.holding import consumer_held, transactions_applying
 from tests.support import connect_suite, connector_event, new_workspace, publish_event, wait_for
 
-Starter = Callable[..., Awaitable[ServiceRuntime]]
+
+@pytest.fixture
+def probe_settings() -> dict[str, object]:
+    """Quick retries: a failing event is set aside after three deliveries 50 ms apart."""
+    return {"retry_backoff": (0.05,), "max_deliver": 3}
 
 
 async def _applied(runtime: ServiceRuntime, workspace: str) -> list[asyncpg.Record]:
@@ -24,14 +29,7 @@ async def _applied(runtime: ServiceRuntime, workspace: str) -> list[asyncpg.Reco
     )
 
 
-async def start_probe(start_service: Starter, **overrides: object) -> ServiceRuntime:
-    return await start_service(
-        probe.definition, ServiceSettings, retry_backoff=(0.05,), max_deliver=3, **overrides
-    )
-
-
-async def test_duplicate_event_id_is_applied_once(start_service: Starter, js: JetStreamContext) -> None:
-    runtime = await start_probe(start_service)
+async def test_duplicate_event_id_is_applied_once(runtime: ServiceRuntime, js: JetStreamContext) -> None:
     ws = new_workspace()
     event = connector_event("web", "visitor-1", display_name="Dana")
     # Different Nats-Msg-Ids get past the stream's dedup window: only the inbox stands in the way.
@@ -60,9 +58,8 @@ async def _acked(js: JetStreamContext, count: int) -> bool:
 
 
 async def test_poison_event_is_dead_lettered_after_max_deliveries_while_others_flow(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_probe(start_service)
     ws = new_workspace()
     await publish_event(js, ws, "contact.seen", connector_event("web", "v-poison", display_name="poison"))
     for i in range(5):
@@ -89,9 +86,8 @@ async def test_poison_event_is_dead_lettered_after_max_deliveries_while_others_f
 
 
 async def test_an_outage_of_a_dependency_does_not_use_up_deliveries(
-    start_service: Starter, js: JetStreamContext, nats_url: str
+    runtime: ServiceRuntime, js: JetStreamContext, nats_url: str
 ) -> None:
-    runtime = await start_probe(start_service)
     ws = new_workspace()
     name = f"needs:{uuid.uuid4().hex[:8]}"
     await publish_event(js, ws, "contact.seen", connector_event("web", "v-needy", display_name=name))
@@ -127,9 +123,8 @@ def _sender(js: JetStreamContext) -> Callable[[], Awaitable[None]]:
 
 
 async def test_a_batch_applies_each_new_event_once_in_one_transaction(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_probe(start_service)
     assert runtime.pool is not None
     ws = new_workspace()
     before = connector_event("web", "v-before", display_name="before")
@@ -169,9 +164,8 @@ async def test_a_batch_applies_each_new_event_once_in_one_transaction(
 
 
 async def test_a_failing_event_in_a_batch_is_dead_lettered_while_the_rest_is_applied(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_probe(start_service)
     assert runtime.pool is not None
     ws = new_workspace()
     async with consumer_held(runtime.pool, _sender(js)):
@@ -193,8 +187,9 @@ async def test_a_failing_event_in_a_batch_is_dead_lettered_while_the_rest_is_app
     assert [(r["name"], r["batch_size"]) for r in rows] == [(f"ok-{i}", None) for i in range(4)]
 
 
-async def test_invalid_events_are_dead_lettered_at_once(start_service: Starter, js: JetStreamContext) -> None:
-    runtime = await start_probe(start_service)
+async def test_invalid_events_are_dead_lettered_at_once(
+    runtime: ServiceRuntime, js: JetStreamContext
+) -> None:
     ws = new_workspace()
     await publish_event(js, ws, "contact.seen", b"{not json", msg_id="bad-json")
     await publish_event(js, ws, "contact.seen", {"event_id": "x"}, msg_id="missing-fields")
@@ -216,11 +211,11 @@ async def _dead_letters_at_least(js: JetStreamContext, count: int) -> bool:
 
 
 async def test_a_burst_is_applied_exactly_once_by_two_replicas(
-    start_service: Starter, js: JetStreamContext
+    start_probe: ServiceStarter, js: JetStreamContext
 ) -> None:
-    first = await start_probe(start_service)
+    first = await start_probe()
     assert first.database_url
-    await start_probe(start_service, database_url=first.database_url)
+    await start_probe(database_url=first.database_url)
     ws = new_workspace()
     ids = [uuid.uuid4().hex for _ in range(400)]
     for i, event_id in enumerate(ids):

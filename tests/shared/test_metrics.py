@@ -8,7 +8,6 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from deploy.embedded import EmbeddedNats
-from shared.config import ServiceSettings
 from shared.errors import NotFound
 from shared.outbox import enqueue
 from shared.rpc import Empty, Operation, ServiceUnavailable, call
@@ -26,19 +25,13 @@ from tests.support import (
     wait_for,
 )
 
-Starter = Callable[..., Awaitable[ServiceRuntime]]
 CONSUMER = "probe-contacts"
 
 
-async def start_probe(start_service: Starter, **overrides: object) -> ServiceRuntime:
-    return await start_service(
-        probe.definition,
-        ServiceSettings,
-        retry_backoff=(0.05,),
-        max_deliver=3,
-        metrics_interval_seconds=0.1,
-        **overrides,
-    )
+@pytest.fixture
+def probe_settings() -> dict[str, object]:
+    """Quick retries, and the gauges measured every 0.1 s so that a test sees them move at once."""
+    return {"retry_backoff": (0.05,), "max_deliver": 3, "metrics_interval_seconds": 0.1}
 
 
 def _grew(
@@ -66,57 +59,58 @@ async def _contact(js: JetStreamContext, workspace: str, name: str) -> None:
     await publish_event(js, workspace, "contact.seen", connector_event("web", name, display_name=name))
 
 
-async def test_applied_events_are_counted(start_service: Starter, js: JetStreamContext) -> None:
-    runtime = await start_probe(start_service)
+async def _processed(
+    runtime: ServiceRuntime, before: Samples, outcome: str, by: int, *, what: str
+) -> Samples:
+    """The scrape on which the probe's consumer has counted `by` more events with `outcome` since `before`."""
+    return await wait_for(
+        _grew(runtime, before, "events_processed_total", by, consumer=CONSUMER, outcome=outcome), what=what
+    )
+
+
+async def test_applied_events_are_counted(runtime: ServiceRuntime, js: JetStreamContext) -> None:
     before = await scrape(runtime.admin.url)
     ws = new_workspace()
     for n in range(3):
         await _contact(js, ws, f"visitor-{n}")
-    await wait_for(
-        _grew(runtime, before, "events_processed_total", 3, consumer=CONSUMER, outcome="applied"),
-        what="three events counted applied",
-    )
+    await _processed(runtime, before, "applied", 3, what="three events counted applied")
 
 
 async def test_a_second_copy_of_an_event_is_counted_duplicate(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_probe(start_service)
     before = await scrape(runtime.admin.url)
     ws = new_workspace()
     event = connector_event("web", "visitor-twice", display_name="Twice")
     # Different Nats-Msg-Ids get both copies past the stream's dedup window.
     await publish_event(js, ws, "contact.seen", event, msg_id="first")
     await publish_event(js, ws, "contact.seen", event, msg_id="second")
-    duplicate = _grew(runtime, before, "events_processed_total", 1, consumer=CONSUMER, outcome="duplicate")
-    after = await wait_for(duplicate, what="the second copy counted duplicate")
+    after = await _processed(runtime, before, "duplicate", 1, what="the second copy counted duplicate")
     assert growth(before, after, "events_processed_total", consumer=CONSUMER, outcome="applied") == 1
 
 
 async def test_a_poison_event_is_counted_retried_then_dead_lettered(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_probe(start_service)
     before = await scrape(runtime.admin.url)
     await _contact(js, new_workspace(), "poison")
-    counted = _grew(runtime, before, "events_processed_total", 1, consumer=CONSUMER, outcome="dead_lettered")
-    after = await wait_for(counted, what="the poison event counted dead-lettered")
+    after = await _processed(
+        runtime, before, "dead_lettered", 1, what="the poison event counted dead-lettered"
+    )
     # max_deliver 3: two deliveries failed and were handed back, the third set it aside.
     assert growth(before, after, "events_processed_total", consumer=CONSUMER, outcome="retried") == 2
 
 
 async def test_dead_letter_messages_reads_the_dead_letter_stream(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_probe(start_service)
     await _contact(js, new_workspace(), "poison")
     await wait_for(_is(runtime, "dead_letter_messages", 1, service="probe"), what="one dead letter measured")
 
 
 async def test_pending_messages_rise_while_the_consumer_is_held_and_fall_after(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_probe(start_service)
     assert runtime.pool is not None
     ws = new_workspace()
     async with consumer_held(runtime.pool, lambda: _contact(js, ws, "first")):
@@ -130,27 +124,23 @@ async def test_pending_messages_rise_while_the_consumer_is_held_and_fall_after(
 
 
 async def test_outbox_backlog_rises_while_nats_is_away_and_falls_after(
-    start_service: Starter, nats_server: EmbeddedNats | None
+    stoppable_nats: EmbeddedNats, runtime: ServiceRuntime
 ) -> None:
-    if nats_server is None:
-        pytest.skip("NATS_URL points at a server this test cannot stop")
-    runtime = await start_probe(start_service)
     assert runtime.pool is not None
-    nats_server.stop()
+    stoppable_nats.stop()
     async with runtime.pool.acquire() as conn, conn.transaction():
         for n in range(3):
             await enqueue(
                 conn, probe.CONTACT_APPLIED, new_workspace(), probe.ContactApplied(source_event_id=str(n))
             )
     await wait_for(_is(runtime, "outbox_pending_events", 3, service="probe"), what="three events waiting")
-    nats_server.start()
+    stoppable_nats.start()
     await wait_for(
         _is(runtime, "outbox_pending_events", 0, service="probe"), timeout=30, what="the backlog published"
     )
 
 
-async def test_published_events_have_their_relay_latency_observed(start_service: Starter) -> None:
-    runtime = await start_probe(start_service)
+async def test_published_events_have_their_relay_latency_observed(runtime: ServiceRuntime) -> None:
     assert runtime.pool is not None
     before = await scrape(runtime.admin.url)
     async with runtime.pool.acquire() as conn, conn.transaction():
@@ -163,8 +153,7 @@ async def test_published_events_have_their_relay_latency_observed(start_service:
     )
 
 
-async def test_answered_requests_are_timed_and_counted_by_outcome(start_service: Starter, nc: NATS) -> None:
-    runtime = await start_probe(start_service)
+async def test_answered_requests_are_timed_and_counted_by_outcome(runtime: ServiceRuntime, nc: NATS) -> None:
     before = await scrape(runtime.admin.url)
     ws = new_workspace()
     for _ in range(2):
@@ -177,8 +166,7 @@ async def test_answered_requests_are_timed_and_counted_by_outcome(start_service:
     assert growth(before, after, "rpc_requests_total", operation="probe.echo", outcome="not_found") == 1
 
 
-async def test_a_call_nobody_answers_is_counted_unavailable(start_service: Starter, nc: NATS) -> None:
-    runtime = await start_probe(start_service)
+async def test_a_call_nobody_answers_is_counted_unavailable(runtime: ServiceRuntime, nc: NATS) -> None:
     nobody = Operation("helper", f"absent.{uuid.uuid4().hex[:8]}", Empty, Empty, "served by no one")
     with pytest.raises(ServiceUnavailable):
         await call(nc, nobody, Empty(), timeout=0.5)

@@ -1,20 +1,15 @@
 """The outbox relay on real PostgreSQL and NATS: publish after commit only, never twice."""
 
-from collections.abc import Awaitable, Callable
-
 import asyncpg
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
-from shared.config import ServiceSettings
 from shared.events import EventType
 from shared.jsonutil import loads
 from shared.outbox import OutboxRelay, enqueue
 from shared.runtime import ServiceRuntime
-from tests.shared import probe
+from tests.conftest import ServiceStarter
 from tests.support import new_workspace, wait_for
-
-Starter = Callable[..., Awaitable[ServiceRuntime]]
 
 
 class Thing(BaseModel):
@@ -35,9 +30,8 @@ async def _unpublished(pool: asyncpg.Pool) -> int:
 
 
 async def test_event_is_published_only_when_its_transaction_commits(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_service(probe.definition, ServiceSettings)
     assert runtime.pool is not None
     ws = new_workspace()
     try:
@@ -68,9 +62,8 @@ async def _none_pending(pool: asyncpg.Pool) -> bool:
 
 
 async def test_relay_crash_between_publish_and_mark_does_not_double_publish(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
-    runtime = await start_service(probe.definition, ServiceSettings)
     pool = runtime.pool
     assert pool is not None
     ws = new_workspace()
@@ -89,10 +82,9 @@ async def test_relay_crash_between_publish_and_mark_does_not_double_publish(
 
 
 async def test_two_relays_share_the_backlog_without_duplicates(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, start_probe: ServiceStarter, js: JetStreamContext
 ) -> None:
-    runtime = await start_service(probe.definition, ServiceSettings)
-    await start_service(probe.definition, ServiceSettings, database_url=runtime.database_url)
+    await start_probe(database_url=runtime.database_url)
     assert runtime.pool is not None
     ws = new_workspace()
     async with runtime.pool.acquire() as conn, conn.transaction():

@@ -1,18 +1,13 @@
 """Trace context: carried from an event into the events its handling causes; trace ids in log lines."""
 
-from collections.abc import Awaitable, Callable
-
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.config import ServiceSettings
 from shared.logging import add_trace_context
 from shared.runtime import ServiceRuntime
 from tests.shared import probe
 from tests.support import connector_event, new_traceparent, new_workspace, publish_event, wait_for
-
-Starter = Callable[..., Awaitable[ServiceRuntime]]
 
 
 def test_a_log_line_carries_the_trace_and_span_it_was_logged_in() -> None:
@@ -28,10 +23,9 @@ def test_a_log_line_outside_any_span_has_no_trace_ids() -> None:
 
 
 async def test_a_connectors_traceparent_reaches_the_events_its_handling_causes(
-    start_service: Starter, js: JetStreamContext
+    runtime: ServiceRuntime, js: JetStreamContext
 ) -> None:
     """No exporter configured: the context is handed on unchanged through consumer, outbox and relay."""
-    await start_service(probe.definition, ServiceSettings)
     _, traceparent = new_traceparent()
     ws = new_workspace()
     event = connector_event("web", "traced-visitor", display_name="Traced")

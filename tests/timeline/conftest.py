@@ -8,7 +8,8 @@ from nats.js import JetStreamContext
 from services.timeline.app import definition
 from services.timeline.config import Settings
 from shared.runtime import ServiceRuntime
-from tests.support import declare_streams_bound_by
+from tests.support import declare_streams_bound_by, new_workspace
+from tests.timeline.support import Connector
 
 
 async def declare_bound_streams(js: JetStreamContext) -> None:
@@ -23,3 +24,9 @@ async def timeline_service(
     """A running timeline replica with quick retries."""
     await declare_bound_streams(js)
     return await start_service(definition, Settings, retry_backoff=(0.05,), max_deliver=3)
+
+
+@pytest.fixture
+def chat(timeline_service: ServiceRuntime, js: JetStreamContext) -> Connector:
+    """The usual platform user's connector in a fresh workspace, with the timeline running."""
+    return Connector(js, new_workspace())

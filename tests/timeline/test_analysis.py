@@ -10,8 +10,7 @@ from shared.deadletter import list_dead_letters
 from shared.events import utcnow
 from shared.jsonutil import dumps
 from shared.messages import insights, timeline
-from shared.runtime import ServiceRuntime
-from tests.support import new_workspace, wait_for
+from tests.support import wait_for
 from tests.timeline.support import (
     Connector,
     at,
@@ -48,10 +47,9 @@ async def _only_conversation(nc: NATS, workspace: str, customer_id: str) -> dict
 
 
 async def test_close_is_analysed_and_the_newest_analysis_is_kept(
-    timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
+    chat: Connector, js: JetStreamContext, nc: NATS
 ) -> None:
-    ws = new_workspace()
-    chat = Connector(js, ws)
+    ws = chat.workspace
     await chat.started("c1", at(0))
     await chat.message("c1", at(1), "My parcel is late", message_id="m1")
     await chat.closed("c1", at(2))
@@ -110,10 +108,9 @@ async def _analysed(nc: NATS, ws: str, customer_id: str, summary: str) -> dict[s
 
 
 async def test_a_message_after_the_close_announces_the_close_again(
-    timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
+    chat: Connector, js: JetStreamContext, nc: NATS
 ) -> None:
-    ws = new_workspace()
-    chat = Connector(js, ws)
+    ws = chat.workspace
     await chat.message("c1", at(1), "thanks", message_id="m1")
     await chat.closed("c1", at(2))
     [first] = await wait_for(
@@ -137,11 +134,8 @@ async def test_a_message_after_the_close_announces_the_close_again(
     assert (await _only_conversation(nc, ws, chat.customer_id))["status"] == "closed"
 
 
-async def test_an_invalid_analysis_is_set_aside(
-    timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
-) -> None:
-    ws = new_workspace()
-    chat = Connector(js, ws)
+async def test_an_invalid_analysis_is_set_aside(chat: Connector, js: JetStreamContext, nc: NATS) -> None:
+    ws = chat.workspace
     await chat.closed("c1", at(1))
     [closed] = await wait_for(
         lambda: events_at_least(js, ws, timeline.CONVERSATION_CLOSED, 1), what="close announced"

@@ -102,10 +102,9 @@ async def test_an_erasure_deletes_the_customer_and_gives_what_came_after_it_to_a
 
 
 async def test_messages_come_oldest_first_in_pages_bounded_by_count_and_size(
-    timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
+    chat: Connector, js: JetStreamContext, nc: NATS
 ) -> None:
-    ws = new_workspace()
-    chat = Connector(js, ws)
+    ws = chat.workspace
     long_text = "x" * 9_000
     for n in range(30):
         await chat.message("c", at(n), long_text if n < 20 else f"short {n}", message_id=f"m{n:02}")

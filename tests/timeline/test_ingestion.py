@@ -36,10 +36,9 @@ async def _escalations(nc: NATS, workspace: str, customer_id: str) -> list[dict[
 
 
 async def test_every_event_type_is_stored_and_announced(
-    timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
+    chat: Connector, js: JetStreamContext, nc: NATS
 ) -> None:
-    ws = new_workspace()
-    chat = Connector(js, ws)
+    ws = chat.workspace
     await chat.started("c1", at(0))
     await chat.message("c1", at(1), "Where is my order?", message_id="m1")
     await chat.message("c1", at(2), "Let me check.", sender="ai", sender_name="Assistant", message_id="m2")
@@ -167,10 +166,9 @@ async def test_a_long_message_is_stored_cut_and_flagged(
 
 
 async def test_invalid_events_are_set_aside_without_blocking_the_rest(
-    timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
+    chat: Connector, js: JetStreamContext, nc: NATS
 ) -> None:
-    ws = new_workspace()
-    chat = Connector(js, ws)
+    ws = chat.workspace
     await publish_event(js, ws, "conversation.message", b"{not json", msg_id="bad-json")
     await publish_event(
         js, ws, "conversation.started", connector_event("whatsapp", chat.user), msg_id="no-conversation-id"

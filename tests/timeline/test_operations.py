@@ -32,10 +32,9 @@ async def _all_pages(
 
 
 async def test_lists_are_newest_first_in_keyset_pages(
-    timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
+    chat: Connector, js: JetStreamContext, nc: NATS
 ) -> None:
-    ws = new_workspace()
-    chat = Connector(js, ws)
+    ws = chat.workspace
     other = Connector(js, ws, user="+971509999999")
     for n in range(7):
         await chat.started(f"c{n}", at(n * 10))
@@ -87,10 +86,9 @@ async def test_malformed_requests_are_invalid_naming_the_field(
 
 
 async def test_transcript_keeps_the_most_recent_messages_that_fit(
-    timeline_service: ServiceRuntime, js: JetStreamContext, nc: NATS
+    chat: Connector, js: JetStreamContext, nc: NATS
 ) -> None:
-    ws = new_workspace()
-    chat = Connector(js, ws)
+    ws = chat.workspace
     # Published newest first: the transcript orders by when they were sent, not by arrival.
     for n, text in reversed(list(enumerate(["aaaa", "bbbbb", "cccccc", "dd"]))):
         await chat.message("c1", at(n), text, message_id=f"m{n}")
