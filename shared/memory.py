@@ -5,9 +5,8 @@ import tempfile
 from pathlib import Path
 
 # POSIX shared memory, a tmpfs on Linux. prometheus-client's multiprocess mode keeps each value in a
-# memory-mapped file: on a disk filesystem, the first write to a page after each writeback faults
-# through the filesystem's journal (bench.view: +36% CPU per cached view with the folder on ext4,
-# +2% on tmpfs, telemetry on against off). Compose and Kubernetes mount a tmpfs for it themselves.
+# memory-mapped file written on every request: on a disk filesystem, the first write to a page after
+# each writeback faults through the filesystem. Compose and Kubernetes mount a tmpfs for it themselves.
 SHARED_MEMORY = Path("/dev/shm")
 
 
