@@ -115,7 +115,7 @@ class TelemetryMiddleware:
                 status = message["status"]
             await send(message)
 
-        with span(method, SpanKind.SERVER, parent=parent or None) as current:
+        with span(method, SpanKind.SERVER, parent=parent) as current:
             try:
                 await self.app(scope, receive, send_and_note)
             finally:
