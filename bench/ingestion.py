@@ -413,17 +413,22 @@ def _meter(servers: dict[str, EmbeddedServer], processes: list[Process]) -> CpuM
     return CpuMeter(components)
 
 
-async def measure_floor(
-    js: JetStreamContext,
-    servers: dict[str, EmbeddedServer],
-    log_dir: Path,
-    make_traffic: Callable[[], Traffic],
-    seconds: float,
-    batch: int,
-) -> Measurement:
+@dataclass(frozen=True)
+class Setup:
+    """What one measurement runs on (servers, logs) and drives them with (traffic, seconds, batch)."""
+
+    js: JetStreamContext
+    servers: dict[str, EmbeddedServer]
+    log_dir: Path
+    make_traffic: Callable[[], Traffic]
+    seconds: float
+    batch: int
+
+
+async def measure_floor(setup: Setup) -> Measurement:
     """Two bare pull consumers (the profile's and the timeline's filters), each in its own process."""
-    await declare_stream(js, StreamSpec(FLOOR_STREAM, [FLOOR_PREFIX + ">"]))
-    nats = servers["nats-server"]
+    await declare_stream(setup.js, StreamSpec(FLOOR_STREAM, [FLOOR_PREFIX + ">"]))
+    nats = setup.servers["nats-server"]
     consumers = {
         "floor-profile": [FLOOR_PREFIX + CHAT_SUBJECTS],
         "floor-timeline": [FLOOR_PREFIX + f for f in TIMELINE_FILTERS],
@@ -433,27 +438,27 @@ async def measure_floor(
             durable,
             ["-m", "bench.ingestion", "--floor-consumer", durable, "--nats-url", nats.url]
             + [a for f in filters for a in ("--filter", f)]
-            + ["--fetch", str(batch)],
+            + ["--fetch", str(setup.batch)],
             {},
-            log_dir,
+            setup.log_dir,
         )
         for durable, filters in consumers.items()
     ]
     try:
         return await timed_run(
-            f"floor: 2 bare pull consumers, fetch {batch}",
-            js,
-            make_traffic(),
-            seconds,
+            f"floor: 2 bare pull consumers, fetch {setup.batch}",
+            setup.js,
+            setup.make_traffic(),
+            setup.seconds,
             stream=FLOOR_STREAM,
             durables=list(consumers),
             prefix=FLOOR_PREFIX,
-            meter=_meter(servers, processes),
+            meter=_meter(setup.servers, processes),
         )
     finally:
         for process in processes:
             process.stop()
-        await _delete_streams(js)
+        await _delete_streams(setup.js)
 
 
 async def _count(url: str, sql: str) -> int:
@@ -464,20 +469,13 @@ async def _count(url: str, sql: str) -> int:
         await conn.close()
 
 
-async def measure_services(
-    js: JetStreamContext,
-    servers: dict[str, EmbeddedServer],
-    log_dir: Path,
-    make_traffic: Callable[[], Traffic],
-    seconds: float,
-    batch: int,
-) -> Measurement:
+async def measure_services(setup: Setup) -> Measurement:
     """The profile and timeline services as deployed, on fresh databases; then checks every commit."""
-    nats, postgres = servers["nats-server"], servers["postgres"]
+    nats, postgres = setup.servers["nats-server"], setup.servers["postgres"]
     # INSIGHTS and NOTES are declared by services that are not part of ingestion; profile and
     # timeline bind them (erasure confirmations, analyses).
     for absent in (insights.SERVICE, notes.SERVICE):
-        await declare_stream(js, StreamSpec(event_stream(absent), [event_subjects(absent)]))
+        await declare_stream(setup.js, StreamSpec(event_stream(absent), [event_subjects(absent)]))
     suffix = uuid.uuid4().hex[:8]
     urls = {
         name: database_url_for(postgres.url, f"bench_{name}_{suffix}") for name in ("profile", "timeline")
@@ -488,7 +486,7 @@ async def measure_services(
     common = {
         "NATS_URL": nats.url,
         "DATABASE_URL": postgres.url,
-        "CONSUMER_BATCH": str(batch),
+        "CONSUMER_BATCH": str(setup.batch),
         "LOG_LEVEL": "WARNING",
         # Any free port: another stack on this machine may hold the default.
         "ADMIN_PORT": "0",
@@ -498,26 +496,26 @@ async def measure_services(
             name,
             ["-m", f"services.{name}"],
             {**common, f"{name.upper()}_DATABASE_URL": urls[name]},
-            log_dir,
+            setup.log_dir,
         )
         for name in ("profile", "timeline")
     ]
-    traffic = make_traffic()
+    traffic = setup.make_traffic()
     try:
         measurement = await timed_run(
-            f"profile + timeline services, consumer_batch {batch}",
-            js,
+            f"profile + timeline services, consumer_batch {setup.batch}",
+            setup.js,
             traffic,
-            seconds,
+            setup.seconds,
             stream=CHAT_STREAM,
             durables=[PROFILE_DURABLE, TIMELINE_DURABLE],
             prefix="",
-            meter=_meter(servers, processes),
+            meter=_meter(setup.servers, processes),
         )
     finally:
         for process in processes:
             process.stop()
-        await _delete_streams(js)
+        await _delete_streams(setup.js)
     expected = {
         "profile inbox": (
             urls["profile"],
@@ -747,9 +745,8 @@ async def run(
 
         pairs: list[tuple[Measurement, Measurement]] = []
         for batch in batches:
-            floor = await measure_floor(js, servers, root, make_traffic, seconds, batch)
-            system = await measure_services(js, servers, root, make_traffic, seconds, batch)
-            pairs.append((floor, system))
+            setup = Setup(js, servers, root, make_traffic, seconds, batch)
+            pairs.append((await measure_floor(setup), await measure_services(setup)))
         print_results(pairs, seconds, per_conversation)
         if long_messages:
             nats_url, postgres_url = servers["nats-server"].url, servers["postgres"].url

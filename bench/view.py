@@ -32,6 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -158,14 +159,18 @@ class HttpClient:
         return status
 
 
-async def closed_loop(
-    call: Callable[[str], Awaitable[int]],
-    ids: list[str],
-    seconds: float,
-    concurrency: int,
-    before_pass: Callable[[], Awaitable[None]] | None = None,
-) -> float:
+@dataclass(frozen=True)
+class Reads:
+    """What a load reads: `call` (the HTTP status) of each of `ids` in turn, `before_pass` each pass."""
+
+    call: Callable[[str], Awaitable[int]]
+    ids: list[str]
+    before_pass: Callable[[], Awaitable[None]] | None = None
+
+
+async def closed_loop(reads: Reads, seconds: float, concurrency: int) -> float:
     """Requests/s with `concurrency` callers reading customers round-robin for `seconds`."""
+    call, ids, before_pass = reads.call, reads.ids, reads.before_pass
     done = 0
     position = 0
     stop = time.monotonic() + seconds
@@ -187,14 +192,9 @@ async def closed_loop(
     return done / (time.monotonic() - started)
 
 
-async def open_loop(
-    call: Callable[[str], Awaitable[int]],
-    ids: list[str],
-    rate: float,
-    seconds: float,
-    before_pass: Callable[[], Awaitable[None]] | None = None,
-) -> tuple[float, float]:
+async def open_loop(reads: Reads, rate: float, seconds: float) -> tuple[float, float]:
     """(p50, p99) latency in ms at `rate` requests/s offered on schedule."""
+    call, ids, before_pass = reads.call, reads.ids, reads.before_pass
     latencies: list[float] = []
     total = int(rate * seconds)
     if before_pass is not None:
@@ -333,15 +333,17 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
                 await redis.hincrby(f"gen:{WORKSPACE}", section, 1)
 
         call = gateway_call()
-        floor_row = (await closed_loop(floor, ids, seconds, 16), *await open_loop(floor, ids, 200, seconds))
+        floor_reads = Reads(floor, ids)
+        floor_row = (await closed_loop(floor_reads, seconds, 16), *await open_loop(floor_reads, 200, seconds))
 
         async def measure(
             before_pass: Callable[[], Awaitable[None]] | None, rate: float, count: int
         ) -> Measure:
             used = cpu_seconds(stack)
-            views = await closed_loop(call, ids, seconds, 32, before_pass)
+            views = await closed_loop(Reads(call, ids, before_pass), seconds, 32)
             cpu_per_view = (cpu_seconds(stack) - used) / (views * seconds) * 1e6
-            return (views, *await open_loop(call, ids[:count], rate, seconds, before_pass), cpu_per_view)
+            opened = await open_loop(Reads(call, ids[:count], before_pass), rate, seconds)
+            return (views, *opened, cpu_per_view)
 
         measured: dict[tuple[str, str], list[Measure]] = {}
         for round_number in range(rounds):

@@ -66,23 +66,16 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extra = extra or {}
 
+    def response(self) -> Response:
+        """The problem+json response."""
+        # Extension members never replace the standard ones.
+        body = {**self.extra, **problem(self.status, self.detail, self.errors)}
+        return JSONResponse(body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
+
 
 def field_error(field: str, message: str) -> list[FieldError]:
     """The error list of a problem with one field."""
     return [FieldError(field=field, message=message)]
-
-
-def problem_response(
-    status: int,
-    detail: str = "",
-    errors: Sequence[FieldError] = (),
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Response:
-    """A problem+json response."""
-    # Extension members never replace the standard ones.
-    body = {**(extra or {}), **problem(status, detail, errors)}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -121,40 +114,42 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def on_problem(_request: Request, exc: Problem) -> Response:
-        return problem_response(exc.status, exc.detail, exc.errors, exc.headers, exc.extra)
+        return exc.response()
 
     @app.exception_handler(ServiceError)
     async def on_service_error(_request: Request, exc: ServiceError) -> Response:
-        return problem_response(
-            _STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, exc.errors, extra=exc.extra
-        )
+        return Problem(
+            _STATUS_OF_CODE.get(exc.code, 502), exc.detail or exc.code, errors=exc.errors, extra=exc.extra
+        ).response()
 
     @app.exception_handler(ServiceUnavailable)
     async def on_silent_service(_request: Request, exc: ServiceUnavailable) -> Response:
-        return problem_response(503, str(exc))
+        return Problem(503, str(exc)).response()
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
         # A path id that cannot be one names nothing that exists (CONTRACT.md §2: 404).
         for error in exc.errors():
             if error["loc"][0] == "path":
-                return problem_response(404, f"{str(error['loc'][-1]).removesuffix('_id')} not found")
-        return problem_response(422, "the request is not valid", validation_errors(exc.errors()))
+                return Problem(404, f"{str(error['loc'][-1]).removesuffix('_id')} not found").response()
+        return Problem(422, "the request is not valid", errors=validation_errors(exc.errors())).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:
             # FastAPI's only 400: a body it could not decode (e.g. not UTF-8). Bad input is a 422 here.
-            return problem_response(422, "the request is not valid", field_error("body", "malformed JSON"))
+            return Problem(
+                422, "the request is not valid", errors=field_error("body", "malformed JSON")
+            ).response()
         if exc.status_code == 405:
             # The route that raised knows only its own methods; the resource may have more (RFC 9110).
             allow = {"Allow": allowed_methods(request.scope)}
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers=allow)
-            return problem_response(405, f"{request.method} is not allowed here", headers=allow)
-        return problem_response(exc.status_code, str(exc.detail or ""), headers=dict(exc.headers or {}))
+            return Problem(405, f"{request.method} is not allowed here", headers=allow).response()
+        return Problem(exc.status_code, str(exc.detail or ""), headers=dict(exc.headers or {})).response()
 
     @app.exception_handler(Exception)
     async def on_unexpected(_request: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", error=repr(exc))
-        return problem_response(500, "internal error")
+        return Problem(500, "internal error").response()

@@ -10,7 +10,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.exceptions import HTTPException
 
-from gateway.errors import field_error, problem_response
+from gateway.errors import Problem, field_error
 from shared import metrics
 from shared.logging import get_logger, log_context
 from shared.tracing import Span, SpanKind, failed, span
@@ -58,15 +58,13 @@ class GuardMiddleware:
 
         with log_context(request_id=request_id):
             if b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
-                await problem_response(
-                    422,
-                    "the request is not valid",
-                    field_error("query", "must not contain U+0000"),
-                )(scope, receive, send_with_id)
+                await Problem(
+                    422, "the request is not valid", errors=field_error("query", "must not contain U+0000")
+                ).response()(scope, receive, send_with_id)
                 return
             length = headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-                await problem_response(413, f"request body over {self.max_body_bytes} bytes")(
+                await Problem(413, f"request body over {self.max_body_bytes} bytes").response()(
                     scope, receive, send_with_id
                 )
                 return

@@ -125,8 +125,6 @@ class ServiceDefinition(Generic[S, C]):
     context: Callable[[Deps[S]], C]
     routes: Sequence[Route[C]] = ()
     consumers: Sequence[Subscribing[C]] = ()
-    # Streams of other services (or the connector stream) this service consumes.
-    binds: tuple[str, ...] = ()
     # Streams this service declares besides its own event and dead-letter streams.
     declares: tuple[StreamSpec, ...] = ()
     # Operations of other services its handlers call.
@@ -143,6 +141,13 @@ class ServiceDefinition(Generic[S, C]):
     def migrations(self) -> Path:
         """The service's Alembic migrations."""
         return self.migrations_folder or Path(inspect.getfile(self.settings)).parent / "migrations"
+
+    @property
+    def binds(self) -> tuple[str, ...]:
+        """Streams of other services (or the connector stream) its consumers read, in their order."""
+        # What the service does not declare itself, another must: the consumers say what it reads.
+        own = {event_stream(self.name), *(spec.name for spec in self.declares)}
+        return tuple(dict.fromkeys(spec.stream for spec in self.consumers if spec.stream not in own))
 
     def wire(self, pool: asyncpg.Pool, nc: NATS, js: JetStreamContext, settings: ServiceSettings) -> Wiring:
         """The replica's routes (ping first) and consumers over one context."""

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import bcrypt
@@ -29,7 +29,14 @@ from gateway.config import GatewaySettings
 from shared.db import database_url_for, provision
 from shared.registry import definitions
 from shared.runtime import Deployable, ServiceRuntime
-from tests.support import JWT_SECRET, SUITE_USER, connect_suite, suite_password, wait_for
+from tests.support import (
+    JWT_SECRET,
+    SUITE_USER,
+    connect_suite,
+    declare_streams_bound_by,
+    suite_password,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="session")
@@ -279,6 +286,49 @@ async def start_gateway(
     yield start
     for gateway in gateways:
         await gateway.stop()
+
+
+@dataclass
+class ServiceStack:
+    """A service and a gateway on the test's own servers, with the test's connection to them."""
+
+    runtime: ServiceRuntime
+    gateway: RunningGateway
+    nc: NATS
+    js: JetStreamContext
+
+
+StackT = TypeVar("StackT", bound=ServiceStack)
+
+
+class StackStarter(Protocol):
+    """The start_stack factory."""
+
+    async def __call__(
+        self, stack: type[StackT], service: Deployable, *others: Deployable, **overrides: Any
+    ) -> StackT: ...
+
+
+@pytest.fixture
+def start_stack(
+    start_service: ServiceStarter,
+    start_gateway: Callable[..., Awaitable[RunningGateway]],
+    nc: NATS,
+    js: JetStreamContext,
+) -> StackStarter:
+    """Factory of a `stack`: the streams its services bind, the `others` first, then `service`
+    (with `overrides`), and a gateway."""
+
+    async def start(
+        stack: type[StackT], service: Deployable, *others: Deployable, **overrides: Any
+    ) -> StackT:
+        await declare_streams_bound_by(js, service, *others)
+        for other in others:
+            await start_service(other, other.settings)
+        runtime = await start_service(service, service.settings, **overrides)
+        return stack(runtime=runtime, gateway=await start_gateway(), nc=nc, js=js)
+
+    return start
 
 
 @pytest.fixture

@@ -5,14 +5,7 @@ from services.insights.handlers import CONSUMERS, ROUTES, Context, context
 from shared.messages import profile, timeline
 from shared.messages.insights import INTERFACE
 from shared.runtime import ServiceDefinition
-from shared.subjects import event_stream
 
 definition: ServiceDefinition[Settings, Context] = ServiceDefinition(
-    INTERFACE,
-    Settings,
-    context,
-    ROUTES,
-    CONSUMERS,
-    binds=(event_stream(timeline.SERVICE), event_stream(profile.SERVICE)),
-    calls=(timeline.GET_TRANSCRIPT, profile.GET_CUSTOMER),
+    INTERFACE, Settings, context, ROUTES, CONSUMERS, calls=(timeline.GET_TRANSCRIPT, profile.GET_CUSTOMER)
 )

@@ -7,9 +7,9 @@ or `wrong` (present once, with other values), and described for the failure mess
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -18,6 +18,9 @@ from services.insights.analysers import AnalysisRequest, EmbeddedAnalyser
 from tests.faults.model import Conversation, Scenario
 
 Query = Callable[..., Awaitable[list[asyncpg.Record]]]
+K = TypeVar("K")
+G = TypeVar("G")
+W = TypeVar("W")
 SHOWN = 12
 # Profile views read through the gateway at the end.
 VIEWS = 20
@@ -107,6 +110,15 @@ class Checked:
     messages: int = 0
     escalations: int = 0
     analyses: int = 0
+
+
+def both(got: Mapping[K, G], want: Mapping[K, W]) -> Iterator[tuple[K, G, W]]:
+    """Each key the system and the model both hold, with what each holds there, in the model's order."""
+    # The keys only one side holds are compare_sets' to count.
+    for key, wanted in want.items():
+        found = got.get(key)
+        if found is not None:
+            yield key, found, wanted
 
 
 async def compare(
@@ -241,10 +253,7 @@ async def _timeline(scenario: Scenario, query: Query, diff: Differences, checked
     want_escalations = {e.escalation_id: (conv, e) for conv in model.values() for e in conv.escalations}
     owners = {c.customer_id: (scenario.owner(c) or c).customer_id for c in scenario.customers}
     diff.compare_sets("escalation", set(escalations), set(want_escalations))
-    for cid, conv in model.items():
-        found = conversations.get(cid)
-        if found is None:
-            continue
+    for cid, found, conv in both(conversations, model):
         checked.conversations += 1
         diff.field(
             "conversation customer",
@@ -281,10 +290,7 @@ async def _timeline(scenario: Scenario, query: Query, diff: Differences, checked
         diff.compare_sets(
             "message", {f"{cid}/{m}" for m in stored}, {f"{cid}/{m.message_id}" for m in conv.messages}
         )
-    for eid, (conv, escalation) in want_escalations.items():
-        got = escalations.get(eid)
-        if got is None:
-            continue
+    for eid, got, (conv, escalation) in both(escalations, want_escalations):
         checked.escalations += 1
         diff.field(
             "escalation",
@@ -371,10 +377,7 @@ async def _insights(
             ws,
         )
     }
-    for cid, conv in closed.items():
-        row = analyses.get(cid)
-        if row is None:
-            continue
+    for cid, row, conv in both(analyses, closed):
         checked.analyses += 1
         want = expected[cid]
         owner = scenario.owner(conv.customer)
@@ -416,8 +419,8 @@ async def _insights(
         )
     }
     for customer in scenario.remaining:
-        row = insights_rows.get(customer.customer_id)
-        got = row["sentiment_conversations"] if row is not None else 0
+        insights_row = insights_rows.get(customer.customer_id)
+        got = insights_row["sentiment_conversations"] if insights_row is not None else 0
         want_n = len(per_customer.get(customer.customer_id, []))
         if got < want_n:
             diff.missing("conversation in the average sentiment", customer.customer_id, want_n - got)

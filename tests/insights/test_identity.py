@@ -15,7 +15,7 @@ from shared.messages import insights, profile
 from shared.messages.profile import ErasedIdentity, ErasureRequested
 from shared.runtime import ServiceRuntime
 from tests.insights.support import TimelineStandIn, closed_event, labelled, publish_closed
-from tests.insights.test_insights_service import Starter, drained, insights_of, start_insights
+from tests.insights.test_insights_service import drained, insights_of
 from tests.support import customer_merged, new_workspace, publish_internal, published, wait_for
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -30,25 +30,24 @@ def _counted(nc: NATS, workspace: str, customer_id: str, conversations: int) -> 
 
 
 async def _two_analysed(
-    start_service: Starter, js: JetStreamContext, nc: NATS, first: tuple[str, str], second: tuple[str, str]
-) -> tuple[ServiceRuntime, TimelineStandIn, str, str, str]:
-    """Insights, and one closed conversation (id, labelled conversation) of each of two new
-    customers analysed: (runtime, timeline stand-in, workspace, first customer, second customer)."""
-    runtime, timeline = await start_insights(start_service, js, nc)
+    timeline: TimelineStandIn, js: JetStreamContext, nc: NATS, first: tuple[str, str], second: tuple[str, str]
+) -> tuple[str, str, str]:
+    """One closed conversation (id, labelled conversation) of each of two new customers analysed
+    by the running insights: (workspace, first customer, second customer)."""
     ws, customers = new_workspace(), (str(uuid.uuid4()), str(uuid.uuid4()))
     for customer, (conversation_id, label) in zip(customers, (first, second), strict=True):
         timeline.add(ws, conversation_id, customer, labelled(label))
         await publish_closed(js, closed_event(ws, conversation_id, customer))
     for customer in customers:
         await wait_for(_counted(nc, ws, customer, 1), what="each customer's conversation analysed")
-    return runtime, timeline, ws, *customers
+    return ws, *customers
 
 
 async def test_a_merge_moves_the_analyses_and_computes_the_targets_insights_over_both(
-    start_service: Starter, js: JetStreamContext, nc: NATS
+    runtime: ServiceRuntime, timeline: TimelineStandIn, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline, ws, target, source = await _two_analysed(
-        start_service, js, nc, ("t1", "pos-order-tracking"), ("s1", "neg-late-delivery")
+    ws, target, source = await _two_analysed(
+        timeline, js, nc, ("t1", "pos-order-tracking"), ("s1", "neg-late-delivery")
     )
     await publish_internal(js, profile.CUSTOMER_MERGED, ws, customer_merged(target, source, NOW))
     await wait_for(lambda: published(js, insights.CUSTOMER_MERGED, ws), what="the merge applied")
@@ -71,10 +70,10 @@ async def test_a_merge_moves_the_analyses_and_computes_the_targets_insights_over
 
 
 async def test_an_erasure_deletes_the_analyses_and_later_closes_of_the_customer_are_dropped(
-    start_service: Starter, js: JetStreamContext, nc: NATS
+    runtime: ServiceRuntime, timeline: TimelineStandIn, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline, ws, customer, other = await _two_analysed(
-        start_service, js, nc, ("c1", "pos-order-tracking"), ("o1", "neg-late-delivery")
+    ws, customer, other = await _two_analysed(
+        timeline, js, nc, ("c1", "pos-order-tracking"), ("o1", "neg-late-delivery")
     )
     erasure = ErasureRequested(
         erasure_id=str(uuid.uuid4()),

@@ -1,6 +1,5 @@
 """The insights service on real NATS and PostgreSQL: closes in, analyses stored and announced."""
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -8,45 +7,24 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from services.insights.app import definition
-from services.insights.config import Settings
 from services.insights.handlers import CLOSED_CONSUMER, REANALYSIS_CONSUMER
 from services.insights.reanalyse import request_reanalysis
 from shared.deadletter import DeadLetter, list_dead_letters
 from shared.errors import ServiceError
 from shared.messages.insights import CONVERSATION_ANALYSED, CUSTOMER_INSIGHTS_UPDATED, GET_INSIGHTS
 from shared.runtime import ServiceRuntime
+from tests.insights.conftest import InsightsStarter
 from tests.insights.support import (
     ChatCompletionsServer,
     Reply,
     TimelineStandIn,
     analysis_answer,
     closed_event,
-    declare_timeline_stream,
     labelled,
     publish_closed,
     stream_events,
 )
 from tests.support import call_json, new_workspace, wait_for
-
-Starter = Callable[..., Awaitable[ServiceRuntime]]
-
-
-async def start_insights(
-    start_service: Starter, js: JetStreamContext, nc: NATS, **overrides: Any
-) -> tuple[ServiceRuntime, TimelineStandIn]:
-    """The TIMELINE stream and transcript operation the timeline will provide, then insights."""
-    await declare_timeline_stream(js)
-    timeline = TimelineStandIn()
-    await timeline.serve(nc)
-    runtime = await start_service(
-        definition,
-        Settings,
-        retry_backoff=(0.05,),
-        max_deliver=3,
-        **{"openai_api_key": None, "openai_base_url": None, **overrides},
-    )
-    return runtime, timeline
 
 
 def _pool(runtime: ServiceRuntime) -> asyncpg.Pool:
@@ -102,9 +80,8 @@ async def drained(js: JetStreamContext, stream: str, durable: str) -> bool:
 
 
 async def test_a_close_is_analysed_stored_announced_and_merged_into_the_customer(
-    start_service: Starter, js: JetStreamContext, nc: NATS
+    runtime: ServiceRuntime, timeline: TimelineStandIn, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline = await start_insights(start_service, js, nc)
     ws, alice, bob = new_workspace(), "customer-alice", "customer-bob"
     timeline.add(ws, "conv-1", alice, labelled("pos-order-tracking"))
     timeline.add(ws, "conv-2", alice, labelled("neg-late-delivery"))
@@ -185,9 +162,8 @@ async def _with_conversations(nc: NATS, ws: str, customer_id: str, count: int) -
 
 
 async def test_a_redelivered_close_is_applied_once_and_a_new_close_replaces_the_analysis(
-    start_service: Starter, js: JetStreamContext, nc: NATS
+    runtime: ServiceRuntime, timeline: TimelineStandIn, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline = await start_insights(start_service, js, nc)
     ws, customer = new_workspace(), "customer-carla"
     timeline.add(ws, "conv-1", customer, labelled("pos-refund-confirmed"))
     event = closed_event(ws, "conv-1", customer)
@@ -223,9 +199,8 @@ async def test_a_redelivered_close_is_applied_once_and_a_new_close_replaces_the_
 
 
 async def test_a_close_announced_again_without_new_messages_is_not_analysed_again(
-    start_service: Starter, js: JetStreamContext, nc: NATS
+    runtime: ServiceRuntime, timeline: TimelineStandIn, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline = await start_insights(start_service, js, nc)
     ws, customer = new_workspace(), "customer-dora"
     timeline.add(ws, "conv-1", customer, labelled("pos-refund-confirmed"))
     await publish_closed(js, closed_event(ws, "conv-1", customer))
@@ -250,9 +225,8 @@ async def _label_is(nc: NATS, ws: str, customer_id: str, label: str) -> dict[str
 
 
 async def test_reanalysing_a_workspace_twice_changes_nothing_but_the_analysis_time(
-    start_service: Starter, js: JetStreamContext, nc: NATS
+    runtime: ServiceRuntime, timeline: TimelineStandIn, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline = await start_insights(start_service, js, nc)
     ws = new_workspace()
     cases = [("conv-1", "dina", "neu-change-address"), ("conv-2", "dina", "mix-price-increase")]
     cases.append(("conv-3", "emil", "neg-app-crash"))
@@ -291,9 +265,8 @@ async def test_reanalysing_a_workspace_twice_changes_nothing_but_the_analysis_ti
 
 
 async def test_closes_that_cannot_be_analysed_are_set_aside_without_blocking_others(
-    start_service: Starter, js: JetStreamContext, nc: NATS
+    runtime: ServiceRuntime, timeline: TimelineStandIn, js: JetStreamContext, nc: NATS
 ) -> None:
-    runtime, timeline = await start_insights(start_service, js, nc)
     ws = new_workspace()
     timeline.add(ws, "conv-ok", "fay", labelled("neu-invoice"))
     timeline.add(ws, "conv-other", "gus", labelled("neg-charged-twice"))
@@ -327,13 +300,10 @@ async def _dead_letters(js: JetStreamContext, count: int) -> list[DeadLetter]:
 
 
 async def test_with_an_llm_configured_it_degrades_while_the_llm_is_down_and_reanalysis_redoes_it(
-    start_service: Starter, js: JetStreamContext, nc: NATS, chat_server: ChatCompletionsServer
+    start_insights: InsightsStarter, js: JetStreamContext, nc: NATS, chat_server: ChatCompletionsServer
 ) -> None:
     chat_server.answer(Reply(status=503), Reply(analysis_answer(score=-0.5)))
     runtime, timeline = await start_insights(
-        start_service,
-        js,
-        nc,
         openai_base_url=chat_server.url,
         openai_model="stand-in-model",
         openai_max_retries=0,

@@ -1,13 +1,12 @@
 """What insights measures: each analysis timed by analyser, the degraded ones counted."""
 
 import functools
-from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from services.insights.handlers import CLOSED_CONSUMER
-from shared.runtime import ServiceRuntime
+from tests.insights.conftest import InsightsStarter
 from tests.insights.support import (
     ChatCompletionsServer,
     Reply,
@@ -16,21 +15,16 @@ from tests.insights.support import (
     labelled,
     publish_closed,
 )
-from tests.insights.test_insights_service import acked, start_insights
+from tests.insights.test_insights_service import acked
 from tests.support import growth, new_workspace, scrape, wait_for
-
-Starter = Callable[..., Awaitable[ServiceRuntime]]
 
 
 async def test_analyses_are_timed_by_analyser_and_the_degraded_ones_counted(
-    start_service: Starter, js: JetStreamContext, nc: NATS, chat_server: ChatCompletionsServer
+    start_insights: InsightsStarter, js: JetStreamContext, nc: NATS, chat_server: ChatCompletionsServer
 ) -> None:
     # The LLM is down for the first close (the embedded analyser stands in), back for the second.
     chat_server.answer(Reply(status=503), Reply(analysis_answer(score=0.5)))
     runtime, timeline = await start_insights(
-        start_service,
-        js,
-        nc,
         openai_base_url=chat_server.url,
         openai_max_retries=0,
         openai_cooldown_seconds=0,

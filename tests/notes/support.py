@@ -1,32 +1,22 @@
 """Helpers of the notes tests: the running stack, customers as the profile service announces them."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
-from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 
 from services.notes import repository
 from shared.jsonutil import dumps
 from shared.messages import profile
 from shared.messages.notes import COUNT_NOTES, Author, Note
-from shared.runtime import ServiceRuntime
-from tests.conftest import RunningGateway
+from tests.conftest import ServiceStack
 from tests.support import assert_problem, call_json, wait_for
 
 
-@dataclass
-class NotesStack:
+class NotesStack(ServiceStack):
     """The notes service and a gateway on the test's servers."""
-
-    runtime: ServiceRuntime
-    gateway: RunningGateway
-    nc: NATS
-    js: JetStreamContext
 
     @property
     def pool(self) -> asyncpg.Pool:

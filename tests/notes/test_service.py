@@ -6,14 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notes.service import (
-    group_by_day,
-    may_delete,
-    note_position,
-    note_text,
-    parse_note_cursor,
-    time_zone,
-)
+from services.notes import service
 from shared.cursors import encode_cursor
 from shared.errors import Rejected
 from shared.messages.notes import Author, Note
@@ -34,7 +27,7 @@ ARABIC = "ملاحظة"
     ids=["one", "trimmed", "2000", "2000-after-trim", "2000-emoji", "2000-arabic"],
 )
 def test_note_text_accepts_one_to_2000_characters_after_trimming(raw: str, stored: str) -> None:
-    assert note_text(raw) == stored
+    assert service.note_text(raw) == stored
 
 
 @pytest.mark.parametrize(
@@ -44,7 +37,7 @@ def test_note_text_accepts_one_to_2000_characters_after_trimming(raw: str, store
 )
 def test_note_text_refuses_empty_and_too_long(raw: str) -> None:
     with pytest.raises(Rejected) as caught:
-        note_text(raw)
+        service.note_text(raw)
     assert caught.value.errors[0].field == "text"
 
 
@@ -53,7 +46,7 @@ def test_note_text_refuses_empty_and_too_long(raw: str) -> None:
 )
 def test_time_zone_refuses_what_is_not_an_iana_zone(name: str) -> None:
     with pytest.raises(Rejected) as caught:
-        time_zone(name)
+        service.time_zone(name)
     assert caught.value.errors[0].field == "tz"
 
 
@@ -79,7 +72,7 @@ def test_grouping_follows_midnight_of_the_viewers_zone() -> None:
     ]
 
     def shape(zone: str) -> list[tuple[date, list[Note]]]:
-        return [(day.date, day.notes) for day in group_by_day(notes, ZoneInfo(zone))]
+        return [(day.date, day.notes) for day in service.group_by_day(notes, ZoneInfo(zone))]
 
     assert shape("UTC") == [(date(2024, 3, 10), notes[:3]), (date(2024, 3, 9), notes[3:])]
     assert shape("Asia/Dubai") == [
@@ -88,7 +81,7 @@ def test_grouping_follows_midnight_of_the_viewers_zone() -> None:
         (date(2024, 3, 9), notes[4:]),
     ]
     assert shape("America/New_York") == [(date(2024, 3, 10), notes[:1]), (date(2024, 3, 9), notes[1:])]
-    assert group_by_day([], ZoneInfo("UTC")) == []
+    assert service.group_by_day([], ZoneInfo("UTC")) == []
 
 
 def test_cursor_round_trips() -> None:
@@ -96,7 +89,7 @@ def test_cursor_round_trips() -> None:
     note = Note(
         id=note_id, customer_id=uuid.uuid4(), text="t", author=Author(id="a", name="A"), created_at=created_at
     )
-    assert parse_note_cursor(encode_cursor(*note_position(note))) == (created_at, note_id)
+    assert service.parse_note_cursor(encode_cursor(*service.note_position(note))) == (created_at, note_id)
 
 
 @pytest.mark.parametrize(
@@ -111,10 +104,10 @@ def test_cursor_round_trips() -> None:
 )
 def test_a_cursor_that_was_not_issued_is_refused(raw: str) -> None:
     with pytest.raises(Rejected) as caught:
-        parse_note_cursor(raw)
+        service.parse_note_cursor(raw)
     assert caught.value.errors[0].field == "cursor"
 
 
 def test_only_the_author_may_delete() -> None:
-    assert may_delete("user-1", "user-1")
-    assert not may_delete("user-1", "admin-1")
+    assert service.may_delete("user-1", "user-1")
+    assert not service.may_delete("user-1", "admin-1")

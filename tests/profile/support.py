@@ -1,18 +1,14 @@
 """What the profile tests share: the running stack and ways to drive and observe it."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 
 from services.profile.handlers import CHAT_DURABLE
 from shared.jsonutil import loads
-from shared.runtime import ServiceRuntime
 from shared.subjects import CHAT_STREAM
-from tests.conftest import RunningGateway
+from tests.conftest import ServiceStack
 from tests.support import auth, connector_event, publish_event, wait_for
 
 T = TypeVar("T")
@@ -44,14 +40,8 @@ async def eventually(condition: Callable[[], Awaitable[T | None]], *, what: str)
     return value
 
 
-@dataclass
-class ProfileStack:
+class ProfileStack(ServiceStack):
     """The profile service and a gateway on the test's own servers."""
-
-    runtime: ServiceRuntime
-    gateway: RunningGateway
-    nc: NATS
-    js: JetStreamContext
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -96,6 +96,15 @@ async def call(nc: NATS, operation: OperationInfo, payload: dict[str, Any]) -> A
     return await call_json(nc, operation, payload)
 
 
+async def listed(
+    nc: NATS, operation: OperationInfo, workspace: str, customer_id: str
+) -> list[dict[str, Any]]:
+    """The items of a customer's first page of conversations or escalations, 100 to a page."""
+    page = await call(nc, operation, {"workspace": workspace, "customer_id": customer_id, "limit": 100})
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
 async def consumer_settled(
     js: JetStreamContext, durable: str = "timeline-chat", stream: str = "CHAT"
 ) -> bool:

@@ -11,16 +11,13 @@ from shared.messages import profile, timeline
 from shared.messages.profile import ErasedIdentity, ErasureRequested
 from shared.runtime import ServiceRuntime
 from tests.support import customer_merged, new_workspace, publish_internal, wait_for
-from tests.timeline.support import Connector, at, call, consumer_settled, timeline_events
+from tests.timeline.support import Connector, at, call, consumer_settled, listed, timeline_events
 
 
 async def _conversations(nc: NATS, workspace: str, customer_id: str | uuid.UUID) -> list[str]:
-    page: dict[str, Any] = await call(
-        nc,
-        timeline.LIST_CONVERSATIONS,
-        {"workspace": workspace, "customer_id": str(customer_id), "limit": 100},
+    return sorted(
+        item["id"] for item in await listed(nc, timeline.LIST_CONVERSATIONS, workspace, str(customer_id))
     )
-    return sorted(item["id"] for item in page["items"])
 
 
 async def _applied(js: JetStreamContext, workspace: str, kind: Any, count: int) -> bool:

@@ -1,7 +1,5 @@
 """Connector events into the timeline on real NATS and PostgreSQL: every type, order, limits, isolation."""
 
-from typing import Any
-
 import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
@@ -12,27 +10,19 @@ from shared.links import chat_url
 from shared.messages import timeline
 from shared.runtime import ServiceRuntime
 from tests.support import connector_event, new_workspace, publish_event, wait_for
-from tests.timeline.support import Connector, at, call, consumer_settled, events_at_least, timeline_events
+from tests.timeline.support import (
+    Connector,
+    at,
+    call,
+    consumer_settled,
+    events_at_least,
+    listed,
+    timeline_events,
+)
 
 
 async def _settled(js: JetStreamContext) -> bool:
     return await consumer_settled(js)
-
-
-async def _conversations(nc: NATS, workspace: str, customer_id: str) -> list[dict[str, Any]]:
-    page = await call(
-        nc, timeline.LIST_CONVERSATIONS, {"workspace": workspace, "customer_id": customer_id, "limit": 100}
-    )
-    items: list[dict[str, Any]] = page["items"]
-    return items
-
-
-async def _escalations(nc: NATS, workspace: str, customer_id: str) -> list[dict[str, Any]]:
-    page = await call(
-        nc, timeline.LIST_ESCALATIONS, {"workspace": workspace, "customer_id": customer_id, "limit": 100}
-    )
-    items: list[dict[str, Any]] = page["items"]
-    return items
 
 
 async def test_every_event_type_is_stored_and_announced(
@@ -47,7 +37,7 @@ async def test_every_event_type_is_stored_and_announced(
     await chat.closed("c1", at(5), by="human", name="Sara")
     await wait_for(lambda: _settled(js), what="events applied")
 
-    assert await _conversations(nc, ws, chat.customer_id) == [
+    assert await listed(nc, timeline.LIST_CONVERSATIONS, ws, chat.customer_id) == [
         {
             "id": "c1",
             "platform": "whatsapp",
@@ -64,7 +54,7 @@ async def test_every_event_type_is_stored_and_announced(
             "chat_url": chat_url("whatsapp", chat.user, "c1"),
         }
     ]
-    assert await _escalations(nc, ws, chat.customer_id) == [
+    assert await listed(nc, timeline.LIST_ESCALATIONS, ws, chat.customer_id) == [
         {
             "id": "e1",
             "conversation_id": "c1",
@@ -121,17 +111,17 @@ async def test_events_before_their_conversation_or_escalation_converge(
     await chat.message("c1", at(20), "hello?", message_id="m1")
     await chat.handled("c1", "e1", at(40), "Omar")
     await wait_for(lambda: _settled(js), what="early events applied")
-    early = await _conversations(nc, ws, chat.customer_id)
+    early = await listed(nc, timeline.LIST_CONVERSATIONS, ws, chat.customer_id)
     assert [(c["id"], c["started_at"], c["status"]) for c in early] == [
         ("c1", "2025-03-01T09:00:20Z", "closed")
     ]
     # An escalation is listed and counted only once conversation.escalated says why and when.
-    assert await _escalations(nc, ws, chat.customer_id) == []
+    assert await listed(nc, timeline.LIST_ESCALATIONS, ws, chat.customer_id) == []
 
     await chat.escalated("c1", "e1", at(30), "angry customer")
     await chat.started("c1", at(10))
     await wait_for(lambda: _settled(js), what="late events applied")
-    [conversation] = await _conversations(nc, ws, chat.customer_id)
+    [conversation] = await listed(nc, timeline.LIST_CONVERSATIONS, ws, chat.customer_id)
     assert conversation["started_at"] == "2025-03-01T09:00:10Z"
     assert conversation["ended_at"] == "2025-03-01T09:00:50Z"
     assert conversation["resolution"] == {
@@ -139,7 +129,7 @@ async def test_events_before_their_conversation_or_escalation_converge(
         "resolved_at": "2025-03-01T09:00:50Z",
     }
     assert conversation["chat_url"] == chat_url("instagram", "dana.k", "c1")
-    [escalation] = await _escalations(nc, ws, chat.customer_id)
+    [escalation] = await listed(nc, timeline.LIST_ESCALATIONS, ws, chat.customer_id)
     assert (escalation["reason"], escalation["handled_by"], escalation["handled_at"]) == (
         "angry customer",
         "Omar",
@@ -226,12 +216,12 @@ async def test_workspaces_never_see_each_other(
     await wait_for(lambda: _settled(js), what="events applied")
 
     assert mine.customer_id != theirs.customer_id
-    assert [c["started_at"] for c in await _conversations(nc, second, theirs.customer_id)] == [
-        "2025-03-01T09:01:40Z"
-    ]
+    assert [
+        c["started_at"] for c in await listed(nc, timeline.LIST_CONVERSATIONS, second, theirs.customer_id)
+    ] == ["2025-03-01T09:01:40Z"]
     # Another workspace's customer id answers as an unknown customer: nothing, and zeros.
-    assert await _conversations(nc, second, mine.customer_id) == []
-    assert await _escalations(nc, second, mine.customer_id) == []
+    assert await listed(nc, timeline.LIST_CONVERSATIONS, second, mine.customer_id) == []
+    assert await listed(nc, timeline.LIST_ESCALATIONS, second, mine.customer_id) == []
     assert await call(
         nc, timeline.COUNT_TIMELINE, {"workspace": second, "customer_id": mine.customer_id}
     ) == {
