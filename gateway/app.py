@@ -21,6 +21,7 @@ from gateway.routes.health import not_ready
 from gateway.routes.problems import document_problems, problem_responses
 from shared import metrics
 from shared.admin import AdminServer
+from shared.heap import freeze_startup_heap
 from shared.logging import configure_logging
 from shared.nats import connect
 from shared.tracing import configure_tracing, flush
@@ -101,4 +102,6 @@ def app_from_environment() -> FastAPI:
     configure_logging("gateway", settings.log_level)
     metrics.record(settings.telemetry)
     configure_tracing("gateway", settings)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app

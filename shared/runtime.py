@@ -23,6 +23,7 @@ from shared.consumer import ConsumerEnv, Runnable, Subscribing, SubscriptionInfo
 from shared.db import Connection, create_pool, database_url_for, ensure_database, migrate, transaction
 from shared.errors import FieldError
 from shared.events import ServiceInterface
+from shared.heap import freeze_startup_heap
 from shared.logging import configure_logging, get_logger
 from shared.nats import StreamSpec, connect, declare_stream, wait_for_stream
 from shared.outbox import OutboxRelay
@@ -376,6 +377,7 @@ class ServiceRuntime:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await self.start()
+        freeze_startup_heap()
         await stop.wait()
         await self.stop()
 

@@ -1,0 +1,58 @@
+"""Freezing a process's startup heap: run in child processes, the test process's own heap stays as it is."""
+
+import subprocess
+import sys
+import textwrap
+
+from tests.support import JWT_SECRET
+
+
+def run_python(code: str, **environ: str) -> str:
+    """What a fresh interpreter running `code` prints (this checkout on its path)."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ".", **environ},
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_garbage_is_collected_before_the_heap_is_frozen() -> None:
+    printed = run_python(
+        """
+        import gc, weakref
+        from shared.heap import freeze_startup_heap
+
+        class Node:
+            pass
+
+        cycle = Node()
+        cycle.self = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+        kept = [Node() for _ in range(1000)]
+        freeze_startup_heap()
+        print(gone() is None, gc.get_freeze_count() >= len(kept))
+        """
+    )
+    assert printed == "True True"
+
+
+def test_the_gateway_worker_freezes_its_heap_once_the_app_is_built() -> None:
+    printed = run_python(
+        """
+        import gc
+        from gateway.app import app_from_environment
+
+        app_from_environment()
+        print(gc.get_freeze_count())
+        """,
+        JWT_SECRET=JWT_SECRET,
+        NATS_URL="nats://127.0.0.1:1",
+        REDIS_URL="redis://127.0.0.1:1",
+    )
+    # The app's routes, models and the modules they import: tens of thousands of objects.
+    assert int(printed) > 10_000
