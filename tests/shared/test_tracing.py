@@ -1,11 +1,14 @@
 """Trace context: carried from an event into the events its handling causes; trace ids in log lines."""
 
+import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from shared.logging import add_trace_context
 from shared.runtime import ServiceRuntime
+from shared.tracing import span
 from tests.shared import probe
 from tests.support import connector_event, new_traceparent, new_workspace, publish_event, wait_for
 
@@ -20,6 +23,16 @@ def test_a_log_line_carries_the_trace_and_span_it_was_logged_in() -> None:
 
 def test_a_log_line_outside_any_span_has_no_trace_ids() -> None:
     assert add_trace_context(None, "info", {"event": "started"}) == {"event": "started"}
+
+
+def test_a_span_is_current_in_its_block_and_no_longer_once_the_block_raised() -> None:
+    trace_id, traceparent = new_traceparent()
+    with pytest.raises(LookupError), span("work", parent={"traceparent": traceparent}) as current:
+        inside = trace.get_current_span()
+        raise LookupError
+    assert inside is current
+    assert f"{inside.get_span_context().trace_id:032x}" == trace_id
+    assert not trace.get_current_span().get_span_context().is_valid
 
 
 async def test_a_connectors_traceparent_reaches_the_events_its_handling_causes(
