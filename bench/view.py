@@ -16,10 +16,11 @@ is the same rows read straight from each service's PostgreSQL database, in this 
 through the services' own repository functions: what lies above it is NATS, HTTP, JSON, auth,
 rate limiting and the gateway.
 
-Telemetry: the gateway and the services are measured with metrics, traces and the access log off
-(TELEMETRY=false) and on (every span recorded and exported over OTLP/HTTP to a local endpoint that
-drops them, bench/otlp_sink.py), in turn, `--rounds` times each, on the same data: the processes
-are restarted between the two, the servers and the caches are not.
+Telemetry: the gateway and the services are measured with metrics and traces off (TELEMETRY=false)
+and on (every span, or one trace in ten, recorded and exported over OTLP/HTTP to a local endpoint
+that drops them, bench/otlp_sink.py), in turn, `--rounds` times each, on the same data: the
+processes are restarted between modes, the servers and the caches are not. Logs are at WARNING in
+every mode, so no access-log line is written: a line costs ~20 µs more per request on its own.
 """
 
 import argparse
