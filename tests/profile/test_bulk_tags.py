@@ -17,8 +17,12 @@ async def customers(stack: ProfileStack, ws: str, count: int) -> list[str]:
     """`count` web visitors of the workspace, once the profile service has them."""
     for n in range(count):
         await stack.publish(ws, "contact.seen", "web", f"visitor-{n}", display_name=f"Visitor {n}")
-    await stack.wait_drained()
-    return [customer_id(ws, "web", f"visitor-{n}") for n in range(count)]
+    ids = [customer_id(ws, "web", f"visitor-{n}") for n in range(count)]
+    # Each view, not the consumer's pending counts: they can lag a publication JetStream has
+    # already acknowledged (a run saw "nothing pending" before the event was applied).
+    for cid in ids:
+        await stack.wait_view(ws, cid)
+    return ids
 
 
 async def new_tag(stack: ProfileStack, ws: str, name: str) -> str:
