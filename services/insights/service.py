@@ -210,7 +210,7 @@ def merge_profile(
                 continue
             previous_text, ids = items.get(key, (text, ()))
             if conversation_id not in ids:
-                ids = (*ids, conversation_id)[-MAX_CONVERSATIONS_PER_ITEM:]
+                ids = _in_time_order((*ids, conversation_id), seen)[-MAX_CONVERSATIONS_PER_ITEM:]
             items[key] = (previous_text, ids)
         merged = [ProfileItem(text, ids, _last_seen(ids, seen)) for text, ids in items.values()]
         sections[name] = tuple(sorted(_without_contradicted(merged), key=_currency))[:MAX_ITEMS_PER_SECTION]
@@ -225,6 +225,17 @@ def rebuild_profile(analyses: Iterable[tuple[str, ProfileFacts, datetime]]) -> S
     for conversation_id, facts, seen_at in sorted(analyses, key=lambda analysis: (analysis[2], analysis[0])):
         profile = merge_profile(profile, conversation_id, facts, seen_at)
     return profile
+
+
+def _in_time_order(ids: Iterable[str], seen: Mapping[str, datetime]) -> tuple[str, ...]:
+    # By when each conversation happened, not when it was (re-)analysed, so that concurrent
+    # re-analyses applied in either order store the same profile. Ids of profiles stored before
+    # recency have no time: they stay first, in their stored order.
+    def happened(conversation_id: str) -> tuple[bool, float, str]:
+        at = seen.get(conversation_id)
+        return (False, 0.0, "") if at is None else (True, at.timestamp(), conversation_id)
+
+    return tuple(sorted(ids, key=happened))
 
 
 def _last_seen(ids: Iterable[str], seen: Mapping[str, datetime]) -> datetime | None:

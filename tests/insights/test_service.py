@@ -163,6 +163,41 @@ def test_merge_is_idempotent_and_bounded(
         assert len({item.text.casefold() for item in items}) == len(items)
 
 
+# At most MAX_ITEMS_PER_SECTION distinct facts, so no section overflows and drops an item.
+_few_facts = st.builds(
+    ProfileFacts,
+    **{
+        name: st.lists(st.sampled_from(["A", "a", "B", "C.", "D", "E"]), max_size=4).map(tuple)
+        for name in PROFILE_SECTIONS
+    },
+)
+
+
+@given(
+    analysed=st.lists(
+        st.tuples(st.sampled_from(["c1", "c2", "c3", "c4"]), _few_facts), unique_by=lambda a: a[0], min_size=1
+    ),
+    data=st.data(),
+)
+def test_reanalysing_conversations_in_any_order_changes_nothing(
+    analysed: list[tuple[str, ProfileFacts]], data: st.DataObject
+) -> None:
+    profile: StoredProfile | None = None
+    for conversation_id, facts in analysed:
+        profile = _merge(profile, conversation_id, facts)
+    again = profile
+    for conversation_id, facts in data.draw(st.permutations(analysed)):
+        again = _merge(again, conversation_id, facts)
+    assert again == profile
+
+
+def test_an_items_conversations_are_in_the_order_they_happened() -> None:
+    profile = _merge(None, "c3", ProfileFacts(purchase_behavior=("Buys gifts",)))
+    profile = _merge(profile, "c1", ProfileFacts(purchase_behavior=("Buys gifts",)))
+    profile = _merge(profile, "c2", ProfileFacts(purchase_behavior=("Buys gifts",)))
+    assert _ids(profile, "purchase_behavior") == {"Buys gifts": ("c1", "c2", "c3")}
+
+
 def test_an_item_says_when_it_was_last_seen() -> None:
     profile = _merge(None, "c1", ProfileFacts(purchase_behavior=("Buys gifts",)))
     profile = _merge(profile, "c3", ProfileFacts(purchase_behavior=("Buys gifts",)))
