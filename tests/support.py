@@ -2,6 +2,9 @@
 
 import asyncio
 import secrets
+import subprocess
+import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -235,3 +238,16 @@ def customer_merged(target: str, source: str, at: datetime) -> CustomerMerged:
         created_at=at,
         merged_at=at,
     )
+
+
+def run_python(code: str, **environ: str) -> str:
+    """What a fresh interpreter running `code` prints (this checkout on its path)."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ".", **environ},
+        check=True,
+    )
+    return done.stdout.strip()

@@ -1,23 +1,6 @@
 """Freezing a process's startup heap: run in child processes, the test process's own heap stays as it is."""
 
-import subprocess
-import sys
-import textwrap
-
-from tests.support import JWT_SECRET
-
-
-def run_python(code: str, **environ: str) -> str:
-    """What a fresh interpreter running `code` prints (this checkout on its path)."""
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ".", **environ},
-        check=True,
-    )
-    return done.stdout.strip()
+from tests.support import JWT_SECRET, run_python
 
 
 def test_garbage_is_collected_before_the_heap_is_frozen() -> None:
