@@ -6,6 +6,7 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
 
 from services.insights.handlers import CLOSED_CONSUMER, REANALYSIS_CONSUMER
 from services.insights.reanalyse import request_reanalysis
@@ -78,13 +79,15 @@ async def drained(js: JetStreamContext, stream: str, durable: str, deliveries: i
     has already acknowledged (a loaded run read them at zero with a reanalysis still to come).
     """
     info = await js.consumer_info(stream, durable)
-    delivered = info.delivered.consumer_seq if info.delivered else 0
-    return bool((delivered or 0) >= deliveries and info.num_pending == 0 and info.num_ack_pending == 0)
+    return _delivered(info) >= deliveries and info.num_pending == 0 and info.num_ack_pending == 0
 
 
 async def deliveries_of(js: JetStreamContext, stream: str, durable: str) -> int:
     """How many deliveries the consumer has made so far."""
-    info = await js.consumer_info(stream, durable)
+    return _delivered(await js.consumer_info(stream, durable))
+
+
+def _delivered(info: ConsumerInfo) -> int:
     return (info.delivered.consumer_seq or 0) if info.delivered else 0
 
 
