@@ -1,13 +1,15 @@
 """Profile view through the gateway, cache warm and cold, beside the floor of reading its rows;
 with metrics and tracing off and on.
 
-python -m bench.view [--customers 2000] [--seconds 8] [--rounds 4]
+python -m bench.view [--customers 2000] [--seconds 8] [--rounds 8] [--every-trace]
 
 Runs the whole system as `make run` does (embedded servers, every service and the gateway as
 their own processes) in a scratch directory, seeds one workspace through connector events, then
 measures GET /v1/customers/{id}:
 
-- throughput with a closed loop of concurrent keep-alive connections;
+- throughput with a closed loop of 32 concurrent keep-alive connections, spread evenly over the
+  gateway's workers as a load balancer would (see balanced_clients), after SETTLE_SECONDS of the
+  same load unmeasured;
 - latency at a fixed offered rate (open loop: requests are sent on schedule, late or not).
 
 Warm: every part of every view is in Redis. Cold: every request misses the cache (the workspace's
@@ -17,10 +19,21 @@ through the services' own repository functions: what lies above it is NATS, HTTP
 rate limiting and the gateway.
 
 Telemetry: the gateway and the services are measured with metrics and traces off (TELEMETRY=false)
-and on (every span, or one trace in ten, recorded and exported over OTLP/HTTP to a local endpoint
-that drops them, bench/otlp_sink.py), in turn, `--rounds` times each, on the same data: the
-processes are restarted between modes, the servers and the caches are not. Logs are at WARNING in
-every mode, so no access-log line is written: a line costs ~20 µs more per request on its own.
+and on (one trace in ten, as production samples; with --every-trace also every trace), on the same
+data; recorded spans are exported over OTLP/HTTP to a local endpoint that drops them
+(bench/otlp_sink.py). Each of `--rounds` rounds measures every mode, in reverse order every other
+round, and compares its modes (paired); the verdict is the median of the rounds:
+
+- cold: every process of ours is restarted in each mode in turn (the servers and the data are
+  not); CPU per view is that of all of them, gateway workers and services;
+- warm: a view reaches no service, so a gateway per mode runs at once (the stack's own and one
+  started beside it) and they take turns of WINDOW_SECONDS under the same load. CPU per view is
+  that of the serving gateway's processes. Taking turns matters: on a shared 2-core machine the
+  same processes' CPU per view moves by ±15% from one 6-second stretch to the next, more than the
+  10% in question, and each turn sees nearly the same machine.
+
+Logs are at WARNING in every mode, so no access-log line is written: a line costs ~20 µs more per
+request on its own.
 """
 
 import argparse
@@ -32,8 +45,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +54,7 @@ import redis.asyncio as aioredis
 import uvloop
 
 from deploy.embedded import free_port
-from deploy.stack import LocalStack
+from deploy.stack import LocalStack, Process, wait_ready
 from gateway.auth import issue_token
 from gateway.cache import SECTIONS
 from services.insights import repository as insights_repository
@@ -55,17 +68,21 @@ from shared.nats import connect
 from shared.subjects import chat_subject
 
 WORKSPACE = "bench"
+CONNECTIONS = 32  # the closed loop's concurrent keep-alive connections
+SETTLE_SECONDS = 2
+WINDOW_SECONDS = 1  # the warm view's gateways take turns at this
 # How the processes run, by name: the environment each is restarted with ({otlp} is the endpoint).
 TELEMETRY: dict[str, dict[str, str]] = {
     "off": {"TELEMETRY": "false"},
-    "on": {"TELEMETRY": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}"},
     "on, 1 trace in 10": {
         "TELEMETRY": "true",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}",
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
         "OTEL_TRACES_SAMPLER_ARG": "0.1",
     },
+    "on, every trace": {"TELEMETRY": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}"},
 }
+EVERY_TRACE = "on, every trace"
 
 
 def _event(user: str, **fields: object) -> dict[str, object]:
@@ -136,6 +153,16 @@ class HttpClient:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
+    def local_port(self) -> int | None:
+        """This connection's own port, once open."""
+        return None if self.writer is None else int(self.writer.get_extra_info("sockname")[1])
+
+    def close(self) -> None:
+        """Close the connection, if open."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
     async def get(self, path: str) -> int:
         """GET `path`; returns the status code."""
         try:
@@ -160,6 +187,80 @@ class HttpClient:
         return status
 
 
+def _tcp_sockets() -> list[tuple[int, int, str, str]]:
+    """IPv4 TCP sockets of this host: (local port, remote port, state, inode)."""
+    sockets = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
+        sockets.append((local, remote, fields[3], fields[9]))
+    return sockets
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    """Inodes of the sockets process `pid` holds open."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def gateway_workers(gateway: int, port: int) -> list[int]:
+    """The processes accepting connections on `port` for the gateway whose pid is `gateway`: its
+    workers, or the gateway itself when it runs one."""
+    listening = {inode for local, _, state, inode in _tcp_sockets() if local == port and state == "0A"}
+    group = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _in_group(stat, gateway)]
+    holders = [pid for pid in group if _socket_inodes(pid) & listening]
+    # uvicorn's supervisor binds the port and hands it to its workers; it accepts nothing itself.
+    workers = [pid for pid in holders if pid != gateway]
+    return sorted(workers or holders)
+
+
+def _in_group(stat: Path, group: int) -> bool:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[2]) == group
+    except OSError:
+        return False
+
+
+async def balanced_clients(gateway: int, port: int, token: str, count: int, path: str) -> list[HttpClient]:
+    """`count` open connections spread evenly over the workers of the gateway whose pid is
+    `gateway` (each connection has served `path`).
+
+    The workers share one listening socket and whichever wakes first accepts: a burst of
+    connections falls to them unevenly and differently at every restart, and how many connections
+    a saturated worker holds moves its CPU per request (it answers more of them per turn of its
+    event loop). A load balancer spreads connections; so does this, by asking the kernel which
+    worker holds each connection and reopening those that fell to a worker already full.
+    """
+    workers = gateway_workers(gateway, port)
+    quota = {pid: count // len(workers) + (n < count % len(workers)) for n, pid in enumerate(workers)}
+    kept: list[HttpClient] = []
+    for _ in range(count * 50):
+        if len(kept) == count:
+            return kept
+        client = HttpClient("127.0.0.1", port, token)
+        if await client.get(path) != 200:
+            raise RuntimeError(f"GET {path} failed")
+        client_port = client.local_port()
+        inode = next(
+            (inode for local, remote, _, inode in _tcp_sockets() if local == port and remote == client_port),
+            None,
+        )
+        owner = next((pid for pid in workers if inode is not None and inode in _socket_inodes(pid)), None)
+        if owner is not None and quota[owner] > 0:
+            quota[owner] -= 1
+            kept.append(client)
+        else:
+            client.close()
+    raise RuntimeError(f"could not spread {count} connections over workers {workers}")
+
+
 @dataclass(frozen=True)
 class Reads:
     """What a load reads: `call` (the HTTP status) of each of `ids` in turn, `before_pass` each pass."""
@@ -174,16 +275,19 @@ async def closed_loop(reads: Reads, seconds: float, concurrency: int) -> float:
     call, ids, before_pass = reads.call, reads.ids, reads.before_pass
     done = 0
     position = 0
+    passes: dict[int, asyncio.Future[None]] = {}  # each pass's before_pass, awaited by all its reads
     stop = time.monotonic() + seconds
 
     async def worker() -> None:
         nonlocal done, position
         while time.monotonic() < stop:
-            if position % len(ids) == 0 and before_pass is not None and position:
-                await before_pass()
-            customer = ids[position % len(ids)]
+            turn = position
             position += 1
-            status = await call(customer)
+            if before_pass is not None:
+                if turn // len(ids) not in passes:
+                    passes[turn // len(ids)] = asyncio.ensure_future(before_pass())
+                await passes[turn // len(ids)]
+            status = await call(ids[turn % len(ids)])
             if status != 200:
                 raise RuntimeError(f"status {status}")
             done += 1
@@ -224,16 +328,72 @@ def with_telemetry(stack: LocalStack, mode: str, otlp_endpoint: str) -> None:
     """Restart every process with the environment of a TELEMETRY mode."""
     for process in stack.processes.values():
         process.stop()
-    for key in [key for key in stack.environ if key == "TELEMETRY" or key.startswith("OTEL_")]:
-        del stack.environ[key]
-    stack.environ.update({key: value.format(otlp=otlp_endpoint) for key, value in TELEMETRY[mode].items()})
+    stack.environ = telemetry_environ(stack.environ, mode, otlp_endpoint)
     stack.start_processes()
     stack.wait_ready(90)
 
 
-def cpu_seconds(stack: LocalStack) -> float:
-    """CPU time used so far by every process of the stack, the gateway's workers included."""
-    groups = {process.proc.pid for process in stack.processes.values() if process.proc is not None}
+def telemetry_environ(environ: dict[str, str], mode: str, otlp_endpoint: str) -> dict[str, str]:
+    """`environ` with the TELEMETRY and OTEL_* variables of a TELEMETRY mode instead of its own."""
+    kept = {k: v for k, v in environ.items() if k != "TELEMETRY" and not k.startswith("OTEL_")}
+    return kept | {key: value.format(otlp=otlp_endpoint) for key, value in TELEMETRY[mode].items()}
+
+
+def start_gateway(stack: LocalStack, mode: str, otlp_endpoint: str) -> Process:
+    """A second gateway beside the stack's, in a TELEMETRY mode of its own, on ports of its own."""
+    name = "gateway-" + "".join(c if c.isalnum() else "-" for c in mode)
+    env = telemetry_environ(stack.processes["gateway"].env, mode, otlp_endpoint)
+    env.update(
+        GATEWAY_PORT=str(free_port()),
+        ADMIN_PORT=str(free_port()),
+        PROMETHEUS_MULTIPROC_DIR=str(stack.metrics_dir(name)),
+    )
+    process = Process(name, "gateway", env, stack.run_dir / "logs" / f"{name}.log")
+    process.start()
+    wait_ready([process], [f"http://127.0.0.1:{env['GATEWAY_PORT']}"], 90)
+    return process
+
+
+@dataclass
+class Gateway:
+    """A gateway process the load reads through, with its connections."""
+
+    process: Process
+    token: str
+    free: list[HttpClient] = field(default_factory=list)  # the connections not carrying a request
+
+    @property
+    def port(self) -> int:
+        return int(self.process.env["GATEWAY_PORT"])
+
+    async def call(self, customer: str) -> int:
+        """GET one customer's view; the HTTP status."""
+        client = self.free.pop() if self.free else HttpClient("127.0.0.1", self.port, self.token)
+        try:
+            return await client.get(f"/v1/customers/{customer}")
+        finally:
+            self.free.append(client)
+
+    async def connect(self, count: int, path: str) -> None:
+        """Replace the connections with `count` spread evenly over the workers."""
+        self.close()
+        assert self.process.proc is not None
+        self.free[:] = await balanced_clients(self.process.proc.pid, self.port, self.token, count, path)
+
+    def close(self) -> None:
+        """Close every connection."""
+        for client in self.free:
+            client.close()
+        self.free.clear()
+
+
+def groups_of(processes: Iterable[Process]) -> set[int]:
+    """The process groups of these processes (each leads its own, its children in it)."""
+    return {process.proc.pid for process in processes if process.proc is not None}
+
+
+def cpu_seconds(groups: set[int]) -> float:
+    """CPU time used so far by every process in these process groups (a gateway's workers too)."""
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -269,7 +429,7 @@ def mean_row(measured: list[Measure]) -> Measure:
     )
 
 
-async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -> None:
+async def run(customers: int, seconds: float, rounds: int, modes: list[str], otlp_endpoint: str) -> None:
     """Start, seed, measure, print the table."""
     run_dir = Path(tempfile.mkdtemp(prefix="bench-view-"))
     port = free_port()
@@ -311,62 +471,99 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
                 )
             return 200
 
-        clients: list[HttpClient] = []
-
-        def gateway_call() -> Callable[[str], Awaitable[int]]:
-            free: list[HttpClient] = []
-
-            async def call(customer: str) -> int:
-                client = free.pop() if free else HttpClient("127.0.0.1", port, token)
-                if client not in clients:
-                    clients.append(client)
-                try:
-                    return await client.get(f"/v1/customers/{customer}")
-                finally:
-                    free.append(client)
-
-            return call
-
         redis = aioredis.from_url(env["REDIS_URL"])
 
         async def chill() -> None:
             for section in SECTIONS:
                 await redis.hincrby(f"gen:{WORKSPACE}", section, 1)
 
-        call = gateway_call()
         floor_reads = Reads(floor, ids)
         floor_row = (await closed_loop(floor_reads, seconds, 16), *await open_loop(floor_reads, 200, seconds))
+        first_view = f"/v1/customers/{ids[0]}"
 
-        async def measure(
-            before_pass: Callable[[], Awaitable[None]] | None, rate: float, count: int
-        ) -> Measure:
-            used = cpu_seconds(stack)
-            views = await closed_loop(Reads(call, ids, before_pass), seconds, 32)
-            cpu_per_view = (cpu_seconds(stack) - used) / (views * seconds) * 1e6
-            opened = await open_loop(Reads(call, ids[:count], before_pass), rate, seconds)
-            return (views, *opened, cpu_per_view)
+        async def loaded(reads: Reads, duration: float, groups: set[int]) -> tuple[float, float]:
+            """(views, CPU seconds of the process `groups`) over `duration` s of the closed loop."""
+            used = cpu_seconds(groups)
+            rate = await closed_loop(reads, duration, CONNECTIONS)
+            return rate * duration, cpu_seconds(groups) - used
+
+        async def measure_cold(gateway: Gateway) -> Measure:
+            """The cold view through the stack's gateway: CPU of every process of the stack."""
+            reads = Reads(gateway.call, ids, chill)
+            await gateway.connect(CONNECTIONS, first_view)
+            # Under the same load first, unmeasured: the processes' pools and buffers grow to it.
+            await closed_loop(reads, SETTLE_SECONDS, CONNECTIONS)
+            views, cpu = await loaded(reads, seconds, groups_of(stack.processes.values()))
+            opened = await open_loop(Reads(gateway.call, ids[: int(100 * seconds)], chill), 100, seconds)
+            gateway.close()
+            return (views / seconds, *opened, cpu / views * 1e6)
+
+        async def measure_warm(gateways: dict[str, Gateway]) -> dict[str, Measure]:
+            """The warm view through each gateway (one per mode, all running), loaded in turn in
+            short windows so that the machine's drift weighs on every mode alike: CPU of the
+            gateway's own processes (a warm view reaches no service)."""
+            for gateway in gateways.values():
+                await gateway.connect(CONNECTIONS, first_view)
+                await closed_loop(Reads(gateway.call, ids), SETTLE_SECONDS, CONNECTIONS)
+            totals = dict.fromkeys(gateways, (0.0, 0.0))
+            windows = max(1, round(seconds / WINDOW_SECONDS))
+            for window in range(windows):
+                for mode in list(gateways) if window % 2 == 0 else list(gateways)[::-1]:
+                    gateway = gateways[mode]
+                    views, cpu = await loaded(
+                        Reads(gateway.call, ids), WINDOW_SECONDS, groups_of([gateway.process])
+                    )
+                    totals[mode] = (totals[mode][0] + views, totals[mode][1] + cpu)
+            measured = {}
+            for mode, gateway in gateways.items():
+                views, cpu = totals[mode]
+                opened = await open_loop(Reads(gateway.call, ids), 200, seconds)
+                measured[mode] = (views / (windows * WINDOW_SECONDS), *opened, cpu / views * 1e6)
+            return measured
 
         measured: dict[tuple[str, str], list[Measure]] = {}
         for round_number in range(rounds):
             # Every other round runs the modes in reverse, so a drift of the machine's speed over
             # the run weighs on each mode alike; each round compares its own modes (paired).
-            order = list(TELEMETRY) if round_number % 2 == 0 else list(reversed(TELEMETRY))
+            order = modes if round_number % 2 == 0 else modes[::-1]
             for mode in order:
                 await asyncio.to_thread(with_telemetry, stack, mode, otlp_endpoint)
-                for customer in ids:  # warm every view (and every new connection)
-                    await call(customer)
-                measured.setdefault((mode, "warm"), []).append(await measure(None, 200, len(ids)))
-                measured.setdefault((mode, "cold"), []).append(await measure(chill, 100, int(100 * seconds)))
+                cold = await measure_cold(Gateway(stack.processes["gateway"], token))
+                measured.setdefault((mode, "cold"), []).append(cold)
+                print(f"round {round_number + 1}, cache cold, telemetry {mode}: {cold[3]:.0f} µs CPU/view")
+            # Warm: the stack's gateway, in the round's last mode, beside a gateway for each other.
+            extras: list[Process] = []
+            gateways: dict[str, Gateway] = {}
+            try:
+                for mode in order[:-1]:
+                    extras.append(await asyncio.to_thread(start_gateway, stack, mode, otlp_endpoint))
+                gateways = {
+                    mode: Gateway(process, token)
+                    for mode, process in zip(order, [*extras, stack.processes["gateway"]], strict=True)
+                }
+                for customer in ids:  # warm every view
+                    await gateways[order[-1]].call(customer)
+                for mode, warm in (await measure_warm(gateways)).items():
+                    measured.setdefault((mode, "warm"), []).append(warm)
+                    print(
+                        f"round {round_number + 1}, cache warm, telemetry {mode}: {warm[3]:.0f} µs CPU/view"
+                    )
+            finally:
+                for gateway in gateways.values():
+                    gateway.close()
+                for process in extras:
+                    process.stop()
         rows = [
             (f"gateway, cache {kind}, telemetry {mode}", mean_row(measured[(mode, kind)]))
             for kind in ("warm", "cold")
-            for mode in TELEMETRY
+            for mode in modes
         ]
         floor_rate = floor_row[0]
         print(
             f"customers: {customers}; {seconds:.0f} s per figure; offered rate 200/s (warm, floor), "
-            f"100/s (cold); telemetry modes in turn, {rounds} rounds, means shown; CPU: all our "
-            "processes (gateway workers and services) per view, in the closed loop"
+            f"100/s (cold); {rounds} rounds, means shown; CPU per view in the closed loop: warm, the "
+            "serving gateway's workers (the gateways of every mode running, loaded in turn); cold, all "
+            "our processes (gateway workers and services, restarted per mode)"
         )
         widths = (46, 8, 7, 7, 7, 11)
         print(table_row(widths, "what", "views/s", "× floor", "p50 ms", "p99 ms", "CPU µs/view"))
@@ -378,7 +575,7 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
             print(table_row(widths, name, *cells))
         for kind in ("warm", "cold"):
             off = mean_row(measured[("off", kind)])
-            for mode in list(TELEMETRY)[1:]:
+            for mode in modes[1:]:
                 on = mean_row(measured[(mode, kind)])
                 paired = [
                     b[3] / a[3] for a, b in zip(measured[("off", kind)], measured[(mode, kind)], strict=True)
@@ -389,9 +586,6 @@ async def run(customers: int, seconds: float, rounds: int, otlp_endpoint: str) -
                     + ", ".join(f"{(ratio - 1) * 100:+.1f}%" for ratio in paired)
                     + f"); views/s {on[0] / off[0]:.3f}×, p99 {on[2] - off[2]:+.2f} ms"
                 )
-        for client in clients:
-            if client.writer is not None:
-                client.writer.close()
         await redis.aclose()
         for pool in pools.values():
             await pool.close()
@@ -406,7 +600,8 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--every-trace", action="store_true", help="also measure every trace recorded")
     args = parser.parse_args()
     sink_port = free_port()
     sink = subprocess.Popen(
@@ -414,7 +609,8 @@ def main() -> None:
     )
     try:
         # uvloop: the load generator must cost far less than the gateway it drives.
-        uvloop.run(run(args.customers, args.seconds, args.rounds, f"http://127.0.0.1:{sink_port}"))
+        modes = [mode for mode in TELEMETRY if args.every_trace or mode != EVERY_TRACE]
+        uvloop.run(run(args.customers, args.seconds, args.rounds, modes, f"http://127.0.0.1:{sink_port}"))
     finally:
         sink.terminate()
         print(f"spans exported while telemetry was on: {sink.communicate(timeout=10)[0].strip()}")
