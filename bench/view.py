@@ -364,6 +364,7 @@ class Gateway:
 
     @property
     def port(self) -> int:
+        """Its public HTTP port."""
         return int(self.process.env["GATEWAY_PORT"])
 
     async def call(self, customer: str) -> int:
