@@ -245,8 +245,9 @@ async def balanced_clients(gateway: int, port: int, token: str, count: int, path
         if len(kept) == count:
             return kept
         client = HttpClient("127.0.0.1", port, token)
-        if await client.get(path) != 200:
-            raise RuntimeError(f"GET {path} failed")
+        status = await client.get(path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}")
         client_port = client.local_port()
         inode = next(
             (inode for local, remote, _, inode in _tcp_sockets() if local == port and remote == client_port),
