@@ -532,7 +532,10 @@ async def run(customers: int, seconds: float, rounds: int, modes: list[str], otl
                 await asyncio.to_thread(with_telemetry, stack, mode, otlp_endpoint)
                 cold = await measure_cold(Gateway(stack.processes["gateway"], token))
                 measured.setdefault((mode, "cold"), []).append(cold)
-                print(f"round {round_number + 1}, cache cold, telemetry {mode}: {cold[3]:.0f} µs CPU/view")
+                print(
+                    f"round {round_number + 1}, cache cold, telemetry {mode}: {cold[3]:.0f} µs CPU/view",
+                    flush=True,
+                )
             # Warm: the stack's gateway, in the round's last mode, beside a gateway for each other.
             extras: list[Process] = []
             gateways: dict[str, Gateway] = {}
@@ -548,7 +551,8 @@ async def run(customers: int, seconds: float, rounds: int, modes: list[str], otl
                 for mode, warm in (await measure_warm(gateways)).items():
                     measured.setdefault((mode, "warm"), []).append(warm)
                     print(
-                        f"round {round_number + 1}, cache warm, telemetry {mode}: {warm[3]:.0f} µs CPU/view"
+                        f"round {round_number + 1}, cache warm, telemetry {mode}: {warm[3]:.0f} µs CPU/view",
+                        flush=True,
                     )
             finally:
                 for gateway in gateways.values():
