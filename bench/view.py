@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,18 +214,21 @@ def gateway_workers(gateway: int, port: int) -> list[int]:
     """The processes accepting connections on `port` for the gateway whose pid is `gateway`: its
     workers, or the gateway itself when it runs one."""
     listening = {inode for local, _, state, inode in _tcp_sockets() if local == port and state == "0A"}
-    group = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _in_group(stat, gateway)]
+    group = [pid for pid, fields in _process_stats() if int(fields[2]) == gateway]
     holders = [pid for pid in group if _socket_inodes(pid) & listening]
     # uvicorn's supervisor binds the port and hands it to its workers; it accepts nothing itself.
     workers = [pid for pid in holders if pid != gateway]
     return sorted(workers or holders)
 
 
-def _in_group(stat: Path, group: int) -> bool:
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[2]) == group
-    except OSError:
-        return False
+def _process_stats() -> Iterator[tuple[int, list[str]]]:
+    """Each running process's pid and the fields of /proc/<pid>/stat after "(comm)": state ppid
+    pgrp ... utime (12th) stime (13th). comm may hold spaces, so the split is after its ")"."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            yield int(stat.parent.name), stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
 
 
 async def balanced_clients(gateway: int, port: int, token: str, count: int, path: str) -> list[HttpClient]:
@@ -396,15 +399,9 @@ def groups_of(processes: Iterable[Process]) -> set[int]:
 
 def cpu_seconds(groups: set[int]) -> float:
     """CPU time used so far by every process in these process groups (a gateway's workers too)."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # After "(comm)": state ppid pgrp ... utime (12th) stime (13th).
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) in groups:
-            ticks += int(fields[11]) + int(fields[12])
+    ticks = sum(
+        int(fields[11]) + int(fields[12]) for _, fields in _process_stats() if int(fields[2]) in groups
+    )
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
