@@ -61,7 +61,7 @@ class ViewCache:
             )
         except Exception as exc:
             log.warning("cache_unavailable", error=repr(exc))
-            metrics.view_cache_looked_up(dict.fromkeys(SECTIONS, "error"))
+            metrics.view_cache_unavailable()
             return {}, {}
         keys = {section: key.decode() for section, key in zip(SECTIONS, reply[::2], strict=True)}
         parts = {
@@ -69,7 +69,7 @@ class ViewCache:
             for section, value in zip(SECTIONS, reply[1::2], strict=True)
             if value is not None
         }
-        metrics.view_cache_looked_up({section: "hit" if section in parts else "miss" for section in SECTIONS})
+        metrics.view_cache_looked_up(len(parts), [section for section in SECTIONS if section not in parts])
         return parts, keys
 
     async def store(self, keys: dict[str, str], parts: dict[str, Any]) -> None:

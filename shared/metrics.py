@@ -9,7 +9,7 @@ multiprocess mode).
 import functools
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -36,8 +36,16 @@ HTTP_DURATION = Histogram(
     ["method", "route"],
     buckets=LATENCY_BUCKETS,
 )
+# One write per view, not one per section: a metric write costs a view ~10,000 instructions in
+# multiprocess mode, and a warm view made four (docs/benchmarks.md). A section's own hit ratio is
+# 1 - its misses / the lookups Redis answered.
 VIEW_CACHE_LOOKUPS = Counter(
-    "view_cache_lookups", "Profile-view sections looked up in Redis (hit, miss, error)", ["section", "result"]
+    "view_cache_lookups",
+    "Profile views looked up in Redis: hit (every section found), partial, miss (none), error",
+    ["result"],
+)
+VIEW_CACHE_SECTION_MISSES = Counter(
+    "view_cache_section_misses", "Profile-view sections Redis did not hold when a view was read", ["section"]
 )
 RATE_LIMIT_REFUSALS = Counter("rate_limit_refusals", "Requests refused (429) by the per-workspace rate limit")
 SSE_STREAMS = Gauge("sse_streams_open", "Server-Sent Event streams open now", multiprocess_mode="livesum")
@@ -194,11 +202,25 @@ def outbox_published(latencies: Iterable[float]) -> None:
             OUTBOX_LATENCY.observe(seconds)
 
 
-def view_cache_looked_up(results: Mapping[str, str]) -> None:
-    """What one view's read of the cache found per section: hit, miss, or error (Redis away)."""
+def view_cache_looked_up(found: int, missing: Sequence[str]) -> None:
+    """One view's read of the cache: how many sections it found, and the sections it did not."""
     if _recording:
-        for section, result in results.items():
-            _child(VIEW_CACHE_LOOKUPS, section, result).inc()
+        _child(VIEW_CACHE_LOOKUPS, view_cache_result(found, missing)).inc()
+        for section in missing:
+            _child(VIEW_CACHE_SECTION_MISSES, section).inc()
+
+
+def view_cache_unavailable() -> None:
+    """A view's read of the cache failed (Redis away): every section came from the services."""
+    if _recording:
+        _child(VIEW_CACHE_LOOKUPS, "error").inc()
+
+
+def view_cache_result(found: int, missing: Sequence[str]) -> str:
+    """`hit` when every section was found, `miss` when none was, else `partial`."""
+    if not missing:
+        return "hit"
+    return "partial" if found else "miss"
 
 
 def rate_limited() -> None:

@@ -9,6 +9,7 @@ from nats.js import JetStreamContext
 
 from deploy.embedded import EmbeddedNats
 from shared.errors import NotFound
+from shared.metrics import view_cache_result
 from shared.outbox import enqueue
 from shared.rpc import Empty, Operation, ServiceUnavailable, call
 from shared.runtime import ServiceRuntime
@@ -172,3 +173,15 @@ async def test_a_call_nobody_answers_is_counted_unavailable(runtime: ServiceRunt
         await call(nc, nobody, Empty(), timeout=0.5)
     samples = await scrape(runtime.admin.url)
     assert sample(samples, "rpc_calls_total", operation=f"helper.{nobody.name}", outcome="unavailable") == 1
+
+
+def test_a_view_read_with_every_section_found_is_a_hit() -> None:
+    assert view_cache_result(4, []) == "hit"
+
+
+def test_a_view_read_with_some_sections_found_is_partial() -> None:
+    assert view_cache_result(3, ["timeline"]) == "partial"
+
+
+def test_a_view_read_with_no_section_found_is_a_miss() -> None:
+    assert view_cache_result(0, ["profile", "notes", "timeline", "insights"]) == "miss"
