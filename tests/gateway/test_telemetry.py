@@ -117,6 +117,21 @@ async def test_an_uncached_view_counts_a_miss_and_each_section_missed(start_gate
         assert growth(before, after, "view_cache_section_misses_total", section=section) == 1, section
 
 
+async def test_a_view_read_while_redis_is_away_counts_an_error_and_no_section_missed(
+    start_gateway: GatewayStarter,
+) -> None:
+    gateway = await start_gateway(view_timeout=0.2, redis_url="redis://127.0.0.1:1/0")
+    before = await scrape(admin_url(gateway))
+    await gateway.client.get(f"/v1/customers/{uuid.uuid4()}", headers=auth(new_workspace()))
+    after = await scrape(admin_url(gateway))
+    assert growth(before, after, "view_cache_lookups_total", result="error") == 1
+    assert not [
+        section
+        for section in SERVICE_NAMES
+        if growth(before, after, "view_cache_section_misses_total", section=section)
+    ]
+
+
 async def test_a_view_read_after_one_that_stored_every_part_counts_hits(
     gateway: RunningGateway, js: JetStreamContext
 ) -> None:
