@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client as NATS
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import ServiceUnavailableError
 
 from deploy.stack import LocalStack
 from shared.registry import SERVICE_NAMES
@@ -18,6 +21,9 @@ CHAT_CONSUMERS = ("profile", "timeline")
 # Events each of them must apply while the node is down before it comes back.
 APPLIED_DURING_OUTAGE = 300
 OUTAGE_DEADLINE = 90.0
+# JetStream elects a new stream leader (and, if the lost node led it, a new meta leader) within
+# seconds; until then the stream info request goes unanswered.
+ELECTION_DEADLINE = 30.0
 REPLICATION_DEADLINE = 60.0
 
 
@@ -52,9 +58,26 @@ class ClusterSystem(System):
         return counts
 
     async def stream_leader(self, stream: str) -> str | None:
-        """The NATS node leading a stream (None while it has no leader)."""
-        info = await self.js.stream_info(stream)
+        """The NATS node leading a stream (None while it has no leader, or none answers)."""
+        try:
+            info = await self.js.stream_info(stream)
+        except (NatsTimeout, NoRespondersError, ServiceUnavailableError):
+            return None
         return info.cluster.leader if info.cluster else None
+
+    async def new_leader(self, stream: str, lost: str) -> str | None:
+        """The node leading a stream after `lost` went down, once one is elected (None if none was
+        within the deadline)."""
+
+        async def elected() -> str | None:
+            leader = await self.stream_leader(stream)
+            return leader if leader != lost else None
+
+        try:
+            return await wait_for(elected, timeout=ELECTION_DEADLINE, interval=0.25, what="a new leader")
+        except AssertionError:
+            self.log.note(f"with {lost} down, {stream} elected no other leader within {ELECTION_DEADLINE}s")
+            return None
 
     async def kill_nats_node(self, published: Callable[[], int]) -> None:
         """SIGKILL the node leading the CHAT stream while events flow and keep it down until the
@@ -80,7 +103,7 @@ class ClusterSystem(System):
         except AssertionError:
             self.log.note(f"with {leader} down, the CHAT consumers applied only {outage.applied}")
         outage.published = published() - sent
-        outage.leader_after = await self.stream_leader(CHAT_STREAM)
+        outage.leader_after = await self.new_leader(CHAT_STREAM, leader)
         outage.seconds = time.monotonic() - down
         print(
             f"[faults] {leader} (CHAT leader) down {outage.seconds:.1f}s: {outage.published} published, "
