@@ -67,36 +67,76 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout:
     raise TimeoutError(f"{what} did not listen on port {port} within {timeout}s")
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether any process of the group still runs (zombies waiting to be reaped do not count)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+def _processes() -> dict[int, tuple[str, int, int]] | None:
+    """Every process on the machine: pid -> (state, parent pid, process group); None without /proc."""
     proc = Path("/proc")
     if not proc.is_dir():
-        return True
+        return None
+    found = {}
     for stat in proc.glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
             # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ")".
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False
+            found[int(stat.parent.name)] = (fields[0], int(fields[1]), int(fields[2]))
+    return found
+
+
+def _started_by(pid: int, table: Mapping[int, tuple[str, int, int]]) -> set[int]:
+    """The processes `pid` started, directly or not, and those of its process group."""
+    children: dict[int, list[int]] = {}
+    for child, (_state, parent, _group) in table.items():
+        children.setdefault(parent, []).append(child)
+    found = {child for child, (_state, _parent, group) in table.items() if group == pid}
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _any_running(pids: Iterable[int], pgid: int) -> bool:
+    """Whether any of `pids` or of the group still runs (zombies waiting to be reaped do not count)."""
+    try:
+        os.killpg(pgid, 0)
+        group_exists = True
+    except ProcessLookupError:
+        group_exists = False
+    except PermissionError:
+        return True
+    table = _processes()
+    if table is None:
+        return group_exists
+    return any(
+        state != "Z" and (pid in pids or group == pgid) for pid, (state, _parent, group) in table.items()
+    )
 
 
 def kill_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     """SIGKILL a process started with start_new_session=True and everything it started; return
-    once none of them runs, so that a restart finds the ports and shared memory free."""
-    if proc.poll() is not None and not _group_alive(proc.pid):
+    once none of them runs, so that a restart finds the ports and shared memory free.
+
+    Its process group is not enough: each PostgreSQL backend leads a session of its own, outlives
+    a killed postmaster for a moment and keeps the shared memory a restart refuses to share. So
+    the process is stopped first (it starts nothing more), and everything it started is found
+    through the parent links and killed with it.
+    """
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGSTOP)
+    table = _processes()
+    started = _started_by(proc.pid, table) if table is not None else set()
+    if proc.poll() is not None and not _any_running(started, proc.pid):
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    for pid in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + timeout
-    while _group_alive(proc.pid) and time.monotonic() < deadline:
+    while _any_running(started, proc.pid) and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
@@ -163,7 +203,7 @@ class EmbeddedServer:
         """SIGKILL to the server and every process it started: the crash a fault test wants."""
         if self.proc is not None and self.proc.poll() is None:
             # PostgreSQL's backends outlive a killed postmaster and would block its restart:
-            # the whole group goes, and is gone before this returns.
+            # they all go, and are gone before this returns.
             kill_process_group(self.proc)
 
 
