@@ -45,7 +45,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -428,32 +429,54 @@ def mean_row(measured: list[Measure]) -> Measure:
     )
 
 
-async def run(customers: int, seconds: float, rounds: int, modes: list[str], otlp_endpoint: str) -> None:
-    """Start, seed, measure, print the table."""
+@dataclass(frozen=True)
+class Seeded:
+    """The running system with one workspace seeded: its environment, customer ids, an admin token."""
+
+    stack: LocalStack
+    env: dict[str, str]
+    ids: list[str]
+    token: str
+
+
+@asynccontextmanager
+async def seeded_system(customers: int) -> AsyncIterator[Seeded]:
+    """The whole system in a scratch directory (logs at WARNING, no rate limit), `customers`
+    seeded and every conversation analysed; stopped when the block ends."""
     run_dir = Path(tempfile.mkdtemp(prefix="bench-view-"))
-    port = free_port()
     environ = {
         k: v
         for k, v in os.environ.items()
         if k not in {"GATEWAY_PORT", "JWT_SECRET"} and not k.startswith("OTEL_")
     }
-    environ.update(GATEWAY_PORT=str(port), RATE_LIMIT_PER_SECOND="1000000", LOG_LEVEL="WARNING")
+    environ.update(GATEWAY_PORT=str(free_port()), RATE_LIMIT_PER_SECOND="1000000", LOG_LEVEL="WARNING")
     stack = LocalStack(run_dir / ".run", environ=environ)
     # The stack provisions its databases with asyncio.run: it starts outside this event loop.
     env = await asyncio.to_thread(stack.start)
     try:
         ids = await seed(env, customers)
+        insights = await create_pool(database_url_for(env["DATABASE_URL"], "insights"), max_size=2)
+
+        async def analysed() -> bool:
+            count = await insights.fetchval("SELECT count(*) FROM conversation_analyses")
+            return int(count) >= customers
+
+        await wait_until(analysed, "every conversation analysed")
+        await insights.close()
+        token = issue_token(env["JWT_SECRET"], sub="bench", name="Bench", workspace=WORKSPACE, role="admin")
+        yield Seeded(stack, env, ids, token)
+    finally:
+        stack.stop()
+
+
+async def run(customers: int, seconds: float, rounds: int, modes: list[str], otlp_endpoint: str) -> None:
+    """Start, seed, measure, print the table."""
+    async with seeded_system(customers) as seeded:
+        stack, env, ids, token = seeded.stack, seeded.env, seeded.ids, seeded.token
         pools = {
             name: await create_pool(database_url_for(env["DATABASE_URL"], name), max_size=20)
             for name in SECTIONS
         }
-
-        async def analysed() -> bool:
-            count = await pools["insights"].fetchval("SELECT count(*) FROM conversation_analyses")
-            return int(count) >= customers
-
-        await wait_until(analysed, "every conversation analysed")
-        token = issue_token(env["JWT_SECRET"], sub="bench", name="Bench", workspace=WORKSPACE, role="admin")
 
         async def floor(customer: str) -> int:
             uid = uuid.UUID(customer)
@@ -592,8 +615,6 @@ async def run(customers: int, seconds: float, rounds: int, modes: list[str], otl
         await redis.aclose()
         for pool in pools.values():
             await pool.close()
-    finally:
-        stack.stop()
 
 
 def main() -> None:
