@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +96,7 @@ def _started_by(pid: int, table: Mapping[int, tuple[str, int, int]]) -> set[int]
     return found
 
 
-def _any_running(pids: Iterable[int], pgid: int) -> bool:
+def _any_running(pids: Collection[int], pgid: int) -> bool:
     """Whether any of `pids` or of the group still runs (zombies waiting to be reaped do not count)."""
     try:
         os.killpg(pgid, 0)

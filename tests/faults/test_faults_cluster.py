@@ -5,10 +5,9 @@ are SIGKILLed in turn.
 The stack is deploy.stack.LocalStack with `nats_nodes=3` (JetStream on each node, loopback
 routes, the accounts of deploy.nats_auth), STREAM_REPLICAS=3 and `replicas=2`; every process
 gets the three nodes in NATS_URL. The NATS node killed is the one leading the CHAT stream, and it
-stays down until the stream has taken events and the services consuming CHAT have applied
-events without it. Afterwards the
-final state must equal the model (nothing lost, nothing doubled, no dead letters) and every
-stream must again hold three current copies.
+stays down until the stream has taken events and the services consuming CHAT have applied events
+without it. Afterwards the final state must equal the model (nothing lost, nothing doubled, no
+dead letters) and every stream must again hold three current copies.
 """
 
 from pathlib import Path
