@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import uvloop
 
-from bench.view import HttpClient, Seeded, seeded_system, wait_until
+from bench.view import TELEMETRY, HttpClient, Seeded, seeded_system, wait_until
 from deploy.embedded import free_port
 from shared.memory import memory_parent
 
@@ -35,22 +35,14 @@ CONNECTIONS = 4
 # Instruction counts only: simulating the caches would slow the gateway further and price nothing
 # bench.view does not already time.
 CACHEGRIND = ("valgrind", "--tool=cachegrind", "--cache-sim=no")
-# The environment of each mode ({otlp}: the sink's address). "1 trace in 10" is production's.
+# The environment of each mode ({otlp}: the sink's address): bench.view's two, and between them
+# metrics alone and the SDK installed but sampling nothing. "1 trace in 10" is production's.
+PRODUCTION = "on, 1 trace in 10"
 MODES: dict[str, dict[str, str]] = {
-    "off": {"TELEMETRY": "false"},
+    "off": TELEMETRY["off"],
     "metrics, no trace exporter": {"TELEMETRY": "true"},
-    "metrics, SDK sampling nothing": {
-        "TELEMETRY": "true",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}",
-        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-        "OTEL_TRACES_SAMPLER_ARG": "0",
-    },
-    "on, 1 trace in 10": {
-        "TELEMETRY": "true",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}",
-        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-        "OTEL_TRACES_SAMPLER_ARG": "0.1",
-    },
+    "metrics, SDK sampling nothing": TELEMETRY[PRODUCTION] | {"OTEL_TRACES_SAMPLER_ARG": "0"},
+    PRODUCTION: TELEMETRY[PRODUCTION],
 }
 EXPORT_BATCH = {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "300", "OTEL_BSP_SCHEDULE_DELAY": "100000000"}
 
