@@ -98,16 +98,16 @@ def _started_by(pid: int, table: Mapping[int, tuple[str, int, int]]) -> set[int]
 
 def _any_running(pids: Collection[int], pgid: int) -> bool:
     """Whether any of `pids` or of the group still runs (zombies waiting to be reaped do not count)."""
-    try:
-        os.killpg(pgid, 0)
-        group_exists = True
-    except ProcessLookupError:
-        group_exists = False
-    except PermissionError:
-        return True
     table = _processes()
     if table is None:
-        return group_exists
+        # Without /proc only the group can be asked, zombies included.
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # another user's process, but running
+        return True
     return any(
         state != "Z" and (pid in pids or group == pgid) for pid, (state, _parent, group) in table.items()
     )
