@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,21 +96,21 @@ def _started_by(pid: int, table: Mapping[int, tuple[str, int, int]]) -> set[int]
     return found
 
 
-def _any_running(pids: Collection[int], pgid: int) -> bool:
-    """Whether any of `pids` or of the group still runs (zombies waiting to be reaped do not count)."""
-    table = _processes()
-    if table is None:
-        # Without /proc only the group can be asked, zombies included.
+def process_running(pid: int) -> bool:
+    """Whether `pid` runs; a zombie waiting to be reaped does not (known only where /proc is)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc").is_dir():
+            return False
         try:
-            os.killpg(pgid, 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             return False
         except PermissionError:
             pass  # another user's process, but running
         return True
-    return any(
-        state != "Z" and (pid in pids or group == pgid) for pid, (state, _parent, group) in table.items()
-    )
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def kill_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
@@ -119,24 +119,25 @@ def kill_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> 
 
     Its process group is not enough: each PostgreSQL backend leads a session of its own, outlives
     a killed postmaster for a moment and keeps the shared memory a restart refuses to share. So
-    the process is stopped first (it starts nothing more), and everything it started is found
+    the group is stopped first (it starts nothing more), and everything it started is found
     through the parent links and killed with it.
     """
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGSTOP)
+            os.killpg(proc.pid, signal.SIGSTOP)
     table = _processes()
-    started = _started_by(proc.pid, table) if table is not None else set()
-    if proc.poll() is not None and not _any_running(started, proc.pid):
-        return
+    # Without /proc, the process alone is known (its group is sent SIGKILL all the same).
+    started = _started_by(proc.pid, table) if table is not None else {proc.pid}
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     for pid in started:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     proc.wait()
+    # Nothing joins them once stopped: waiting on these few is enough (a scan of /proc per turn
+    # would make a killed server take tens of milliseconds to go).
     deadline = time.monotonic() + timeout
-    while _any_running(started, proc.pid) and time.monotonic() < deadline:
+    while any(process_running(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.01)
 
 

@@ -7,17 +7,8 @@ from pathlib import Path
 
 import asyncpg
 
-from deploy.embedded import EmbeddedPostgres
+from deploy.embedded import EmbeddedPostgres, process_running
 from shared.db import database_url_for
-
-
-def _running(pid: int) -> bool:
-    """Whether `pid` runs (a zombie waiting to be reaped does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 async def test_a_killed_postgresql_leaves_no_backend_behind_and_restarts(tmp_path: Path) -> None:
@@ -36,7 +27,7 @@ async def test_a_killed_postgresql_leaves_no_backend_behind_and_restarts(tmp_pat
 
         server.kill()
 
-        assert [pid for pid in backends if _running(pid)] == []
+        assert [pid for pid in backends if process_running(pid)] == []
         server.start()
         conn = await asyncpg.connect(url)
         assert await conn.fetchval("SELECT n FROM kept") == 7
