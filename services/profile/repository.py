@@ -21,9 +21,11 @@ from shared.messages.profile import Actor, IdentityRef, Tag
 
 _CUSTOMER_COLUMNS = (
     "c.id, c.platform, c.platform_user_id, c.name, c.phone, c.email, c.language, c.country, "
-    "c.location, c.agent_instructions, c.avatar_url, c.instagram, c.created_at, c.last_contact_at, "
+    "c.location, c.agent_instructions, c.avatar_url, c.instagram, c.created_at, a.last_contact_at, "
     "c.version"
 )
+# What _CUSTOMER_COLUMNS reads from besides customers c (last contact: migration 0007).
+_WITH_ACTIVITY = "JOIN customer_activity a ON a.customer_id = c.id AND a.workspace = c.workspace"
 
 
 def _tags_of(alias: str) -> str:
@@ -61,16 +63,17 @@ async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -
 
     created_at keeps the earliest event's time and last_contact_at the latest, whatever order
     events arrive in. Rows go in id order, so that replicas wait for each other, not deadlock;
-    each is locked until the transaction ends, updated or not.
+    each customer is locked until the transaction ends, updated or not. The last contact, which
+    nearly every event moves, lives in customer_activity so that moving it leaves the wide,
+    many-indexed customers row alone.
     """
     rows = await conn.fetch(
         "INSERT INTO customers AS c (id, workspace, platform, platform_user_id, name, phone, "
-        "instagram, search, created_at, last_contact_at, name_key) "
+        "instagram, search, created_at, name_key) "
         "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
-        "$7::jsonb[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[]) ORDER BY 1 "
-        "ON CONFLICT (id) DO UPDATE SET created_at = LEAST(c.created_at, EXCLUDED.created_at), "
-        "last_contact_at = GREATEST(c.last_contact_at, EXCLUDED.last_contact_at) "
-        "WHERE c.created_at > EXCLUDED.created_at OR c.last_contact_at < EXCLUDED.last_contact_at "
+        "$7::jsonb[], $8::text[], $9::timestamptz[], $10::text[]) ORDER BY 1 "
+        "ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at "
+        "WHERE c.created_at > EXCLUDED.created_at "
         "RETURNING c.id, (xmax = 0) AS created",
         *columns(
             customers,
@@ -83,9 +86,15 @@ async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -
             "instagram",
             "search",
             "created_at",
-            "last_contact_at",
         ),
         [name_key(c.name) for c in customers],
+    )
+    await conn.execute(
+        "INSERT INTO customer_activity AS a (customer_id, workspace, last_contact_at) "
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) ORDER BY 1 "
+        "ON CONFLICT (customer_id) DO UPDATE SET last_contact_at = EXCLUDED.last_contact_at "
+        "WHERE a.last_contact_at < EXCLUDED.last_contact_at",
+        *columns(customers, "id", "workspace", "last_contact_at"),
     )
     return {row["id"] for row in rows if row["created"]}
 
@@ -147,7 +156,8 @@ async def get_customer(
         f"SELECT {_CUSTOMER_COLUMNS}, c.name_edited, c.seen, "
         "ARRAY(SELECT ct.tag_id::text FROM customer_tags ct WHERE ct.customer_id = c.id "
         f"ORDER BY ct.tag_id) AS tag_ids, {_tags_of('c')} AS tags, {_identities_of('c')} AS identities "
-        "FROM customers c WHERE c.workspace = $1 AND c.id = $2" + (" FOR UPDATE OF c" if lock else ""),
+        f"FROM customers c {_WITH_ACTIVITY} WHERE c.workspace = $1 AND c.id = $2"
+        + (" FOR UPDATE OF c" if lock else ""),
         workspace,
         customer_id,
     )
@@ -159,7 +169,8 @@ async def customer_by_identity(
     """The customer a platform identity (by its key) belongs to, with its tags, or None."""
     return await conn.fetchrow(
         f"SELECT {_CUSTOMER_COLUMNS}, {_tags_of('c')} AS tags FROM customer_identities i "
-        "JOIN customers c ON c.id = i.customer_id WHERE i.workspace = $1 AND i.identity_key = $2",
+        f"JOIN customers c ON c.id = i.customer_id {_WITH_ACTIVITY} "
+        "WHERE i.workspace = $1 AND i.identity_key = $2",
         workspace,
         identity_key,
     )
@@ -285,19 +296,28 @@ def grid_query(
         # the row while an order's index is walked, instead of a probe per customer.
         # (The first condition says the partial index applies: it leaves out untagged customers.)
         where.append(f"c.tag_ids <> '{{}}' AND c.tag_ids @> ARRAY[{arg(tag)}::uuid]")
-    # The column comes from GridOrder's fixed set, never from the request.
+    # The column comes from GridOrder's fixed set, never from the request. The last contact is
+    # customer_activity's (migration 0007): ordered by it, the page walks that table's index, key
+    # and all, and probes customers; any other order leaves the join until after the limit, so that
+    # its plan is the one customers alone would get.
+    if order.column == "last_contact_at":
+        source, key = f"customers c {_WITH_ACTIVITY}", ("a.last_contact_at", "a.customer_id")
+    else:
+        source, key = "customers c", (f"c.{order.column}", "c.id")
     direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
     if after is not None:
-        where.append(f"(c.{order.column}, c.id) {beyond} ({arg(after[0])}, {arg(after[1])})")
+        where.append(f"({', '.join(key)}) {beyond} ({arg(after[0])}, {arg(after[1])})")
     # Tags are fetched for the page's rows only, after the limit.
     sql = (
-        f"SELECT page.*, {_tags_of('page')} AS tags, ARRAY(SELECT i.platform FROM customer_identities i "
+        f"SELECT page.*, a.last_contact_at, {_tags_of('page')} AS tags, "
+        "ARRAY(SELECT i.platform FROM customer_identities i "
         f"WHERE i.customer_id = page.id ORDER BY {_identity_order('page')}) AS platforms FROM ("
-        "SELECT c.id, c.name, c.name_key, c.avatar_url, c.platform, c.platform_user_id, c.created_at, "
-        "c.last_contact_at "
-        f"FROM customers c WHERE {' AND '.join(where)} "
-        f"ORDER BY c.{order.column} {direction}, c.id {direction} LIMIT {arg(limit)}"
-        f") page ORDER BY page.{order.column} {direction}, page.id {direction}"
+        "SELECT c.id, c.workspace, c.name, c.name_key, c.avatar_url, c.platform, c.platform_user_id, "
+        f"c.created_at FROM {source} WHERE {' AND '.join(where)} "
+        f"ORDER BY {key[0]} {direction}, {key[1]} {direction} LIMIT {arg(limit)}"
+        ") page JOIN customer_activity a ON a.customer_id = page.id AND a.workspace = page.workspace "
+        f"ORDER BY {'a' if order.column == 'last_contact_at' else 'page'}.{order.column} {direction}, "
+        f"page.id {direction}"
     )
     return sql, args
 
@@ -363,7 +383,7 @@ async def write_merge(conn: Connection, workspace: str, target: uuid.UUID, plan:
     await conn.execute(
         "UPDATE customers SET name = $3, name_edited = $4, avatar_url = $5, instagram = $6, seen = $7, "
         "phone = $8, email = $9, language = $10, country = $11, location = $12, agent_instructions = $13, "
-        "created_at = $14, last_contact_at = $15, version = $16, search = $17, name_key = $18 "
+        "created_at = $14, version = $15, search = $16, name_key = $17 "
         "WHERE workspace = $1 AND id = $2",
         workspace,
         target,
@@ -379,10 +399,15 @@ async def write_merge(conn: Connection, workspace: str, target: uuid.UUID, plan:
         values["location"],
         values["agent_instructions"],
         plan.created_at,
-        plan.last_contact_at,
         plan.version,
         plan.search,
         name_key(contact.name),
+    )
+    await conn.execute(
+        "UPDATE customer_activity SET last_contact_at = $3 WHERE workspace = $1 AND customer_id = $2",
+        workspace,
+        target,
+        plan.last_contact_at,
     )
     await conn.execute(
         "INSERT INTO customer_tags (customer_id, tag_id) SELECT $1, unnest($2::uuid[]) "
@@ -421,7 +446,7 @@ async def move_identities(
 
 
 async def delete_customer(conn: Connection, workspace: str, customer_id: uuid.UUID) -> None:
-    """Delete a customer with its identities, tags and change history."""
+    """Delete a customer with its identities, tags, last contact and change history."""
     await conn.execute("DELETE FROM customers WHERE workspace = $1 AND id = $2", workspace, customer_id)
 
 

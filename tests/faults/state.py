@@ -138,7 +138,8 @@ async def _profile(scenario: Scenario, query: Query, diff: Differences, checked:
     rows = await query(
         "profile",
         "SELECT id::text AS id, platform, platform_user_id, name, phone, avatar_url, instagram, created_at, "
-        "last_contact_at FROM customers WHERE workspace = $1",
+        "a.last_contact_at FROM customers c JOIN customer_activity a ON a.customer_id = c.id "
+        "WHERE c.workspace = $1",
         scenario.workspace,
     )
     by_id = {row["id"]: row for row in rows}

@@ -153,7 +153,8 @@ def _plain(ws: str, value: Any) -> Any:
 async def _state(services: Services, ws: str) -> dict[str, list[Any]]:
     """Every row either service holds of the workspace, ids made comparable."""
     queries = {
-        ("profile", "customers"): "SELECT * FROM customers WHERE workspace = $1 ORDER BY id",
+        ("profile", "customers"): "SELECT c.*, a.last_contact_at FROM customers c "
+        "JOIN customer_activity a ON a.customer_id = c.id WHERE c.workspace = $1 ORDER BY c.id",
         ("profile", "customer_identities"): "SELECT * FROM customer_identities WHERE workspace = $1 "
         "ORDER BY platform, platform_user_id",
         ("profile", "retired_customers"): "SELECT customer_id, merged_into, erased_at FROM retired_customers "

@@ -109,7 +109,9 @@ async def test_two_transactions_racing_for_a_new_identity_create_one_customer(
         await second_tx.commit()
     cid = uuid.UUID(customer_id(ws, "web", "racer"))
     rows = await runtime.pool.fetch(
-        "SELECT created_at, last_contact_at FROM customers WHERE workspace = $1", ws
+        "SELECT created_at, last_contact_at FROM customers c "
+        "JOIN customer_activity a ON a.customer_id = c.id WHERE c.workspace = $1",
+        ws,
     )
     assert [(r["created_at"], r["last_contact_at"]) for r in rows] == [(T0, T0 + timedelta(seconds=5))]
     announced = await runtime.pool.fetchval(
@@ -140,7 +142,9 @@ async def test_a_burst_on_two_replicas_creates_each_customer_once(
     await stack.wait_drained()
     assert stack.runtime.pool is not None
     rows = await stack.runtime.pool.fetch(
-        "SELECT platform_user_id, created_at, last_contact_at FROM customers WHERE workspace = $1", ws
+        "SELECT platform_user_id, created_at, last_contact_at FROM customers c "
+        "JOIN customer_activity a ON a.customer_id = c.id WHERE c.workspace = $1",
+        ws,
     )
     assert sorted(r["platform_user_id"] for r in rows) == sorted(identities)
     assert {(r["created_at"], r["last_contact_at"]) for r in rows} == {(T0, T0 + timedelta(seconds=3))}
@@ -273,3 +277,33 @@ async def test_invalid_events_are_set_aside_without_blocking_the_rest(stack: Pro
 async def _letters_if(stack: ProfileStack, count: int) -> list[Any] | None:
     letters = await list_dead_letters(stack.js, "profile")
     return letters if len(letters) >= count else None
+
+
+async def test_a_message_moves_the_last_contact_and_leaves_the_customer_row_alone(
+    stack: ProfileStack,
+) -> None:
+    """Nearly every event moves its customer's last contact: migration 0007 keeps that write off
+    the wide, many-indexed customers row, so the row version stays the one its creation wrote."""
+    ws = new_workspace()
+    cid = customer_id(ws, "web", "regular")
+    await stack.publish(
+        ws, "conversation.started", "web", "regular", occurred_at=T0.isoformat(), conversation_id="c1"
+    )
+    await stack.wait_view(ws, cid)
+    assert stack.runtime.pool is not None
+    row_version = "SELECT xmin::text FROM customers WHERE workspace = $1"
+    created = await stack.runtime.pool.fetchval(row_version, ws)
+
+    later = T0 + timedelta(minutes=9)
+    await stack.publish(
+        ws,
+        "conversation.message",
+        "web",
+        "regular",
+        occurred_at=later.isoformat(),
+        **{"conversation_id": "c1", "message_id": "m1", "sender": "customer", "text": "still there?"},
+    )
+    await stack.wait_drained()
+    grid = (await stack.http.get("/v1/customers", headers=auth(ws))).json()["items"]
+    assert datetime.fromisoformat(grid[0]["last_contact_at"]) == later
+    assert await stack.runtime.pool.fetchval(row_version, ws) == created
