@@ -4,7 +4,8 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -13,7 +14,7 @@ from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from shared import metrics
-from shared.db import Connection, transaction
+from shared.db import Connection, columns, transaction
 from shared.events import EventType, utcnow
 from shared.jsonutil import dumps
 from shared.logging import get_logger
@@ -49,6 +50,50 @@ async def publish_now(
     await js.publish(event_type.subject(workspace), dumps(body), headers={"Nats-Msg-Id": event_id})
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """An event to record in the outbox: its id, the subject it goes to and its JSON."""
+
+    event_id: str
+    subject: str
+    payload: dict[str, object]
+
+
+def outgoing(
+    event_type: EventType[D],
+    workspace: str,
+    data: D,
+    *,
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> Outgoing:
+    """An event of `event_type`, with a new id unless given one."""
+    event_id = event_id or str(uuid.uuid4())
+    payload = envelope(event_type, workspace, data, event_id=event_id, occurred_at=occurred_at)
+    return Outgoing(event_id, event_type.subject(workspace), payload)
+
+
+async def enqueue_all(
+    conn: Connection, events: Sequence[Outgoing], *, headers: Mapping[str, str] | None = None
+) -> None:
+    """Record events, in order, in the caller's transaction; published only if that transaction commits.
+
+    One statement for them all: a consumer applying a batch announces its changes at once. Each
+    row keeps the trace context of the work that wrote it: its consumers continue that trace. An
+    event id already recorded is left as it is, so an announcement made twice is published once.
+    """
+    if not events:
+        return
+    await conn.execute(
+        "INSERT INTO outbox (event_id, subject, payload, headers) "
+        "SELECT u.event_id, u.subject, u.payload, $4 "
+        "FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY "
+        "AS u (event_id, subject, payload, n) ORDER BY u.n ON CONFLICT (event_id) DO NOTHING",
+        *columns(events, "event_id", "subject", "payload"),
+        inject(dict(headers or {})),
+    )
+
+
 async def enqueue(
     conn: Connection,
     event_type: EventType[D],
@@ -59,21 +104,10 @@ async def enqueue(
     occurred_at: datetime | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> str:
-    """Record an event in the caller's transaction; it is published only if that transaction commits.
-
-    The row keeps the trace context of the work that wrote it: its consumers continue that trace.
-    """
-    event_id = event_id or str(uuid.uuid4())
-    payload = envelope(event_type, workspace, data, event_id=event_id, occurred_at=occurred_at)
-    await conn.execute(
-        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (event_id) DO NOTHING",
-        event_id,
-        event_type.subject(workspace),
-        payload,
-        inject(dict(headers or {})),
-    )
-    return event_id
+    """Record one event in the caller's transaction (see enqueue_all); its id."""
+    event = outgoing(event_type, workspace, data, event_id=event_id, occurred_at=occurred_at)
+    await enqueue_all(conn, [event], headers=headers)
+    return event.event_id
 
 
 class OutboxRelay:

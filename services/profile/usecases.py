@@ -88,7 +88,7 @@ from shared.messages.profile import (
     UpdateCustomer,
     UpdateTag,
 )
-from shared.outbox import enqueue
+from shared.outbox import enqueue, enqueue_all, outgoing
 from shared.rpc import Empty
 
 # The AI profile of a customer from the insights service (None when it has none or is silent).
@@ -131,10 +131,10 @@ async def apply_connector_events(conn: Connection, events: Sequence[tuple[str, C
     customers = customers_of(applied)
     created = await repository.upsert_customers(conn, customers)
     await repository.add_identities(conn, [customer for customer in customers if customer.id in created])
-    for customer in customers:
-        if customer.id in created:
-            await enqueue(
-                conn,
+    await enqueue_all(
+        conn,
+        [
+            outgoing(
                 CUSTOMER_CREATED,
                 customer.workspace,
                 CustomerCreated(
@@ -146,6 +146,10 @@ async def apply_connector_events(conn: Connection, events: Sequence[tuple[str, C
                 event_id=f"{CUSTOMER_CREATED.name}:{customer.id}",
                 occurred_at=customer.created_at,
             )
+            for customer in customers
+            if customer.id in created
+        ],
+    )
     seen = [
         ((workspace, customer_id), event)
         for workspace, customer_id, event in applied
@@ -172,20 +176,24 @@ async def _refresh_contacts(conn: Connection, seen: list[tuple[CustomerKey, Cont
             search = search_document(contact.name, row["phone"], row["email"], *platform_user_ids(row))
             changed.append((workspace, customer_id, contact, search))
     await repository.save_contacts(conn, changed)
-    for (workspace, customer_id), event, changes in announcements:
-        # Connector refreshes do not move the version: it counts staff edits only, so that the
-        # same events in any order leave the same version. The event tells caches to let go.
-        await enqueue(
-            conn,
-            CUSTOMER_UPDATED,
-            workspace,
-            CustomerUpdated(
-                customer_id=str(customer_id),
-                version=rows[(workspace, customer_id)]["version"],
-                changes=changes,
-            ),
-            occurred_at=event.occurred_at,
-        )
+    # Connector refreshes do not move the version: it counts staff edits only, so that the same
+    # events in any order leave the same version. The event tells caches to let go.
+    await enqueue_all(
+        conn,
+        [
+            outgoing(
+                CUSTOMER_UPDATED,
+                workspace,
+                CustomerUpdated(
+                    customer_id=str(customer_id),
+                    version=rows[(workspace, customer_id)]["version"],
+                    changes=changes,
+                ),
+                occurred_at=event.occurred_at,
+            )
+            for (workspace, customer_id), event, changes in announcements
+        ],
+    )
 
 
 # --- customers -----------------------------------------------------------------------------------

@@ -36,17 +36,14 @@ from shared.messages.timeline import (
     MessagePage,
     Transcript,
 )
-from shared.outbox import enqueue
+from shared.outbox import Outgoing, enqueue, enqueue_all, outgoing
 
 log = get_logger(__name__)
 
 
-async def _announce_closed(
-    conn: Connection, workspace: str, conversation_id: str, row: StoredConversation
-) -> None:
+def _closed(workspace: str, conversation_id: str, row: StoredConversation) -> Outgoing:
     assert row.ended_at is not None
-    await enqueue(
-        conn,
+    return outgoing(
         CONVERSATION_CLOSED,
         workspace,
         ConversationClosed(
@@ -58,11 +55,8 @@ async def _announce_closed(
     )
 
 
-async def _announce_started(
-    conn: Connection, workspace: str, conversation_id: str, row: StoredConversation
-) -> None:
-    await enqueue(
-        conn,
+def _started(workspace: str, conversation_id: str, row: StoredConversation) -> Outgoing:
+    return outgoing(
         CONVERSATION_STARTED,
         workspace,
         ConversationStarted(
@@ -84,22 +78,24 @@ async def apply_chat_events(conn: Connection, events: Sequence[tuple[str, Conver
     with_new_messages = await repository.insert_messages(conn, list(changes.messages.values()))
     escalations = await repository.apply_escalations(conn, list(changes.escalations.values()))
 
-    for workspace, conversation_id in changes.conversations:
-        row = conversations[(workspace, conversation_id)]
-        if row.created:
-            await _announce_started(conn, workspace, conversation_id, row)
+    announcements = [
+        _started(workspace, conversation_id, conversations[(workspace, conversation_id)])
+        for workspace, conversation_id in changes.conversations
+        if conversations[(workspace, conversation_id)].created
+    ]
     for notice in changes.notices:
         stored = escalations[(notice.workspace, notice.escalation_id)]
-        await enqueue(
-            conn,
-            ESCALATION_CHANGED,
-            notice.workspace,
-            EscalationChanged(
-                escalation_id=notice.escalation_id,
-                conversation_id=stored.conversation_id,
-                customer_id=stored.customer_id,
-                handled=notice.handled,
-            ),
+        announcements.append(
+            outgoing(
+                ESCALATION_CHANGED,
+                notice.workspace,
+                EscalationChanged(
+                    escalation_id=notice.escalation_id,
+                    conversation_id=stored.conversation_id,
+                    customer_id=stored.customer_id,
+                    handled=notice.handled,
+                ),
+            )
         )
     for key, change in changes.conversations.items():
         row = conversations[key]
@@ -109,7 +105,8 @@ async def apply_chat_events(conn: Connection, events: Sequence[tuple[str, Conver
             and row.ended_at is not None
             and not await repository.close_announcement_pending(conn, workspace, conversation_id)
         ):
-            await _announce_closed(conn, workspace, conversation_id, row)
+            announcements.append(_closed(workspace, conversation_id, row))
+    await enqueue_all(conn, announcements)
 
 
 async def apply_analysis(conn: Connection, workspace: str, analysed: ConversationAnalysed) -> None:
@@ -206,6 +203,7 @@ async def _delete_timeline(
         late = await repository.conversations_since(conn, workspace, customer_ids, erasure.requested_at)
         owners = service.new_owners(workspace, late, erasure.identities)
         await repository.reassign_conversations(conn, workspace, owners)
+        announcements: list[Outgoing] = []
         for conversation, customer_id in owners:
             row = StoredConversation(
                 created=True,
@@ -214,9 +212,10 @@ async def _delete_timeline(
                 ended_at=conversation.ended_at,
                 close_event_id=None,
             )
-            await _announce_started(conn, workspace, conversation.conversation_id, row)
+            announcements.append(_started(workspace, conversation.conversation_id, row))
             if row.ended_at is not None:
-                await _announce_closed(conn, workspace, conversation.conversation_id, row)
+                announcements.append(_closed(workspace, conversation.conversation_id, row))
+        await enqueue_all(conn, announcements)
     await repository.delete_customers(conn, workspace, customer_ids)
 
 

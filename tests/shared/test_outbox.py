@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from shared.events import EventType
 from shared.jsonutil import loads
-from shared.outbox import OutboxRelay, enqueue
+from shared.outbox import OutboxRelay, enqueue, enqueue_all, outgoing
 from shared.runtime import ServiceRuntime
 from tests.conftest import ServiceStarter
 from tests.support import new_workspace, wait_for
@@ -97,3 +97,22 @@ async def test_two_relays_share_the_backlog_without_duplicates(
     for seq in range(1, 301):
         seen.add(loads((await js.get_msg("PROBE", seq)).data or b"")["data"]["n"])
     assert seen == set(range(300))
+
+
+async def test_a_batch_is_published_in_its_order_and_each_event_id_once(
+    runtime: ServiceRuntime, js: JetStreamContext
+) -> None:
+    pool = runtime.pool
+    assert pool is not None
+    ws = new_workspace()
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, THING_DONE, ws, Thing(n=0), event_id=f"{ws}:0")
+    # 0 was recorded before, and 1 comes twice: both are left out, the rest keep their order.
+    batch = [outgoing(THING_DONE, ws, Thing(n=n), event_id=f"{ws}:{n}") for n in (3, 1, 0, 2, 1)]
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue_all(conn, batch)
+    await wait_for(lambda: _none_pending(pool), what="the batch published")
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_id LIKE $1", f"{ws}:%") == 4
+    assert await _stream_count(js) == 4
+    published = [loads((await js.get_msg("PROBE", seq)).data or b"")["data"]["n"] for seq in range(1, 5)]
+    assert published == [0, 3, 1, 2]
