@@ -116,17 +116,14 @@ async def seed(pool: asyncpg.Pool, customers: int) -> dict[str, str]:
         "search",
         "name_key",
         "created_at",
+        "last_contact_at",
     )
     tag_ids = {name: str(uuid.uuid4()) for name in TAGS}
     async with pool.acquire() as conn:
         for workspace, count in ((WORKSPACE, customers), (NOISE_WORKSPACE, customers // 10)):
             rows = list(_customer_rows(workspace, count, rng))
-            await conn.copy_records_to_table("customers", records=[row[:-1] for row in rows], columns=columns)
-            await conn.copy_records_to_table(
-                "customer_activity",
-                records=[(row[0], workspace, row[-1]) for row in rows],
-                columns=("customer_id", "workspace", "last_contact_at"),
-            )
+            # Migration 0007's trigger copies each last contact into customer_activity.
+            await conn.copy_records_to_table("customers", records=rows, columns=columns)
             if workspace == WORKSPACE:
                 await conn.executemany(
                     "INSERT INTO tags (id, workspace, name, name_key, color) "
@@ -197,10 +194,11 @@ async def sample(pool: asyncpg.Pool) -> dict[str, list[str]]:
         for sort in ("-created_at", "-name", "last_contact_at"):
             order = grid_order(sort)
             direction = "DESC" if order.descending else "ASC"
+            column = f"a.{order.column}" if order.column == "last_contact_at" else f"c.{order.column}"
             deep = await conn.fetchrow(
-                f"SELECT id, {order.column} FROM customers c "
+                f"SELECT c.id, {column} AS {order.column} FROM customers c "
                 "JOIN customer_activity a ON a.customer_id = c.id WHERE c.workspace = $1 "
-                f"ORDER BY {order.column} {direction}, id {direction} OFFSET 499 LIMIT 1",
+                f"ORDER BY {column} {direction}, c.id {direction} OFFSET 499 LIMIT 1",
                 WORKSPACE,
             )
             assert deep is not None

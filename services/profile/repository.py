@@ -65,13 +65,14 @@ async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -
     events arrive in. Rows go in id order, so that replicas wait for each other, not deadlock;
     each customer is locked until the transaction ends, updated or not. The last contact, which
     nearly every event moves, lives in customer_activity so that moving it leaves the wide,
-    many-indexed customers row alone.
+    many-indexed customers row alone (customers.last_contact_at is set on creation only, for the
+    release before migration 0007).
     """
     rows = await conn.fetch(
         "INSERT INTO customers AS c (id, workspace, platform, platform_user_id, name, phone, "
-        "instagram, search, created_at, name_key) "
+        "instagram, search, created_at, last_contact_at, name_key) "
         "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
-        "$7::jsonb[], $8::text[], $9::timestamptz[], $10::text[]) ORDER BY 1 "
+        "$7::jsonb[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[]) ORDER BY 1 "
         "ON CONFLICT (id) DO UPDATE SET created_at = EXCLUDED.created_at "
         "WHERE c.created_at > EXCLUDED.created_at "
         "RETURNING c.id, (xmax = 0) AS created",
@@ -86,6 +87,7 @@ async def upsert_customers(conn: Connection, customers: Sequence[NewCustomer]) -
             "instagram",
             "search",
             "created_at",
+            "last_contact_at",
         ),
         [name_key(c.name) for c in customers],
     )

@@ -153,7 +153,7 @@ def _plain(ws: str, value: Any) -> Any:
 async def _state(services: Services, ws: str) -> dict[str, list[Any]]:
     """Every row either service holds of the workspace, ids made comparable."""
     queries = {
-        ("profile", "customers"): "SELECT c.*, a.last_contact_at FROM customers c "
+        ("profile", "customers"): "SELECT c.*, a.last_contact_at AS last_contact FROM customers c "
         "JOIN customer_activity a ON a.customer_id = c.id WHERE c.workspace = $1 ORDER BY c.id",
         ("profile", "customer_identities"): "SELECT * FROM customer_identities WHERE workspace = $1 "
         "ORDER BY platform, platform_user_id",
@@ -174,7 +174,9 @@ async def _state(services: Services, ws: str) -> dict[str, list[Any]]:
         ("timeline", "escalations"): "SELECT * FROM escalations WHERE workspace = $1 ORDER BY escalation_id",
         ("timeline", "routes"): "SELECT * FROM identity_routes WHERE workspace = $1 ORDER BY identity_key",
     }
-    skipped = {"workspace", "added_at"}
+    # customers.last_contact_at is the creation's, kept for the release before profile's 0007;
+    # the last contact is customer_activity's (last_contact).
+    skipped = {"workspace", "added_at", "last_contact_at"}
     state: dict[str, list[Any]] = {}
     for (service, name), sql in queries.items():
         rows = await services.pool(service).fetch(sql, ws)

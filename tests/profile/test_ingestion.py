@@ -109,7 +109,7 @@ async def test_two_transactions_racing_for_a_new_identity_create_one_customer(
         await second_tx.commit()
     cid = uuid.UUID(customer_id(ws, "web", "racer"))
     rows = await runtime.pool.fetch(
-        "SELECT created_at, last_contact_at FROM customers c "
+        "SELECT created_at, a.last_contact_at FROM customers c "
         "JOIN customer_activity a ON a.customer_id = c.id WHERE c.workspace = $1",
         ws,
     )
@@ -142,7 +142,7 @@ async def test_a_burst_on_two_replicas_creates_each_customer_once(
     await stack.wait_drained()
     assert stack.runtime.pool is not None
     rows = await stack.runtime.pool.fetch(
-        "SELECT platform_user_id, created_at, last_contact_at FROM customers c "
+        "SELECT platform_user_id, created_at, a.last_contact_at FROM customers c "
         "JOIN customer_activity a ON a.customer_id = c.id WHERE c.workspace = $1",
         ws,
     )
@@ -307,3 +307,42 @@ async def test_a_message_moves_the_last_contact_and_leaves_the_customer_row_alon
     grid = (await stack.http.get("/v1/customers", headers=auth(ws))).json()["items"]
     assert datetime.fromisoformat(grid[0]["last_contact_at"]) == later
     assert await stack.runtime.pool.fetchval(row_version, ws) == created
+
+
+# How the release before profile's migration 0007 stored a connector event's customer: replicas
+# of it keep running beside this release during a rollout.
+_UPSERT_BEFORE_0007 = (
+    "INSERT INTO customers AS c (id, workspace, platform, platform_user_id, name, search, created_at, "
+    "last_contact_at, name_key) VALUES ($1, $2, 'web', $3, $3, $3, $4, $4, $3) "
+    "ON CONFLICT (id) DO UPDATE SET created_at = LEAST(c.created_at, EXCLUDED.created_at), "
+    "last_contact_at = GREATEST(c.last_contact_at, EXCLUDED.last_contact_at) "
+    "WHERE c.created_at > EXCLUDED.created_at OR c.last_contact_at < EXCLUDED.last_contact_at"
+)
+
+
+async def _grid_contacts(stack: ProfileStack, ws: str) -> dict[str, datetime]:
+    response = await stack.http.get("/v1/customers", params={"sort": "-last_contact_at"}, headers=auth(ws))
+    return {item["id"]: datetime.fromisoformat(item["last_contact_at"]) for item in response.json()["items"]}
+
+
+async def test_a_customer_the_release_before_creates_is_in_the_grid(stack: ProfileStack) -> None:
+    ws = new_workspace()
+    cid = customer_id(ws, "web", "visitor-old")
+    assert stack.runtime.pool is not None
+    await stack.runtime.pool.execute(_UPSERT_BEFORE_0007, uuid.UUID(cid), ws, "visitor-old", T0)
+    assert await _grid_contacts(stack, ws) == {cid: T0}
+
+
+async def test_a_last_contact_the_release_before_moves_is_the_one_shown(stack: ProfileStack) -> None:
+    ws = new_workspace()
+    cid = customer_id(ws, "web", "visitor-old")
+    await stack.publish(
+        ws, "conversation.started", "web", "visitor-old", occurred_at=T0.isoformat(), conversation_id="c1"
+    )
+    await stack.wait_view(ws, cid)
+    pool = stack.runtime.pool
+    assert pool is not None
+    later, earlier = T0 + timedelta(minutes=9), T0 + timedelta(minutes=1)
+    await pool.execute(_UPSERT_BEFORE_0007, uuid.UUID(cid), ws, "visitor-old", later)
+    await pool.execute(_UPSERT_BEFORE_0007, uuid.UUID(cid), ws, "visitor-old", earlier)
+    assert await _grid_contacts(stack, ws) == {cid: later}

@@ -7,6 +7,13 @@ ingestion and ~1.4 kB of WAL per event (bench.ingestion with pg_stat_statements)
 rewrites a row of three columns and its two index entries; the customers row stays as it is
 unless the customer itself changes.
 
+An expand step (docs/operations.md, "Expand, then contract"): replicas of the release before
+run beside this one during a rollout, reading and writing customers.last_contact_at. So the
+column and its index stay, this release still sets the column when it creates a customer, and a
+trigger carries every last contact the older release writes over to customer_activity. Once no
+replica of that release runs, a later release drops the trigger and the index and stops
+writing the column; the one after it drops the column.
+
 Revision ID: 0007
 Revises: 0006
 """
@@ -37,18 +44,30 @@ def upgrade() -> None:
         "CREATE INDEX customer_activity_by_last_contact "
         "ON customer_activity (workspace, last_contact_at DESC, customer_id DESC)"
     )
-    op.execute("DROP INDEX customers_by_last_contact")
-    op.execute("ALTER TABLE customers DROP COLUMN last_contact_at")
+    op.execute(
+        """
+        CREATE FUNCTION customer_activity_from_customers() RETURNS trigger AS $$
+        BEGIN
+            INSERT INTO customer_activity AS a (customer_id, workspace, last_contact_at)
+            VALUES (NEW.id, NEW.workspace, NEW.last_contact_at)
+            ON CONFLICT (customer_id) DO UPDATE SET last_contact_at = EXCLUDED.last_contact_at
+            WHERE a.last_contact_at < EXCLUDED.last_contact_at;
+            RETURN NULL;
+        END $$ LANGUAGE plpgsql
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER customers_last_contact AFTER INSERT OR UPDATE OF last_contact_at ON customers "
+        "FOR EACH ROW EXECUTE FUNCTION customer_activity_from_customers()"
+    )
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE customers ADD COLUMN last_contact_at timestamptz")
+    op.execute("DROP TRIGGER customers_last_contact ON customers")
+    op.execute("DROP FUNCTION customer_activity_from_customers()")
+    # The release before reads customers.last_contact_at, which this one set only on creation.
     op.execute(
-        "UPDATE customers c SET last_contact_at = a.last_contact_at "
-        "FROM customer_activity a WHERE a.customer_id = c.id"
-    )
-    op.execute("ALTER TABLE customers ALTER COLUMN last_contact_at SET NOT NULL")
-    op.execute(
-        "CREATE INDEX customers_by_last_contact ON customers (workspace, last_contact_at DESC, id DESC)"
+        "UPDATE customers c SET last_contact_at = a.last_contact_at FROM customer_activity a "
+        "WHERE a.customer_id = c.id AND a.last_contact_at > c.last_contact_at"
     )
     op.execute("DROP TABLE customer_activity")
