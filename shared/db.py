@@ -192,6 +192,9 @@ def _upgrade(migrations: Path, url: str) -> None:
 
 
 async def migrate(migrations: Path, url: str) -> None:
-    """Bring the database to the newest revision of the service's migrations."""
+    """Bring the database to the newest revision of the service's migrations.
+
+    A database a newer release has migrated is left as it is (shared/migrations.py).
+    """
     # Alembic is synchronous and its env.py runs its own event loop: keep it off ours.
     await asyncio.to_thread(_upgrade, migrations, url)

@@ -8,6 +8,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
 # Taken inside the migration transaction, so replicas starting together migrate one at a time.
 _MIGRATION_LOCK = 7_231_004
 
@@ -22,6 +26,14 @@ def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
     with context.begin_transaction():
         connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
+        known = {script.revision for script in context.script.walk_revisions()}
+        newer = set(context.get_context().get_current_heads()) - known
+        if newer:
+            # A newer release migrated this database: a replica of this one restarting during
+            # its rollout, or code rolled back. Migrations only expand (docs/operations.md), so
+            # this release runs on the schema as it is; Alembic would refuse to start.
+            log.warning("schema_newer_than_release", revisions=sorted(newer), known=len(known))
+            return
         context.run_migrations()
 
 

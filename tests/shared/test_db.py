@@ -1,13 +1,29 @@
 """Database roles as make run and the suite provision them: each service owns its database alone."""
 
+import shutil
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import asyncpg
 import pytest
 
-from shared.db import database_name, database_url_for, provision
+from shared.db import database_name, database_url_for, migrate, provision
 from tests.support import suite_password
+
+PROBE_MIGRATIONS = Path(__file__).parent / "probe" / "migrations"
+
+# The probe's next release, as far as its schema goes: one expand step.
+NEXT_REVISION = """
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+
+
+def upgrade() -> None:
+    op.execute("CREATE TABLE next_release (id integer)")
+"""
 
 
 @pytest.fixture
@@ -53,3 +69,23 @@ async def test_provisioning_again_changes_nothing_but_the_password(postgres_url:
         await admin.execute(f'DROP ROLE "{name}"')
     finally:
         await admin.close()
+
+
+async def test_a_release_finding_its_database_migrated_by_the_next_starts_on_it_as_it_is(
+    fresh_database: Callable[[str], Awaitable[str]], tmp_path: Path
+) -> None:
+    """A replica of the older release restarting during a rollout, or code rolled back."""
+    url = await fresh_database("rollout")
+    next_release = tmp_path / "migrations"
+    shutil.copytree(PROBE_MIGRATIONS, next_release)
+    (next_release / "versions" / "0003_next_release.py").write_text(NEXT_REVISION)
+    await migrate(next_release, url)
+
+    await migrate(PROBE_MIGRATIONS, url)
+
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT version_num FROM alembic_version") == "0003"
+        assert await conn.fetchval("SELECT to_regclass('next_release') IS NOT NULL")
+    finally:
+        await conn.close()
