@@ -24,8 +24,11 @@ _CUSTOMER_COLUMNS = (
     "c.location, c.agent_instructions, c.avatar_url, c.instagram, c.created_at, a.last_contact_at, "
     "c.version"
 )
-# What _CUSTOMER_COLUMNS reads from besides customers c (last contact: migration 0007).
-_WITH_ACTIVITY = "JOIN customer_activity a ON a.customer_id = c.id AND a.workspace = c.workspace"
+
+
+def _activity_of(alias: str) -> str:
+    """The join that gives the customer `alias` its last contact as `a` (migration 0007)."""
+    return f"JOIN customer_activity a ON a.customer_id = {alias}.id AND a.workspace = {alias}.workspace"
 
 
 def _tags_of(alias: str) -> str:
@@ -158,7 +161,7 @@ async def get_customer(
         f"SELECT {_CUSTOMER_COLUMNS}, c.name_edited, c.seen, "
         "ARRAY(SELECT ct.tag_id::text FROM customer_tags ct WHERE ct.customer_id = c.id "
         f"ORDER BY ct.tag_id) AS tag_ids, {_tags_of('c')} AS tags, {_identities_of('c')} AS identities "
-        f"FROM customers c {_WITH_ACTIVITY} WHERE c.workspace = $1 AND c.id = $2"
+        f"FROM customers c {_activity_of('c')} WHERE c.workspace = $1 AND c.id = $2"
         + (" FOR UPDATE OF c" if lock else ""),
         workspace,
         customer_id,
@@ -171,7 +174,7 @@ async def customer_by_identity(
     """The customer a platform identity (by its key) belongs to, with its tags, or None."""
     return await conn.fetchrow(
         f"SELECT {_CUSTOMER_COLUMNS}, {_tags_of('c')} AS tags FROM customer_identities i "
-        f"JOIN customers c ON c.id = i.customer_id {_WITH_ACTIVITY} "
+        f"JOIN customers c ON c.id = i.customer_id {_activity_of('c')} "
         "WHERE i.workspace = $1 AND i.identity_key = $2",
         workspace,
         identity_key,
@@ -302,8 +305,9 @@ def grid_query(
     # customer_activity's (migration 0007): ordered by it, the page walks that table's index, key
     # and all, and probes customers; any other order leaves the join until after the limit, so that
     # its plan is the one customers alone would get.
-    if order.column == "last_contact_at":
-        source, key = f"customers c {_WITH_ACTIVITY}", ("a.last_contact_at", "a.customer_id")
+    by_contact = order.column == "last_contact_at"
+    if by_contact:
+        source, key = f"customers c {_activity_of('c')}", ("a.last_contact_at", "a.customer_id")
     else:
         source, key = "customers c", (f"c.{order.column}", "c.id")
     direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
@@ -317,9 +321,8 @@ def grid_query(
         "SELECT c.id, c.workspace, c.name, c.name_key, c.avatar_url, c.platform, c.platform_user_id, "
         f"c.created_at FROM {source} WHERE {' AND '.join(where)} "
         f"ORDER BY {key[0]} {direction}, {key[1]} {direction} LIMIT {arg(limit)}"
-        ") page JOIN customer_activity a ON a.customer_id = page.id AND a.workspace = page.workspace "
-        f"ORDER BY {'a' if order.column == 'last_contact_at' else 'page'}.{order.column} {direction}, "
-        f"page.id {direction}"
+        f") page {_activity_of('page')} "
+        f"ORDER BY {'a' if by_contact else 'page'}.{order.column} {direction}, page.id {direction}"
     )
     return sql, args
 

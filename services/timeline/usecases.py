@@ -79,9 +79,7 @@ async def apply_chat_events(conn: Connection, events: Sequence[tuple[str, Conver
     escalations = await repository.apply_escalations(conn, list(changes.escalations.values()))
 
     announcements = [
-        _started(workspace, conversation_id, conversations[(workspace, conversation_id)])
-        for workspace, conversation_id in changes.conversations
-        if conversations[(workspace, conversation_id)].created
+        _started(*key, conversations[key]) for key in changes.conversations if conversations[key].created
     ]
     for notice in changes.notices:
         stored = escalations[(notice.workspace, notice.escalation_id)]

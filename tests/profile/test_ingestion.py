@@ -304,7 +304,7 @@ async def test_a_message_moves_the_last_contact_and_leaves_the_customer_row_alon
         **{"conversation_id": "c1", "message_id": "m1", "sender": "customer", "text": "still there?"},
     )
     await stack.wait_drained()
-    grid = (await stack.http.get("/v1/customers", headers=auth(ws))).json()["items"]
+    grid = await stack.grid_pages(ws, 25)
     assert datetime.fromisoformat(grid[0]["last_contact_at"]) == later
     assert await stack.runtime.pool.fetchval(row_version, ws) == created
 
@@ -321,8 +321,8 @@ _UPSERT_BEFORE_0007 = (
 
 
 async def _grid_contacts(stack: ProfileStack, ws: str) -> dict[str, datetime]:
-    response = await stack.http.get("/v1/customers", params={"sort": "-last_contact_at"}, headers=auth(ws))
-    return {item["id"]: datetime.fromisoformat(item["last_contact_at"]) for item in response.json()["items"]}
+    items = await stack.grid_pages(ws, 25, sort="-last_contact_at")
+    return {item["id"]: datetime.fromisoformat(item["last_contact_at"]) for item in items}
 
 
 async def test_a_customer_the_release_before_creates_is_in_the_grid(stack: ProfileStack) -> None:
