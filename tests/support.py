@@ -1,14 +1,18 @@
-"""Helpers tests share: waiting on conditions, publishing connector events, tokens."""
+"""Helpers tests share: waiting on conditions, freezing a server, publishing connector events, tokens."""
 
 import asyncio
+import contextlib
+import os
 import secrets
+import signal
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -65,6 +69,37 @@ async def wait_for(
         last = value
         await asyncio.sleep(interval)
     raise AssertionError(f"{what} not met within {timeout}s (last value: {last!r})")
+
+
+@contextlib.asynccontextmanager
+async def frozen(pid: int) -> AsyncIterator[None]:
+    """Stop process `pid` (SIGSTOP) for the block, entered once every thread of it has stopped.
+
+    kill() returns before the stop takes: the thread picked to take the signal must run first, and
+    until it does the others go on serving. Up to 4 ms was measured on an idle machine, time
+    enough for a server to answer the request a test sends next (and the test to wait in vain).
+    """
+
+    async def stopped() -> bool:
+        return _all_threads_stopped(pid)
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await wait_for(stopped, interval=0.001, what=f"process {pid} stopped")
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():
+        return True  # no /proc to ask (not Linux): the stop is taken on trust
+    states = []
+    for task in tasks.iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+    return all(state == "T" for state in states)
 
 
 def customer_id(workspace: str, platform: str, platform_user_id: str) -> str:

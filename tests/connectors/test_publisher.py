@@ -1,8 +1,6 @@
 """The reference publisher against real NATS: ids, acks, credentials and what cannot be retried."""
 
 import asyncio
-import os
-import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -16,7 +14,7 @@ from deploy.embedded import EmbeddedNats, free_port
 from shared.nats import StreamSpec, declare_stream
 from shared.subjects import CHAT_STREAM, CHAT_SUBJECTS
 from tests.connectors.conftest import ADMIN, CONNECTOR, SecuredNats
-from tests.support import wait_for
+from tests.support import frozen, wait_for
 
 SEEN = events.contact_seen(
     "evt-0001",
@@ -50,12 +48,9 @@ async def test_an_ack_that_does_not_come_is_waited_out_under_the_same_id(
     await declare_stream(js, StreamSpec(CHAT_STREAM, [CHAT_SUBJECTS]))
     publisher = await Publisher.connect(connector_url, ack_timeout=0.2)
     # Frozen, the server still receives the first copy into its socket but answers nothing.
-    os.kill(nats_server.proc.pid, signal.SIGSTOP)
-    try:
+    async with frozen(nats_server.proc.pid):
         publishing = asyncio.create_task(publisher.publish("demo", SEEN))
         await wait_for(lambda: _at_least(publisher.stats.retried, 2), what="the publisher retrying")
-    finally:
-        os.kill(nats_server.proc.pid, signal.SIGCONT)
     await publishing
     await publisher.close()
     assert (await js.stream_info(CHAT_STREAM)).state.messages == 1

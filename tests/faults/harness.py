@@ -9,8 +9,6 @@ EmbeddedServer.start(), health through the services' own NATS operations and the
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import time
 import uuid
 from collections import Counter
@@ -34,7 +32,7 @@ from shared.registry import SERVICE_NAMES
 from shared.rpc import Empty, OperationInfo, call, ping_operation
 from shared.subjects import CHAT_STREAM, chat_subject, event_stream
 from tests.faults.model import Customer, Publication, Scenario
-from tests.support import call_json, wait_for
+from tests.support import call_json, frozen, wait_for
 
 # Streams whose durable consumers must have caught up before the final state is read.
 CONSUMED_STREAMS = (CHAT_STREAM, *(event_stream(s) for s in SERVICE_NAMES))
@@ -359,16 +357,13 @@ class System:
         proc = self.stack.servers["nats"].proc
         assert proc is not None
         before = retries()
-        os.kill(proc.pid, signal.SIGSTOP)
-        try:
+        async with frozen(proc.pid):
             await wait_for(
                 lambda: _true_if(retries() >= before + 2),
                 timeout=30,
                 interval=0.05,
                 what="the publisher retrying while NATS is frozen",
             )
-        finally:
-            os.kill(proc.pid, signal.SIGCONT)
         self.log.stalls += 1
         await self.wait_healthy(what="after NATS was frozen, the system")
         print(

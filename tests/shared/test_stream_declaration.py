@@ -1,8 +1,6 @@
 """Declaring streams: STREAM_REPLICAS copies on a cluster; asked again while JetStream does not answer."""
 
 import asyncio
-import os
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -23,6 +21,7 @@ from tests.support import (
     connect_suite,
     connector_event,
     declare_streams_bound_by,
+    frozen,
     new_workspace,
     publish_event,
     suite_password,
@@ -157,8 +156,7 @@ async def test_a_declaration_is_asked_again_until_jetstream_answers(
     js = nc.jetstream(timeout=0.5)
     server = nats_server.proc
     sent = nc.stats["out_msgs"]
-    os.kill(server.pid, signal.SIGSTOP)
-    try:
+    async with frozen(server.pid):
         declaring = asyncio.create_task(declare_stream(js, STREAM, 1, timeout=60))
 
         async def asked_again() -> bool:
@@ -166,7 +164,5 @@ async def test_a_declaration_is_asked_again_until_jetstream_answers(
             return nc.stats["out_msgs"] >= sent + 2
 
         await wait_for(asked_again, timeout=30, what="the declaration sent again while NATS is frozen")
-    finally:
-        os.kill(server.pid, signal.SIGCONT)
     await declaring
     assert (await js.stream_info(STREAM.name)).config.subjects == STREAM.subjects
