@@ -1,7 +1,7 @@
 """Profile view through the gateway, cache warm and cold, beside the floor of reading its rows;
 with metrics and tracing off and on.
 
-python -m bench.view [--customers 2000] [--seconds 8] [--rounds 8] [--every-trace]
+python -m bench.view [--customers 2000] [--seconds 8] [--rounds 8] [--also MODE ...]
 
 Runs the whole system as `make run` does (embedded servers, every service and the gateway as
 their own processes) in a scratch directory, seeds one workspace through connector events, then
@@ -19,10 +19,11 @@ through the services' own repository functions: what lies above it is NATS, HTTP
 rate limiting and the gateway.
 
 Telemetry: the gateway and the services are measured with metrics and traces off (TELEMETRY=false)
-and on (one trace in ten, as production samples; with --every-trace also every trace), on the same
-data; recorded spans are exported over OTLP/HTTP to a local endpoint that drops them
-(bench/otlp_sink.py). Each of `--rounds` rounds measures every mode, in reverse order every other
-round, and compares its modes (paired); the verdict is the median of the rounds:
+and on (one trace in ten, as production samples; `--also` adds the other modes of TELEMETRY: every
+trace, one in a hundred, metrics without traces), on the same data; recorded spans are exported
+over OTLP/HTTP to a local endpoint that drops them (bench/otlp_sink.py). Each of `--rounds` rounds
+measures every mode, in reverse order every other round, and compares its modes (paired); the
+verdict is the median of the rounds:
 
 - cold: every process of ours is restarted in each mode in turn (the servers and the data are
   not); CPU per view is that of all of them, gateway workers and services;
@@ -81,9 +82,23 @@ TELEMETRY: dict[str, dict[str, str]] = {
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
         "OTEL_TRACES_SAMPLER_ARG": "0.1",
     },
+    "on, 1 trace in 100": {
+        "TELEMETRY": "true",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.01",
+    },
     "on, every trace": {"TELEMETRY": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}"},
+    # Metrics and the access log, no OTLP endpoint: spans go to the API's no-op tracer.
+    "metrics, no traces": {"TELEMETRY": "true"},
 }
-EVERY_TRACE = "on, every trace"
+MEASURED_ALWAYS = ("off", "on, 1 trace in 10")
+# --also's names for the other modes.
+ALSO = {
+    "every-trace": "on, every trace",
+    "1-in-100": "on, 1 trace in 100",
+    "metrics-only": "metrics, no traces",
+}
 
 
 def _event(user: str, **fields: object) -> dict[str, object]:
@@ -591,7 +606,7 @@ async def run(customers: int, seconds: float, rounds: int, modes: list[str], otl
             "serving gateway's workers (the gateways of every mode running, loaded in turn); cold, all "
             "our processes (gateway workers and services, restarted per mode)"
         )
-        widths = (46, 8, 7, 7, 7, 11)
+        widths = (max(len(name) for name, _ in rows), 8, 7, 7, 7, 11)
         print(table_row(widths, "what", "views/s", "× floor", "p50 ms", "p99 ms", "CPU µs/view"))
         print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
         floor_cells = (f"{floor_rate:.0f}", "1.00", f"{floor_row[1]:.1f}", f"{floor_row[2]:.1f}", "")
@@ -625,7 +640,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--every-trace", action="store_true", help="also measure every trace recorded")
+    parser.add_argument(
+        "--also", nargs="+", choices=sorted(ALSO), default=[], help="modes measured besides off and on"
+    )
     args = parser.parse_args()
     sink_port = free_port()
     sink = subprocess.Popen(
@@ -633,7 +650,8 @@ def main() -> None:
     )
     try:
         # uvloop: the load generator must cost far less than the gateway it drives.
-        modes = [mode for mode in TELEMETRY if args.every_trace or mode != EVERY_TRACE]
+        also = {ALSO[name] for name in args.also}
+        modes = [mode for mode in TELEMETRY if mode in MEASURED_ALWAYS or mode in also]
         uvloop.run(run(args.customers, args.seconds, args.rounds, modes, f"http://127.0.0.1:{sink_port}"))
     finally:
         sink.terminate()
